@@ -1,0 +1,55 @@
+# Only Python 3.11+ and make are assumed. Everything else is installed into .venv.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+DB := data/smartcar_logs.db
+SAMPLE := data/sample/access.log data/sample/access-2.log.gz
+REPORT := data/report.html
+
+.PHONY: help install install-test demo test lab bench clean
+
+help:
+	@echo "make demo   set up .venv, import data/sample into $(DB), print the summary, write the report"
+	@echo "make test   set up .venv with test dependencies and run the whole suite"
+	@echo "make lab    open JupyterLab on notebooks/ with the demo database"
+	@echo "make bench  run the import benchmark (benchmarks/)"
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is required" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+demo: $(VENV)/.installed
+	$(BIN)/smartcar-logs import --db $(DB) --launch-path /connect/smartcar $(SAMPLE) || test $$? -eq 65
+	$(BIN)/smartcar-logs summary --db $(DB)
+	@if $(BIN)/smartcar-logs report --help >/dev/null 2>&1; then \
+		$(BIN)/smartcar-logs report --db $(DB) --out $(REPORT) && echo "report: $(abspath $(REPORT))"; fi
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+lab: $(VENV)/.installed-lab demo
+	SMARTCAR_LOGS_DB=$(abspath $(DB)) $(BIN)/jupyter lab notebooks/
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/bench_import.py
+
+clean:
+	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(REPORT) .pytest_cache build *.egg-info

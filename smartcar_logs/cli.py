@@ -1,0 +1,216 @@
+"""The ``smartcar-logs`` command line: a thin click layer over the library.
+
+Exit codes: 0 success; 1 a file or the database could not be used; 2 usage error;
+65 (EX_DATAERR) some lines looked like redirects but could not be parsed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+
+import click
+
+from .store import StoreError, open_db
+
+DEFAULT_DB = os.path.join("data", "smartcar_logs.db")
+
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(s: object) -> str:
+    """Log-derived text for the terminal: ANSI escapes and control characters removed."""
+    return _CONTROL.sub("", str(s))
+
+
+def _open(db_path: str, create: bool = True):
+    try:
+        return open_db(db_path, create=create)
+    except StoreError as e:
+        raise click.ClickException(str(e)) from None
+
+
+db_option = click.option(
+    "--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
+    help="SQLite database file.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="smartcar-logs")
+def cli():
+    """Turn access logs into a SQLite database of Smartcar Connect outcomes."""
+
+
+@cli.command(name="import")
+@click.argument("files", nargs=-1, required=True)
+@db_option
+@click.option("--redirect-path", "redirect_paths", multiple=True, metavar="PATH",
+              help="The app's REDIRECT_URI path (repeatable). Without it, Smartcar redirect "
+                   "paths are recognised from Smartcar-specific evidence.")
+@click.option("--launch-path", "launch_paths", multiple=True, metavar="PATH",
+              help="The app's own Connect-launch endpoint (repeatable), for the funnel.")
+@click.option("--format", "fmt", default="auto", show_default=True,
+              help="Log format: auto, combined, common, urls, ...")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table.")
+def import_(files, db_path, redirect_paths, launch_paths, fmt, as_json, quiet):
+    """Import access logs (plain, gzip, bz2, xz or zstd; '-' for stdin).
+
+    \b
+    Example:
+        smartcar-logs import /var/log/nginx/access.log*
+        smartcar-logs import --redirect-path /smartcar/callback --json access.log.gz
+    """
+    from . import formats
+    from .importer import import_paths
+
+    if fmt != "auto" and fmt not in formats.FORMATS:
+        raise click.BadParameter(f"choose one of: auto, {', '.join(formats.FORMATS)}",
+                                 param_hint="--format")
+    db = _open(db_path)
+    total = 0
+    for f in files:
+        try:
+            total += os.path.getsize(f) if f != "-" else 0
+        except OSError:
+            pass
+    bar = None
+    if not quiet:
+        from tqdm import tqdm
+
+        # disable=None: no bar when stderr is not a terminal.
+        bar = tqdm(total=total or None, unit="B", unit_scale=True, file=sys.stderr,
+                   disable=None, desc="importing", leave=False)
+
+    def on_file(r):
+        if r.status == "error":
+            click.echo(f"error: {clean(r.message)}", err=True)
+        for w in r.warnings:
+            click.echo(f"warning: {clean(w)}", err=True)
+
+    result = import_paths(db, files, fmt=fmt, redirect_paths=redirect_paths,
+                          launch_paths=launch_paths, progress=bar.update if bar is not None else None,
+                          on_file=on_file)
+    if bar is not None:
+        bar.close()
+    if as_json:
+        d = result.to_dict()
+        d["db"] = db_path
+        out = {k: d[k] for k in ("import_id", "lines_read", "redirects", "inserted", "duplicates",
+                                 "launches", "ordinary", "rejected", "errors", "by_outcome",
+                                 "redirect_paths")}
+        out["files"] = d["files"]
+        out["db"] = db_path
+        click.echo(json.dumps(out, indent=2))
+    elif not quiet:
+        _print_import(result, db_path)
+    sys.exit(result.exit_code)
+
+
+def _print_import(result, db_path: str) -> None:
+    echo = click.echo
+    for f in result.files:
+        if f.status == "error":
+            echo(f"{clean(f.path)}: ERROR {clean(f.message)}")
+            continue
+        share = f" ({f.format_share:.0%} of sample lines matched)" if f.format_share is not None else ""
+        resumed = f", resumed at byte {f.resumed_from:,}" if f.resumed_from else ""
+        echo(f"{clean(f.path)}: {f.status}, format {f.format}{share}{resumed}")
+        echo(f"  {f.lines:,} new lines: {f.redirects:,} redirects ({f.inserted:,} new, "
+             f"{f.duplicates:,} already stored), {f.launches:,} launches, "
+             f"{f.ordinary:,} ordinary, {f.rejected:,} rejected")
+        for reason, n in f.reject_reasons.items():
+            echo(f"    rejected {n:,}: {clean(reason)}")
+        for p, n in f.ignored_callbacks.items():
+            echo(f"    ignored {n:,} OAuth-looking requests on {clean(p)} (no Smartcar evidence; "
+                 f"use --redirect-path if they are Connect redirects)")
+    echo("")
+    echo(f"{'lines read':<22}{result.lines_read:>12,}")
+    echo(f"{'redirects':<22}{result.redirects:>12,}")
+    echo(f"{'  inserted':<22}{result.inserted:>12,}")
+    echo(f"{'  already stored':<22}{result.duplicates:>12,}")
+    if result.launches:
+        echo(f"{'launches':<22}{result.launches:>12,}")
+    echo(f"{'ordinary lines':<22}{result.ordinary:>12,}")
+    echo(f"{'rejected':<22}{result.rejected:>12,}")
+    if result.by_outcome:
+        echo("new redirects by outcome:")
+        for k, n in result.by_outcome.items():
+            if n:
+                echo(f"  {clean(k):<38}{n:>8,}")
+    if result.redirect_paths:
+        echo("redirect paths: " + ", ".join(f"{clean(p)} ({n:,})" for p, n in result.redirect_paths.items()))
+    echo(f"database: {db_path}")
+
+
+@cli.command()
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--top", default=10, show_default=True, help="How many makes and models to list.")
+@click.option("--include-test", is_flag=True, help="Include test traffic (test VINs, simulated vehicles).")
+def summary(db_path, as_json, top, include_test):
+    """Totals by outcome and error code, denial rate, top incompatible vehicles."""
+    from .summary import summarize
+
+    db = _open(db_path, create=False)
+    s = summarize(db, top=top, include_test=include_test)
+    if as_json:
+        click.echo(json.dumps(s, indent=2))
+        return
+    echo = click.echo
+    echo(f"redirects: {s['redirects']:,}  ({s['first_ts'] or '-'} .. {s['last_ts'] or '-'})")
+    for k, n in s["by_outcome"].items():
+        echo(f"  {k:<40}{n:>10,}")
+    if s["by_error_code"]:
+        echo("errors by code:")
+        for k, n in s["by_error_code"].items():
+            echo(f"  {clean(k):<40}{n:>10,}")
+    if s["denial_rate"] is not None:
+        echo(f"denial rate: {s['denial_rate']:.1%} ({s['denied']:,} access_denied of "
+             f"{s['decided']:,} success and error redirects)")
+    if s["top_incompatible_makes"]:
+        echo("top incompatible makes:")
+        for r in s["top_incompatible_makes"]:
+            echo(f"  {clean(r['make']):<40}{r['n']:>10,}")
+        echo("top incompatible models:")
+        for r in s["top_incompatible_models"]:
+            echo(f"  {clean(r['make'] + ' ' + r['model']):<40}{r['n']:>10,}")
+    if s["test_redirects_excluded"]:
+        echo(f"({s['test_redirects_excluded']:,} test redirects excluded; --include-test to count them)")
+
+
+@cli.command()
+@click.argument("out", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--lines", default=100_000, show_default=True, help="Number of lines to write.")
+@click.option("--redirect-share", default=0.03, show_default=True, help="Share of lines that are Connect redirects.")
+@click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same file).")
+@click.option("--start", default="2026-10-01T00:00:00+00:00", show_default=True, help="First timestamp.")
+@click.option("--days", default=28, show_default=True, help="Days the log spans.")
+@click.option("--format", "fmt", default="combined", show_default=True, help="Line format to write.")
+@click.option("--redirect-path", default="/smartcar/callback", show_default=True)
+@click.option("--launch-path", default="/connect/smartcar", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the ground-truth counts as JSON.")
+def generate(out, lines, redirect_share, seed, start, days, fmt, redirect_path, launch_path, as_json):
+    """Write a SYNTHETIC access log with Connect redirects mixed in (.gz compresses)."""
+    from .generate import generate as gen, generate_file
+
+    kwargs = dict(lines=lines, redirect_share=redirect_share, seed=seed, start=start, days=days,
+                  fmt=fmt, redirect_path=redirect_path, launch_path=launch_path)
+    try:
+        if out == "-":
+            counts = gen(sys.stdout.buffer, **kwargs)
+        else:
+            counts = generate_file(out, **kwargs)
+    except (ValueError, OSError) as e:
+        raise click.ClickException(f"{out}: {e}") from None
+    if as_json:
+        click.echo(json.dumps(counts, indent=2, default=str), err=(out == "-"))
+    elif out != "-":
+        click.echo(f"wrote {lines:,} synthetic lines to {out}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()

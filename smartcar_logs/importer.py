@@ -1,0 +1,714 @@
+"""The importer: access logs in, Connect redirects (and launches) out, every line counted.
+
+Speed comes from never looking at most lines: the file is read in large binary chunks,
+candidate lines are found with ``bytes.find`` on a few needles (``user_id=``, ``error=``,
+the known redirect paths...), and only those lines are parsed. Every other line is
+counted with ``bytes.count(b"\\n")`` and nothing more.
+
+Exactly-once: a file is known by a fingerprint of its first bytes after decompression,
+with the offset just past the last complete line imported. The rows, the rejects and the
+new offset are written in one transaction per file, and every row has a unique key on
+``(source_fp, byte_offset)``, so a rerun, a rotated copy or a crashed run never doubles
+anything.
+"""
+
+from __future__ import annotations
+
+import bz2
+import hashlib
+import io
+import json
+import lzma
+import os
+import re
+import sqlite3
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import BinaryIO, Callable, Iterable
+
+import sqlite_utils
+
+from . import formats as _formats
+from .redirect import ERROR_CODES, normalize, parse_query
+from .store import REDIRECT_COLUMNS, ensure_schema
+
+__all__ = ["import_paths", "import_file", "ImportResult", "FileResult", "ImportError_"]
+
+CHUNK_SIZE = 4 << 20
+FINGERPRINT_BYTES = 1024
+RAW_REJECT_CHARS = 1000
+# Generic needles: a Connect redirect carries at least one of these keys. ``code=`` also
+# catches ``status_code=``; both are fine, the parser decides.
+AUTO_NEEDLES = (b"user_id=", b"error=", b"code=", b"vehicle_id=")
+
+ProgressCallback = Callable[[int], None]
+
+
+class ImportError_(Exception):
+    """A file could not be imported; the message names it and says why."""
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str = "imported"  # imported | up to date | error
+    message: str = ""
+    fingerprint: str | None = None
+    format: str | None = None
+    format_share: float | None = None
+    compression: str | None = None
+    resumed_from: int = 0
+    lines: int = 0
+    redirects: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    launches: int = 0
+    ordinary: int = 0
+    rejected: int = 0
+    reject_reasons: dict = field(default_factory=dict)
+    partial_line: bool = False
+    ignored_callbacks: dict = field(default_factory=dict)
+    first_ts: str | None = None
+    last_ts: str | None = None
+    warnings: list = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    import_id: int
+    files: list[FileResult]
+    by_outcome: dict
+    redirect_paths: dict
+    lines_read: int = 0
+    redirects: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    launches: int = 0
+    ordinary: int = 0
+    rejected: int = 0
+    errors: int = 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["files"] = [asdict(f) for f in self.files]
+        d["files_count"] = len(self.files)
+        return d
+
+    @property
+    def exit_code(self) -> int:
+        """0 all imported; 1 a file could not be read; 65 (EX_DATAERR) lines were rejected."""
+        if self.errors:
+            return 1
+        if self.rejected:
+            return 65
+        return 0
+
+
+# --- opening inputs --------------------------------------------------------------------------
+
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+
+
+def _open_gzip(f: BinaryIO) -> BinaryIO:
+    try:  # ISA-L inflates 2-3x faster than zlib; it is optional.
+        from isal import igzip
+
+        return igzip.GzipFile(fileobj=f, mode="rb")
+    except ImportError:  # pragma: no cover
+        import gzip
+
+        return gzip.GzipFile(fileobj=f, mode="rb")
+
+
+def _open_zstd(f: BinaryIO) -> BinaryIO:
+    import zstandard
+
+    return zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True)
+
+
+_OPENERS = {
+    "gzip": _open_gzip,
+    "bz2": lambda f: bz2.BZ2File(f),
+    "xz": lambda f: lzma.LZMAFile(f),
+    "zstd": _open_zstd,
+}
+
+
+def open_input(path: str, stdin: BinaryIO | None = None) -> tuple[BinaryIO, BinaryIO, str | None]:
+    """Open *path* ('-' for stdin) and undo compression detected from its magic bytes.
+
+    Returns (decompressed stream, raw stream, compression name or None).
+    """
+    if path == "-":
+        raw = stdin if stdin is not None else sys.stdin.buffer
+        if not hasattr(raw, "peek"):
+            raw = io.BufferedReader(raw, CHUNK_SIZE)
+    else:
+        if os.path.isdir(path):
+            raise ImportError_(f"{path}: is a directory")
+        try:
+            raw = open(path, "rb", buffering=CHUNK_SIZE)
+        except OSError as e:
+            raise ImportError_(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        head = raw.peek(8)[:8]
+    except OSError as e:
+        raise ImportError_(f"{path}: cannot read: {e.strerror or e}") from None
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return _OPENERS[name](raw), raw, name
+    return raw, raw, None
+
+
+def _read(stream: BinaryIO, n: int, warnings: list, label: str) -> bytes:
+    """Read up to *n* bytes; a damaged or truncated archive ends the stream with a warning."""
+    try:
+        return stream.read(n)
+    except EOFError:
+        warnings.append(f"{label}: compressed stream is truncated; imported the readable lines")
+    except (OSError, lzma.LZMAError, ValueError) as e:
+        warnings.append(f"{label}: compressed stream is damaged ({e}); imported the readable lines")
+    except Exception as e:  # zstandard raises its own error class
+        warnings.append(f"{label}: cannot decompress ({type(e).__name__}: {e}); imported the readable lines")
+    return b""
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _norm_path(p: str) -> str:
+    """Reduce a configured redirect path or URL to the comparable path."""
+    p = p.strip()
+    i = p.find("://")
+    if i != -1:
+        j = p.find("/", i + 3)
+        p = p[j:] if j != -1 else "/"
+    p = p.split("?", 1)[0].split("#", 1)[0]
+    if len(p) > 1:
+        p = p.rstrip("/")
+    return p
+
+
+def _target_path(target: bytes) -> str:
+    q = target.find(b"?")
+    p = target if q == -1 else target[:q]
+    h = p.find(b"#")
+    if h != -1:
+        p = p[:h]
+    i = p.find(b"://")
+    if i != -1:
+        j = p.find(b"/", i + 3)
+        p = p[j:] if j != -1 else b"/"
+    s = p.decode("utf-8", "replace")
+    if len(s) > 1:
+        s = s.rstrip("/")
+    return s
+
+
+_CODE_RE = re.compile(rb"((?:^|[?&;\s])code=)[^&\s\"]*")
+
+
+def redact_raw(line: bytes) -> str:
+    """A raw line for the rejects table: authorization codes removed, length capped."""
+    line = _CODE_RE.sub(rb"\1<redacted>", line[: RAW_REJECT_CHARS * 4])
+    return line.decode("utf-8", "backslashreplace")[:RAW_REJECT_CHARS]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# --- the scanner ---------------------------------------------------------------------------------
+
+
+class _FileScan:
+    """State of one file's import: needles, known paths, counters and row buffers."""
+
+    def __init__(self, db, result: FileResult, fp: str, fmt, import_id: int,
+                 redirect_paths: set[str], launch_paths: set[str], confirmed: set[str]):
+        self.db = db
+        self.r = result
+        self.fp = fp
+        self.fmt = fmt
+        self.import_id = import_id
+        self.explicit = bool(redirect_paths)
+        self.redirect_paths = redirect_paths
+        self.launch_paths = launch_paths
+        self.confirmed = confirmed
+        self.newly_confirmed: set[str] = set()
+        self.pending: Counter = Counter()
+        self.reasons: Counter = Counter()
+        if self.explicit:
+            needles = {p.encode() for p in redirect_paths}
+        else:
+            needles = set(AUTO_NEEDLES) | {p.encode() for p in confirmed if p != "/"}
+        needles |= {p.encode() for p in launch_paths}
+        self.needles = sorted(needles)
+        self.rows: list[tuple] = []
+        self.launch_rows: list[tuple] = []
+        self.reject_rows: list[tuple] = []
+        self.first_ts: str | None = None
+        self.last_ts: str | None = None
+        self._confirmed_at: int | None = None
+
+    def _add_needle(self, path: str) -> None:
+        b = path.encode()
+        if path != "/" and b not in self.needles:
+            self.needles.append(b)
+
+    def scan(self, buf: bytes, base: int, line0: int) -> None:
+        """Find and handle the candidate lines of *buf* (complete lines only)."""
+        done: set[int] = set()
+        needles, since = self.needles, 0
+        while needles:
+            starts = self._candidates(buf, needles, since) - done
+            n_before = len(self.needles)
+            self._confirmed_at = None
+            self._handle_starts(buf, sorted(starts), base, line0)
+            done |= starts
+            # A path confirmed mid-chunk becomes a needle for the rest of this chunk too,
+            # from the confirming line on (earlier lines were decided already).
+            needles = self.needles[n_before:]
+            since = (self._confirmed_at or 0) - base
+
+    @staticmethod
+    def _candidates(buf: bytes, needles, since: int) -> set[int]:
+        starts = set()
+        find = buf.find
+        for needle in needles:
+            i = find(needle, since)
+            while i != -1:
+                starts.add(buf.rfind(b"\n", 0, i) + 1)
+                e = find(b"\n", i)
+                if e == -1:
+                    break
+                i = find(needle, e)
+        return starts
+
+    def _handle_starts(self, buf: bytes, starts: list[int], base: int, line0: int) -> None:
+        prev, line_no = 0, line0
+        count, find = buf.count, buf.find
+        for s in starts:
+            line_no += count(b"\n", prev, s)
+            prev = s
+            e = find(b"\n", s)
+            line = buf[s:e]
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            self.handle(line, base + s, line_no + 1)
+
+    def handle(self, line: bytes, offset: int, line_no: int) -> None:
+        entry = self.fmt.parse(line)
+        if isinstance(entry, str):
+            self.reject(line, offset, line_no, entry)
+            return
+        target = entry.target
+        path = _target_path(target)
+        if path in self.launch_paths:
+            q = target.find(b"?")
+            state = parse_query(target[q + 1:])[0].get("state") if q != -1 else None
+            self.launch_rows.append((
+                self.fp, line_no, offset, self.import_id, entry.ts, entry.method, path,
+                entry.status, entry.client_ip, entry.user_agent, state or None,
+            ))
+            self._seen_ts(entry.ts)
+            return
+        if self.explicit:
+            if path not in self.redirect_paths:
+                return
+            rec = normalize(target)
+        else:
+            known = path in self.confirmed
+            if not known and b"?" not in target:
+                return
+            rec = normalize(target)
+            if not known:
+                if rec["outcome"] == "empty":
+                    return
+                if rec["evidence"]:
+                    self.confirmed.add(path)
+                    self.newly_confirmed.add(path)
+                    self._add_needle(path)
+                    self._confirmed_at = offset
+                    self.pending.pop(path, None)
+                else:
+                    self.pending[path] += 1
+        self._seen_ts(entry.ts)
+        self.rows.append(self._row(rec, entry, path, offset, line_no))
+
+    def _seen_ts(self, ts: str | None) -> None:
+        if ts:
+            if self.first_ts is None or ts < self.first_ts:
+                self.first_ts = ts
+            if self.last_ts is None or ts > self.last_ts:
+                self.last_ts = ts
+
+    def _row(self, rec: dict, entry, path: str, offset: int, line_no: int) -> tuple:
+        values = dict(rec)
+        values.update(
+            source_fp=self.fp, line_no=line_no, byte_offset=offset, import_id=self.import_id,
+            ts=entry.ts, method=entry.method, path=path, http_status=entry.status,
+            client_ip=entry.client_ip, user_agent=entry.user_agent,
+            flags=json.dumps(rec["flags"]) if rec["flags"] else None,
+            extras=json.dumps(rec["extras"], ensure_ascii=False) if rec["extras"] else None,
+        )
+        for k in ("error_known", "has_code", "vin_valid", "is_test"):
+            v = values.get(k)
+            values[k] = None if v is None else int(bool(v))
+        return tuple(values.get(c) for c in REDIRECT_COLUMNS)
+
+    def reject(self, line: bytes, offset: int, line_no: int, reason: str) -> None:
+        self.reasons[reason] += 1
+        self.reject_rows.append(
+            (self.fp, self.r.path, line_no, offset, self.import_id, reason, redact_raw(line))
+        )
+
+    def flush(self) -> None:
+        """Write buffered rows; the caller's transaction makes them permanent or not."""
+        conn = self.db.conn
+        if self.rows:
+            before = conn.total_changes
+            conn.executemany(_INSERT_REDIRECT, self.rows)
+            inserted = conn.total_changes - before
+            self.r.redirects += len(self.rows)
+            self.r.inserted += inserted
+            self.r.duplicates += len(self.rows) - inserted
+            self.rows.clear()
+        if self.launch_rows:
+            conn.executemany(_INSERT_LAUNCH, self.launch_rows)
+            self.r.launches += len(self.launch_rows)
+            self.launch_rows.clear()
+        if self.reject_rows:
+            conn.executemany(_INSERT_REJECT, self.reject_rows)
+            self.r.rejected += len(self.reject_rows)
+            self.reject_rows.clear()
+
+    def finish(self) -> None:
+        """Drop rows of paths that never showed Smartcar evidence: other OAuth callbacks."""
+        self.flush()
+        for path, n in self.pending.items():
+            if path in self.confirmed:
+                continue
+            cur = self.db.conn.execute(
+                "DELETE FROM redirects WHERE source_fp = ? AND import_id = ? AND path = ?",
+                (self.fp, self.import_id, path),
+            )
+            deleted = cur.rowcount
+            self.r.redirects -= n
+            self.r.inserted -= deleted
+            self.r.duplicates -= n - deleted
+            self.r.ignored_callbacks[path] = n
+        self.r.reject_reasons = dict(self.reasons)
+
+
+_INSERT_REDIRECT = "INSERT OR IGNORE INTO redirects ({}) VALUES ({})".format(
+    ", ".join(REDIRECT_COLUMNS), ", ".join("?" * len(REDIRECT_COLUMNS))
+)
+_INSERT_LAUNCH = (
+    "INSERT OR IGNORE INTO launches (source_fp, line_no, byte_offset, import_id, ts, method, path,"
+    " http_status, client_ip, user_agent, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_REJECT = (
+    "INSERT OR IGNORE INTO rejects (source_fp, path, line_no, byte_offset, import_id, reason, raw)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _lookup_source(conn, head: bytes) -> tuple[str, sqlite3.Row | None]:
+    """Find the source whose fingerprint matches this content, or make a new fingerprint.
+
+    A file shorter than FINGERPRINT_BYTES was fingerprinted on what it had; when it has
+    grown, its stored fingerprint matches a hash of the same number of leading bytes.
+    """
+    fp = hashlib.sha256(head).hexdigest()[:32]
+    row = conn.execute(
+        "SELECT fingerprint, bytes_done, lines, format, fp_len FROM sources WHERE fingerprint = ?",
+        (fp,),
+    ).fetchone()
+    if row is not None:
+        return fp, row
+    for short in conn.execute(
+        "SELECT fingerprint, bytes_done, lines, format, fp_len FROM sources"
+        " WHERE fp_len < ? ORDER BY fp_len DESC",
+        (len(head),),
+    ).fetchall():
+        if hashlib.sha256(head[: short[4]]).hexdigest()[:32] == short[0]:
+            return short[0], short
+    return fp, None
+
+
+def import_file(
+    db: sqlite_utils.Database,
+    path: str,
+    *,
+    import_id: int,
+    fmt: str = "auto",
+    redirect_paths: Iterable[str] = (),
+    launch_paths: Iterable[str] = (),
+    confirmed_paths: set[str] | None = None,
+    progress: ProgressCallback | None = None,
+    stdin: BinaryIO | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> FileResult:
+    """Import one file (or '-' for stdin) into *db*; never raises for bad input.
+
+    Returns a :class:`FileResult` whose counts satisfy
+    ``lines == redirects + launches + ordinary + rejected``.
+    """
+    label = "<stdin>" if path == "-" else path
+    result = FileResult(path=label)
+    redirect_paths = {_norm_path(p) for p in redirect_paths}
+    launch_paths = {_norm_path(p) for p in launch_paths}
+    confirmed = confirmed_paths if confirmed_paths is not None else set()
+    try:
+        stream, raw, compression = open_input(path, stdin)
+    except ImportError_ as e:
+        result.status, result.message = "error", str(e)
+        return result
+    result.compression = compression
+    conn = db.conn
+    try:
+        with raw:
+            first = _read(stream, chunk_size, result.warnings, label)
+            head = first[:FINGERPRINT_BYTES]
+            if not first:
+                result.status = "empty"
+                result.message = "empty file: nothing to import"
+                return result
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                _import_stream(db, stream, raw, first, head, result, fmt, redirect_paths,
+                               launch_paths, confirmed, import_id, progress, chunk_size, label,
+                               streaming=(path == "-" or compression is not None))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+    except ImportError_ as e:
+        result.status, result.message = "error", str(e)
+    except sqlite3.Error as e:
+        result.status, result.message = "error", f"{label}: database error, file rolled back: {e}"
+    except OSError as e:
+        result.status, result.message = "error", f"{label}: read error, file rolled back: {e.strerror or e}"
+    return result
+
+
+def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_paths, launch_paths,
+                   confirmed, import_id, progress, chunk_size, label, streaming) -> None:
+    conn = db.conn
+    fp, known = _lookup_source(conn, head)
+    result.fingerprint = fp
+    bytes_done = known[1] if known else 0
+    lines_done = known[2] if known else 0
+    result.resumed_from = bytes_done
+
+    # Format: forced, remembered from an earlier run of this file, or detected.
+    if fmt_name != "auto":
+        fmt = _formats.get_format(fmt_name)
+        result.format_share = None
+    elif known and known[3]:
+        fmt = _formats.get_format(known[3])
+    else:
+        sample = first[: 256 * 1024].split(b"\n")
+        if len(sample) > 1:
+            sample.pop()  # the piece after the last newline may be a partial line
+        fmt, share = _formats.detect_format(sample[:200])
+        if fmt is None or share == 0:
+            line1 = redact_raw(first.split(b"\n", 1)[0])[:80]
+            raise ImportError_(f"{label}: not an access log in a known format (line 1: {line1!r})")
+        result.format_share = round(share, 4)
+    result.format = fmt.name
+
+    scan = _FileScan(db, result, fp, fmt, import_id, redirect_paths, launch_paths, confirmed)
+
+    # Skip what an earlier run already imported.
+    buf = first
+    pos = 0  # decompressed offset of buf[0]
+    if bytes_done:
+        if len(buf) > bytes_done:
+            buf = buf[bytes_done:]
+        else:
+            skip = bytes_done - len(buf)
+            buf = b""
+            if not streaming and raw.seekable():
+                raw.seek(bytes_done)
+            else:
+                while skip > 0:
+                    got = _read(stream, min(skip, chunk_size), result.warnings, label)
+                    if not got:
+                        break
+                    skip -= len(got)
+                if skip > 0:
+                    raise ImportError_(f"{label}: shorter than the {bytes_done} bytes already imported")
+        pos = bytes_done
+
+    line_no = lines_done
+    last_line = b""
+    raw_pos = raw.tell() if raw.seekable() else 0
+    while True:
+        nl = buf.rfind(b"\n")
+        if nl != -1:
+            block = buf[: nl + 1]
+            scan.scan(block, pos, line_no)
+            n = block.count(b"\n")
+            line_no += n
+            result.lines += n
+            end = block.rfind(b"\n", 0, nl) + 1
+            last_line = block[end:nl]
+            pos += nl + 1
+            buf = buf[nl + 1:]
+            scan.flush()
+        if progress is not None and raw.seekable():
+            now = raw.tell()
+            progress(now - raw_pos)
+            raw_pos = now
+        chunk = _read(stream, chunk_size, result.warnings, label)
+        if not chunk:
+            break
+        buf += chunk
+    if buf:
+        if streaming:
+            # stdin and archives do not grow: their last line is complete even without "\n".
+            scan.scan(buf + b"\n", pos, line_no)
+            result.lines += 1
+            line_no += 1
+            last_line = buf
+            pos += len(buf)
+        else:
+            result.partial_line = True
+            result.warnings.append(f"{label}: last line has no newline yet; left for the next run")
+    scan.finish()
+
+    # Time range of the whole file from its first and last lines (cheap: two parses).
+    for ln, attr in ((first.split(b"\n", 1)[0] if not bytes_done else None, "first_ts"), (last_line, "last_ts")):
+        if ln:
+            e = fmt.parse(ln.rstrip(b"\r"))
+            if isinstance(e, _formats.LogEntry) and e.ts:
+                setattr(result, attr, e.ts)
+    result.first_ts = result.first_ts or scan.first_ts
+    result.last_ts = result.last_ts or scan.last_ts
+    result.ordinary = result.lines - result.redirects - result.launches - result.rejected
+    if result.lines == 0 and bytes_done:
+        result.status = "up to date"
+        result.message = "already imported"
+
+    size = None
+    if raw is not None and hasattr(raw, "name") and isinstance(raw.name, str):
+        try:
+            size = os.path.getsize(raw.name)
+        except OSError:
+            size = None
+    path_for_db = None if label == "<stdin>" else os.path.abspath(label)
+    conn.execute(
+        """INSERT INTO sources (fingerprint, fp_len, path, size, compression, format, bytes_done,
+               lines, redirects, launches, ordinary, rejected, first_ts, last_ts,
+               first_import_id, last_import_id, last_status)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (fingerprint) DO UPDATE SET
+               path = coalesce(excluded.path, path), size = excluded.size,
+               compression = excluded.compression, format = excluded.format,
+               bytes_done = excluded.bytes_done,
+               lines = lines + excluded.lines, redirects = redirects + excluded.redirects,
+               launches = launches + excluded.launches, ordinary = ordinary + excluded.ordinary,
+               rejected = rejected + excluded.rejected,
+               first_ts = coalesce(first_ts, excluded.first_ts),
+               last_ts = coalesce(excluded.last_ts, last_ts),
+               last_import_id = excluded.last_import_id, last_status = excluded.last_status""",
+        (fp, len(head), path_for_db, size, result.compression, fmt.name, pos, result.lines,
+         result.redirects, result.launches, result.ordinary, result.rejected,
+         result.first_ts, result.last_ts, import_id, import_id, result.status),
+    )
+    for p in sorted(scan.newly_confirmed):
+        conn.execute(
+            "INSERT OR IGNORE INTO redirect_paths (path, how, first_import_id) VALUES (?, 'evidence', ?)",
+            (p, import_id),
+        )
+    for p in sorted(redirect_paths):
+        conn.execute(
+            "INSERT OR IGNORE INTO redirect_paths (path, how, first_import_id) VALUES (?, 'explicit', ?)",
+            (p, import_id),
+        )
+
+
+def import_paths(
+    db: sqlite_utils.Database,
+    paths: Iterable[str],
+    *,
+    fmt: str = "auto",
+    redirect_paths: Iterable[str] = (),
+    launch_paths: Iterable[str] = (),
+    progress: ProgressCallback | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
+    stdin: BinaryIO | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> ImportResult:
+    """Import each path in turn ('-' is stdin) and record the run in ``imports``.
+
+    A file that cannot be read is reported in its :class:`FileResult` (``status ==
+    "error"``) and the others are still imported.
+    """
+    ensure_schema(db)
+    paths = list(paths)
+    redirect_paths = tuple(redirect_paths)
+    launch_paths = tuple(launch_paths)
+    options = {"format": fmt, "redirect_paths": list(redirect_paths),
+               "launch_paths": list(launch_paths), "paths": paths}
+    conn = db.conn
+    cur = conn.execute(
+        "INSERT INTO imports (started_at, options) VALUES (?, ?)", (_now(), json.dumps(options))
+    )
+    import_id = cur.lastrowid
+    if conn.in_transaction:
+        conn.commit()
+    confirmed = {r[0] for r in conn.execute("SELECT path FROM redirect_paths")}
+    results = []
+    for p in paths:
+        r = import_file(db, p, import_id=import_id, fmt=fmt, redirect_paths=redirect_paths,
+                        launch_paths=launch_paths, confirmed_paths=confirmed, progress=progress,
+                        stdin=stdin, chunk_size=chunk_size)
+        results.append(r)
+        if on_file is not None:
+            on_file(r)
+
+    by_outcome = {"success": 0, **{code: 0 for code in ERROR_CODES}}
+    for outcome, code, n in conn.execute(
+        "SELECT outcome, error_code, count(*) FROM redirects WHERE import_id = ?"
+        " GROUP BY outcome, error_code ORDER BY count(*) DESC",
+        (import_id,),
+    ):
+        key = code if outcome == "error" else outcome
+        by_outcome[key] = by_outcome.get(key, 0) + n
+    redirect_paths_seen = {
+        p: n for p, n in conn.execute(
+            "SELECT path, count(*) FROM redirects WHERE import_id = ? GROUP BY path ORDER BY 2 DESC",
+            (import_id,),
+        )
+    }
+    res = ImportResult(import_id=import_id, files=results, by_outcome=by_outcome,
+                       redirect_paths=redirect_paths_seen)
+    for r in results:
+        res.lines_read += r.lines
+        res.redirects += r.redirects
+        res.inserted += r.inserted
+        res.duplicates += r.duplicates
+        res.launches += r.launches
+        res.ordinary += r.ordinary
+        res.rejected += r.rejected
+        res.errors += r.status == "error"
+    conn.execute(
+        """UPDATE imports SET finished_at = ?, files = ?, lines_read = ?, redirects = ?,
+               launches = ?, inserted = ?, duplicates = ?, ordinary = ?, rejected = ?, errors = ?
+           WHERE id = ?""",
+        (_now(), len(results), res.lines_read, res.redirects, res.launches, res.inserted,
+         res.duplicates, res.ordinary, res.rejected, res.errors, import_id),
+    )
+    if conn.in_transaction:
+        conn.commit()
+    return res

@@ -1,0 +1,246 @@
+"""The SQLite store: schema, connection settings and bookkeeping tables.
+
+The schema is public (the README documents it) and is created idempotently, so any
+function that is handed a database may call :func:`ensure_schema` first.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+__all__ = ["open_db", "ensure_schema", "SCHEMA_VERSION", "REDIRECT_COLUMNS", "get_salt"]
+
+SCHEMA_VERSION = 1
+
+# Column order of the redirects table; the importer builds tuples in this order.
+REDIRECT_COLUMNS = (
+    "source_fp",
+    "line_no",
+    "byte_offset",
+    "import_id",
+    "ts",
+    "method",
+    "path",
+    "http_status",
+    "client_ip",
+    "user_agent",
+    "outcome",
+    "flow",
+    "category",
+    "error_code",
+    "error_known",
+    "error_description",
+    "state",
+    "user_id",
+    "has_code",
+    "vehicle_id",
+    "external_id",
+    "virtual_key_url",
+    "vin",
+    "vin_valid",
+    "is_test",
+    "vin_make",
+    "vin_year",
+    "make",
+    "make_raw",
+    "model",
+    "year",
+    "year_raw",
+    "status_code",
+    "error_message",
+    "flags",
+    "extras",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
+CREATE TABLE IF NOT EXISTS imports (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    options TEXT,
+    files INTEGER DEFAULT 0,
+    lines_read INTEGER DEFAULT 0,
+    redirects INTEGER DEFAULT 0,
+    launches INTEGER DEFAULT 0,
+    inserted INTEGER DEFAULT 0,
+    duplicates INTEGER DEFAULT 0,
+    ordinary INTEGER DEFAULT 0,
+    rejected INTEGER DEFAULT 0,
+    errors INTEGER DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS sources (
+    fingerprint TEXT PRIMARY KEY,
+    fp_len INTEGER,
+    path TEXT,
+    size INTEGER,
+    compression TEXT,
+    format TEXT,
+    bytes_done INTEGER DEFAULT 0,
+    tail_hash TEXT,
+    lines INTEGER DEFAULT 0,
+    redirects INTEGER DEFAULT 0,
+    launches INTEGER DEFAULT 0,
+    ordinary INTEGER DEFAULT 0,
+    rejected INTEGER DEFAULT 0,
+    first_ts TEXT,
+    last_ts TEXT,
+    first_import_id INTEGER,
+    last_import_id INTEGER,
+    last_status TEXT
+);
+CREATE TABLE IF NOT EXISTS redirect_paths (
+    path TEXT PRIMARY KEY,
+    how TEXT NOT NULL,
+    first_import_id INTEGER
+);
+CREATE TABLE IF NOT EXISTS redirects (
+    id INTEGER PRIMARY KEY,
+    source_fp TEXT NOT NULL,
+    line_no INTEGER NOT NULL,
+    byte_offset INTEGER NOT NULL,
+    import_id INTEGER,
+    ts TEXT,
+    method TEXT,
+    path TEXT,
+    http_status INTEGER,
+    client_ip TEXT,
+    user_agent TEXT,
+    outcome TEXT NOT NULL,
+    flow TEXT,
+    category TEXT,
+    error_code TEXT,
+    error_known INTEGER,
+    error_description TEXT,
+    state TEXT,
+    user_id TEXT,
+    has_code INTEGER NOT NULL DEFAULT 0,
+    vehicle_id TEXT,
+    external_id TEXT,
+    virtual_key_url TEXT,
+    vin TEXT,
+    vin_valid INTEGER,
+    is_test INTEGER NOT NULL DEFAULT 0,
+    vin_make TEXT,
+    vin_year INTEGER,
+    make TEXT,
+    make_raw TEXT,
+    model TEXT,
+    year INTEGER,
+    year_raw TEXT,
+    status_code INTEGER,
+    error_message TEXT,
+    flags TEXT,
+    extras TEXT,
+    UNIQUE (source_fp, byte_offset)
+);
+CREATE INDEX IF NOT EXISTS redirects_ts ON redirects (ts);
+CREATE INDEX IF NOT EXISTS redirects_error_code ON redirects (error_code);
+CREATE INDEX IF NOT EXISTS redirects_make ON redirects (make);
+CREATE INDEX IF NOT EXISTS redirects_state ON redirects (state);
+CREATE TABLE IF NOT EXISTS launches (
+    id INTEGER PRIMARY KEY,
+    source_fp TEXT NOT NULL,
+    line_no INTEGER NOT NULL,
+    byte_offset INTEGER NOT NULL,
+    import_id INTEGER,
+    ts TEXT,
+    method TEXT,
+    path TEXT,
+    http_status INTEGER,
+    client_ip TEXT,
+    user_agent TEXT,
+    state TEXT,
+    UNIQUE (source_fp, byte_offset)
+);
+CREATE INDEX IF NOT EXISTS launches_ts ON launches (ts);
+CREATE INDEX IF NOT EXISTS launches_state ON launches (state);
+CREATE TABLE IF NOT EXISTS rejects (
+    id INTEGER PRIMARY KEY,
+    source_fp TEXT NOT NULL,
+    path TEXT,
+    line_no INTEGER NOT NULL,
+    byte_offset INTEGER NOT NULL,
+    import_id INTEGER,
+    reason TEXT NOT NULL,
+    raw TEXT,
+    UNIQUE (source_fp, byte_offset)
+);
+CREATE VIEW IF NOT EXISTS daily_outcomes AS
+    SELECT substr(ts, 1, 10) AS day,
+           outcome,
+           category,
+           error_code,
+           count(*) AS n
+    FROM redirects
+    GROUP BY day, outcome, category, error_code;
+CREATE VIEW IF NOT EXISTS incompatible_vehicles AS
+    SELECT make, model, year, count(*) AS n
+    FROM redirects
+    WHERE error_code = 'vehicle_incompatible' AND is_test = 0
+    GROUP BY make, model, year
+    ORDER BY n DESC;
+"""
+
+
+class StoreError(Exception):
+    """The database cannot be opened or written; the message is for humans."""
+
+
+def open_db(path: str | os.PathLike | None = None, *, create: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at *path*, or in memory when *path* is None.
+
+    A new database file is created readable by its owner only, because it holds VINs,
+    user ids and IP addresses.
+    """
+    if path is None:
+        db = sqlite_utils.Database(memory=True)
+    else:
+        p = Path(path)
+        if not p.parent.exists():
+            raise StoreError(f"{p}: folder {p.parent} does not exist")
+        if not p.exists():
+            if not create:
+                raise StoreError(f"{p}: no such database (run `smartcar-logs import` first)")
+            # Create the file with 0600 before SQLite opens it, so it is never world-readable.
+            fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        try:
+            conn = sqlite3.connect(str(p), timeout=60, isolation_level=None)
+            db = sqlite_utils.Database(conn)
+            db.execute("PRAGMA busy_timeout = 60000")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as e:
+            raise StoreError(f"{p}: cannot open database: {e}") from None
+    ensure_schema(db)
+    return db
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create the tables, indexes and views if they are missing."""
+    try:
+        db.conn.executescript(_SCHEMA)
+        db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            [str(SCHEMA_VERSION)],
+        )
+        db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)",
+            [secrets.token_hex(16)],
+        )
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot write the database schema: {e}") from None
+
+
+def get_salt(db: sqlite_utils.Database) -> str:
+    """The per-database salt used for hashed (redacted) values."""
+    return db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()[0]

@@ -1,0 +1,141 @@
+"""The command line: exit codes, JSON output, human summary, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from smartcar_logs.cli import cli
+
+UID = "725146a3-69f4-46c8-965d-54b3b6f81eb7"
+
+
+def clf(target: str, status: int = 302) -> str:
+    return f'203.0.113.9 - - [01/Oct/2026:09:00:01 +0200] "GET {target} HTTP/1.1" {status} 0 "-" "UA"\n'
+
+
+LOG = (
+    clf("/index.html", 200)
+    + clf(f"/smartcar/callback?user_id={UID}&state=a")
+    + clf("/smartcar/callback?error=access_denied&error_description=User+denied&state=b")
+    + clf("/smartcar/callback?error=vehicle_incompatible&make=VW&model=ID.4&year=2021&state=c")
+    + clf("/smartcar/callback?error=vehicle_incompatible&make=Volkswagen&model=ID.4&year=2022&state=d")
+)
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def test_import_json_summary(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text(LOG)
+    db = tmp_path / "x.db"
+    r = run("import", "--db", str(db), "--json", str(log))
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["lines_read"] == 5
+    assert out["redirects"] == 4 and out["inserted"] == 4 and out["duplicates"] == 0
+    assert out["rejected"] == 0 and out["ordinary"] == 1
+    assert out["by_outcome"]["success"] == 1
+    assert out["by_outcome"]["access_denied"] == 1
+    assert out["by_outcome"]["vehicle_incompatible"] == 2
+    assert out["redirect_paths"] == {"/smartcar/callback": 4}
+    assert [f["format"] for f in out["files"]] == ["combined"]
+    assert len(out["files"]) == 1
+
+    again = json.loads(run("import", "--db", str(db), "--json", str(log)).stdout)
+    assert again["inserted"] == 0 and again["files"][0]["status"] == "up to date"
+
+
+def test_import_human_output_and_summary(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text(LOG)
+    db = tmp_path / "x.db"
+    r = run("import", "--db", str(db), str(log))
+    assert r.exit_code == 0
+    assert "redirects" in r.stdout and "/smartcar/callback (4)" in r.stdout
+    s = run("summary", "--db", str(db))
+    assert s.exit_code == 0
+    assert "denial rate: 25.0%" in s.stdout
+    assert "VOLKSWAGEN" in s.stdout  # VW and Volkswagen collapse to one make
+    js = json.loads(run("summary", "--db", str(db), "--json").stdout)
+    assert js["top_incompatible_makes"] == [{"make": "VOLKSWAGEN", "n": 2}]
+    assert js["by_error_code"] == {"vehicle_incompatible": 2, "access_denied": 1}
+    assert abs(js["denial_rate"] - 0.25) < 1e-12
+
+
+def test_unreadable_file_among_good_ones_exits_nonzero(tmp_path):
+    good = tmp_path / "good.log"
+    good.write_text(LOG)
+    db = tmp_path / "x.db"
+    r = CliRunner().invoke(cli, ["import", "--db", str(db), "--json", str(tmp_path / "nope.log"), str(good)])
+    assert r.exit_code == 1
+    assert "Traceback" not in r.output
+    assert "nope.log" in r.stderr and r.stderr.count("\n") == 1
+    assert json.loads(r.stdout)["inserted"] == 4
+
+
+def test_rejected_lines_exit_65(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text(LOG + "garbage with user_id=1\n")
+    r = run("import", "--db", str(tmp_path / "x.db"), "--json", str(log))
+    assert r.exit_code == 65
+    assert json.loads(r.stdout)["rejected"] == 1
+
+
+def test_database_in_missing_folder_is_one_line_error(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text(LOG)
+    r = CliRunner().invoke(cli, ["import", "--db", str(tmp_path / "no" / "x.db"), str(log)])
+    assert r.exit_code == 1
+    assert "does not exist" in r.output and "Traceback" not in r.output
+
+
+def test_summary_without_database(tmp_path):
+    r = CliRunner().invoke(cli, ["summary", "--db", str(tmp_path / "none.db")])
+    assert r.exit_code == 1 and "no such database" in r.output
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_stdin_dash(tmp_path):
+    r = run("import", "--db", str(tmp_path / "x.db"), "--json", "-", input=LOG)
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["inserted"] == 4
+
+
+def test_new_database_is_private(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text(LOG)
+    db = tmp_path / "x.db"
+    run("import", "--db", str(db), "-q", str(log))
+    assert (db.stat().st_mode & 0o077) == 0
+
+
+def test_terminal_output_strips_control_characters(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text(clf("/smartcar/callback?error=vehicle_incompatible&make=%1b%5b31mRED%1b%5b0m&state=z"))
+    db = tmp_path / "x.db"
+    run("import", "--db", str(db), "-q", str(log))
+    s = run("summary", "--db", str(db))
+    assert "\x1b" not in s.stdout and "RED (unknown)" in s.stdout
+
+
+def test_generate_then_import(tmp_path):
+    out = tmp_path / "gen.log.gz"
+    g = run("generate", str(out), "--lines", "2000", "--seed", "3", "--json")
+    assert g.exit_code == 0
+    truth = json.loads(g.output)
+    r = run("import", "--db", str(tmp_path / "x.db"), "--json", "--launch-path", "/connect/smartcar", str(out))
+    got = json.loads(r.stdout)
+    assert got["lines_read"] == 2000
+    assert got["redirects"] == truth["redirects"]
+    assert got["files"][0]["compression"] == "gzip"
+
+
+def test_help_for_every_command():
+    for name in cli.commands:
+        r = run(name, "--help")
+        assert r.exit_code == 0 and "Usage" in r.output
