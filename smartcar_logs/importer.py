@@ -15,6 +15,7 @@ anything.
 from __future__ import annotations
 
 import bz2
+import glob
 import hashlib
 import io
 import json
@@ -34,7 +35,7 @@ from . import formats as _formats
 from .redirect import ERROR_CODES, normalize, parse_query
 from .store import REDIRECT_COLUMNS, ensure_schema
 
-__all__ = ["import_paths", "import_file", "ImportResult", "FileResult", "ImportError_"]
+__all__ = ["import_paths", "import_file", "expand_inputs", "ImportResult", "FileResult", "ImportError_"]
 
 CHUNK_SIZE = 4 << 20
 FINGERPRINT_BYTES = 1024
@@ -72,6 +73,7 @@ class FileResult:
     ignored_callbacks: dict = field(default_factory=dict)
     first_ts: str | None = None
     last_ts: str | None = None
+    note: str = ""
     warnings: list = field(default_factory=list)
 
 
@@ -152,7 +154,7 @@ def open_input(path: str, stdin: BinaryIO | None = None) -> tuple[BinaryIO, Bina
             raw = io.BufferedReader(raw, CHUNK_SIZE)
     else:
         if os.path.isdir(path):
-            raise ImportError_(f"{path}: is a directory")
+            raise ImportError_(f"{path}: is a directory with no log files in it")
         try:
             raw = open(path, "rb", buffering=CHUNK_SIZE)
         except OSError as e:
@@ -421,27 +423,83 @@ _INSERT_REJECT = (
 )
 
 
-def _lookup_source(conn, head: bytes) -> tuple[str, sqlite3.Row | None]:
-    """Find the source whose fingerprint matches this content, or make a new fingerprint.
+TAIL_BYTES = 256
 
-    A file shorter than FINGERPRINT_BYTES was fingerprinted on what it had; when it has
-    grown, its stored fingerprint matches a hash of the same number of leading bytes.
+
+def _hash(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()[:32]
+
+
+@dataclass
+class _Known:
+    fingerprint: str
+    bytes_done: int
+    lines: int
+    format: str | None
+    tail_hash: str | None
+    path: str | None
+
+
+def _tail_matches(raw, known: _Known) -> bool | None:
+    """Does this plain file still hold, just before bytes_done, what we imported?
+
+    None when it cannot be checked cheaply (streams, archives): archives do not change
+    after rotation, so their fingerprint is trusted.
     """
-    fp = hashlib.sha256(head).hexdigest()[:32]
-    row = conn.execute(
-        "SELECT fingerprint, bytes_done, lines, format, fp_len FROM sources WHERE fingerprint = ?",
-        (fp,),
-    ).fetchone()
-    if row is not None:
-        return fp, row
-    for short in conn.execute(
-        "SELECT fingerprint, bytes_done, lines, format, fp_len FROM sources"
-        " WHERE fp_len < ? ORDER BY fp_len DESC",
+    if known.tail_hash is None or not raw.seekable():
+        return None
+    try:
+        size = os.fstat(raw.fileno()).st_size
+        if size < known.bytes_done:
+            return False  # truncated (copytruncate) and rewritten
+        start = max(0, known.bytes_done - TAIL_BYTES)
+        here = raw.tell()
+        raw.seek(start)
+        tail = raw.read(known.bytes_done - start)
+        raw.seek(here)
+    except (OSError, ValueError):
+        return None
+    return _hash(tail) == known.tail_hash
+
+
+def _lookup_source(conn, head: bytes, raw, streaming: bool) -> tuple[str, _Known | None, str]:
+    """Find which known source this content is, or name a new one.
+
+    Identity is the hash of the first FINGERPRINT_BYTES of decompressed content, so a
+    rotated or compressed copy is the same source. A file shorter than that was
+    fingerprinted on what it had; once grown, its first fp_len bytes still match. When the
+    head matches but the bytes before the checkpoint do not (a copytruncate that happened
+    to start the same way), the content is a new generation of that head.
+
+    Returns (fingerprint, known source or None, note for the user).
+    """
+    head_hash = _hash(head)
+    cols = "fingerprint, bytes_done, lines, format, tail_hash, path"
+    rows = conn.execute(
+        f"SELECT {cols} FROM sources WHERE head_hash = ? AND fp_len = ?"
+        " ORDER BY last_import_id DESC",
+        (head_hash, len(head)),
+    ).fetchall()
+    for fp_len, short_hash in conn.execute(
+        "SELECT DISTINCT fp_len, head_hash FROM sources WHERE fp_len < ? ORDER BY fp_len DESC",
         (len(head),),
     ).fetchall():
-        if hashlib.sha256(head[: short[4]]).hexdigest()[:32] == short[0]:
-            return short[0], short
-    return fp, None
+        if _hash(head[:fp_len]) == short_hash:
+            rows += conn.execute(
+                f"SELECT {cols} FROM sources WHERE head_hash = ? AND fp_len = ?"
+                " ORDER BY last_import_id DESC",
+                (short_hash, fp_len),
+            ).fetchall()
+    candidates = [_Known(*r) for r in rows]
+    for known in candidates:
+        ok = _tail_matches(raw, known) if not streaming else None
+        if ok is not False:
+            return known.fingerprint, known, ""
+    if candidates:
+        gen = len(candidates) + 1
+        return (f"{head_hash}-{gen}", None,
+                "content changed since the last import (truncated or rewritten): read from the start")
+    return head_hash, None, ""
 
 
 def import_file(
@@ -476,7 +534,8 @@ def import_file(
     conn = db.conn
     try:
         with raw:
-            first = _read(stream, chunk_size, result.warnings, label)
+            # Detection wants a few hundred lines even when the chunk size is tiny.
+            first = _read(stream, max(chunk_size, 256 * 1024), result.warnings, label)
             head = first[:FINGERPRINT_BYTES]
             if not first:
                 result.status = "empty"
@@ -503,18 +562,23 @@ def import_file(
 def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_paths, launch_paths,
                    confirmed, import_id, progress, chunk_size, label, streaming) -> None:
     conn = db.conn
-    fp, known = _lookup_source(conn, head)
+    path_for_db = None if label == "<stdin>" else os.path.abspath(label)
+    fp, known, note = _lookup_source(conn, head, raw, streaming)
     result.fingerprint = fp
-    bytes_done = known[1] if known else 0
-    lines_done = known[2] if known else 0
+    bytes_done = known.bytes_done if known else 0
+    lines_done = known.lines if known else 0
     result.resumed_from = bytes_done
+    if note:
+        result.warnings.append(f"{label}: {note}")
+    elif known and known.path and path_for_db and known.path != path_for_db:
+        note = f"same content as {known.path}"
 
     # Format: forced, remembered from an earlier run of this file, or detected.
     if fmt_name != "auto":
         fmt = _formats.get_format(fmt_name)
         result.format_share = None
-    elif known and known[3]:
-        fmt = _formats.get_format(known[3])
+    elif known and known.format:
+        fmt = _formats.get_format(known.format)
     else:
         sample = first[: 256 * 1024].split(b"\n")
         if len(sample) > 1:
@@ -546,11 +610,15 @@ def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_path
                         break
                     skip -= len(got)
                 if skip > 0:
-                    raise ImportError_(f"{label}: shorter than the {bytes_done} bytes already imported")
+                    # A partial copy of content we already have: nothing in it is new.
+                    result.status = "up to date"
+                    result.message = "shorter than what was already imported from the same content"
+                    return
         pos = bytes_done
 
     line_no = lines_done
     last_line = b""
+    tail = b""
     raw_pos = raw.tell() if raw.seekable() else 0
     while True:
         nl = buf.rfind(b"\n")
@@ -562,6 +630,7 @@ def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_path
             result.lines += n
             end = block.rfind(b"\n", 0, nl) + 1
             last_line = block[end:nl]
+            tail = (tail + block)[-TAIL_BYTES:]
             pos += nl + 1
             buf = buf[nl + 1:]
             scan.flush()
@@ -574,13 +643,17 @@ def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_path
             break
         buf += chunk
     if buf:
-        if streaming:
+        if streaming and not result.warnings:
             # stdin and archives do not grow: their last line is complete even without "\n".
             scan.scan(buf + b"\n", pos, line_no)
             result.lines += 1
             line_no += 1
             last_line = buf
+            tail = (tail + buf)[-TAIL_BYTES:]
             pos += len(buf)
+        elif streaming:
+            result.partial_line = True
+            result.warnings.append(f"{label}: the damaged archive ends inside a line; that line was not imported")
         else:
             result.partial_line = True
             result.warnings.append(f"{label}: last line has no newline yet; left for the next run")
@@ -605,25 +678,28 @@ def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_path
             size = os.path.getsize(raw.name)
         except OSError:
             size = None
-    path_for_db = None if label == "<stdin>" else os.path.abspath(label)
+    result.note = note
+    tail_hash = _hash(tail) if pos > bytes_done else (known.tail_hash if known else None)
     conn.execute(
-        """INSERT INTO sources (fingerprint, fp_len, path, size, compression, format, bytes_done,
-               lines, redirects, launches, ordinary, rejected, first_ts, last_ts,
-               first_import_id, last_import_id, last_status)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """INSERT INTO sources (fingerprint, head_hash, fp_len, path, size, compression, format,
+               bytes_done, lines, redirects, launches, ordinary, rejected, first_ts, last_ts,
+               first_import_id, last_import_id, last_status, tail_hash, note)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (fingerprint) DO UPDATE SET
+               head_hash = excluded.head_hash, fp_len = excluded.fp_len,
                path = coalesce(excluded.path, path), size = excluded.size,
                compression = excluded.compression, format = excluded.format,
-               bytes_done = excluded.bytes_done,
+               bytes_done = excluded.bytes_done, tail_hash = excluded.tail_hash,
+               note = excluded.note,
                lines = lines + excluded.lines, redirects = redirects + excluded.redirects,
                launches = launches + excluded.launches, ordinary = ordinary + excluded.ordinary,
                rejected = rejected + excluded.rejected,
                first_ts = coalesce(first_ts, excluded.first_ts),
                last_ts = coalesce(excluded.last_ts, last_ts),
                last_import_id = excluded.last_import_id, last_status = excluded.last_status""",
-        (fp, len(head), path_for_db, size, result.compression, fmt.name, pos, result.lines,
+        (fp, _hash(head), len(head), path_for_db, size, result.compression, fmt.name, pos, result.lines,
          result.redirects, result.launches, result.ordinary, result.rejected,
-         result.first_ts, result.last_ts, import_id, import_id, result.status),
+         result.first_ts, result.last_ts, import_id, import_id, result.status, tail_hash, note),
     )
     for p in sorted(scan.newly_confirmed):
         conn.execute(
@@ -635,6 +711,49 @@ def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_path
             "INSERT OR IGNORE INTO redirect_paths (path, how, first_import_id) VALUES (?, 'explicit', ?)",
             (p, import_id),
         )
+
+
+_NOT_LOGS = (".db", ".db-wal", ".db-shm", ".db-journal", ".sqlite", ".sqlite3")
+_ROTATION = re.compile(r"\.(\d+)(?:\.(?:gz|bz2|xz|zst))?$")
+
+
+def _rotation_key(path: str) -> tuple:
+    """Oldest first: higher rotation numbers are older, the live file comes last."""
+    m = _ROTATION.search(os.path.basename(path))
+    try:
+        mtime = os.path.getmtime(path)
+    except OSError:
+        mtime = 0.0
+    return (-(int(m.group(1)) if m else -1), mtime, path) if m else (1, mtime, path)
+
+
+def expand_inputs(paths: Iterable[str]) -> list[str]:
+    """Expand directories and glob patterns into files, oldest first.
+
+    A directory contributes its access logs: the files whose names contain "access",
+    or every regular file when none does (error logs are skipped either way).
+    Paths that match nothing are kept, so that the import reports them as unreadable.
+    """
+    out: list[str] = []
+    for p in paths:
+        if p == "-":
+            out.append(p)
+            continue
+        if os.path.isdir(p):
+            names = sorted(
+                os.path.join(p, n) for n in os.listdir(p)
+                if not n.startswith(".") and os.path.isfile(os.path.join(p, n))
+            )
+            names = [n for n in names if not n.endswith(_NOT_LOGS)]
+            logs = [n for n in names if "access" in os.path.basename(n).lower()]
+            chosen = logs or [n for n in names if "error" not in os.path.basename(n).lower()]
+            # An empty folder stays in the list so the import reports it.
+            out.extend(sorted(chosen, key=_rotation_key) or [p])
+        elif any(c in p for c in "*?[") and not os.path.exists(p):
+            out.extend(sorted(glob.glob(p), key=_rotation_key) or [p])
+        else:
+            out.append(p)
+    return out
 
 
 def import_paths(
@@ -655,7 +774,7 @@ def import_paths(
     "error"``) and the others are still imported.
     """
     ensure_schema(db)
-    paths = list(paths)
+    paths = expand_inputs(paths)
     redirect_paths = tuple(redirect_paths)
     launch_paths = tuple(launch_paths)
     options = {"format": fmt, "redirect_paths": list(redirect_paths),

@@ -510,7 +510,8 @@ def _normalize(raw: bytes) -> dict:
             outcome = category = "empty"
             flow = None
 
-    if user_id is not None and not evidence and is_uuid(user_id):
+    # An app's own pages can take ?user_id=<uuid> too; a Connect redirect also echoes state.
+    if user_id is not None and not evidence and is_uuid(user_id) and "state" in values:
         evidence = True
 
     # Vehicle info: rare (vehicle_incompatible only), so the common path skips it cheaply.
@@ -528,7 +529,9 @@ def _normalize(raw: bytes) -> dict:
             if _YEAR_RE.fullmatch(y) is not None and 1900 <= int(y) <= 2100:
                 year = int(y)
         is_test = (vin is not None and vin.startswith("0SC")) or make == "SIMULATED"
-        if vin is not None or make is not None or model is not None or year_raw is not None:
+        # Search pages take make/model/year too; on an error redirect they are Connect's.
+        if outcome == "error" and (vin is not None or make is not None or model is not None
+                                   or year_raw is not None):
             evidence = True
 
     virtual_key_url = _text(get("virtual_key_url"))

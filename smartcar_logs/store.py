@@ -79,6 +79,7 @@ CREATE TABLE IF NOT EXISTS imports (
 );
 CREATE TABLE IF NOT EXISTS sources (
     fingerprint TEXT PRIMARY KEY,
+    head_hash TEXT,
     fp_len INTEGER,
     path TEXT,
     size INTEGER,
@@ -95,8 +96,10 @@ CREATE TABLE IF NOT EXISTS sources (
     last_ts TEXT,
     first_import_id INTEGER,
     last_import_id INTEGER,
-    last_status TEXT
+    last_status TEXT,
+    note TEXT
 );
+CREATE INDEX IF NOT EXISTS sources_head ON sources (head_hash);
 CREATE TABLE IF NOT EXISTS redirect_paths (
     path TEXT PRIMARY KEY,
     how TEXT NOT NULL,

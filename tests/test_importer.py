@@ -149,7 +149,7 @@ def test_rescan_from_zero_is_deduplicated_by_unique_key(tmp_path, db):
     text = "".join(clf(f"/cb?user_id={UID}&state=s{i}") for i in range(10))
     path = write(tmp_path, "a.log", text)
     import_paths(db, [path])
-    db.execute("UPDATE sources SET bytes_done = 0, lines = 0")  # as if the checkpoint were lost
+    db.execute("UPDATE sources SET bytes_done = 0, lines = 0, tail_hash = NULL")  # as if the checkpoint were lost
     db.conn.commit()
     res = import_paths(db, [path])
     assert res.redirects == 10 and res.inserted == 0 and res.duplicates == 10
@@ -241,7 +241,8 @@ def test_rejects_keep_reason_and_redacted_raw(tmp_path, db):
 
 def test_unreadable_file_among_good_ones(tmp_path, db):
     good = write(tmp_path, "good.log", clf(f"/cb?user_id={UID}&state=a"))
-    res = import_paths(db, [str(tmp_path / "missing.log"), good, str(tmp_path)])
+    (tmp_path / "empty-dir").mkdir()
+    res = import_paths(db, [str(tmp_path / "missing.log"), good, str(tmp_path / "empty-dir")])
     assert [f.status for f in res.files] == ["error", "imported", "error"]
     assert "missing.log" in res.files[0].message
     assert "is a directory" in res.files[2].message

@@ -547,15 +547,17 @@ def test_fragment_stripped():
     "query,evidence",
     [
         (f"user_id={UUID}&state=abc", True),
-        (f"user_id={UUID.upper()}", True),
-        ("user_id=12345", False),
+        (f"user_id={UUID.upper()}&state=", True),
+        (f"user_id={UUID}", False),  # an app page such as /admin/users?user_id=<uuid>
+        ("user_id=12345&state=abc", False),
         ("error=vehicle_incompatible&error_description=x", True),
         ("error=no_vehicles", True),
         ("error=vehicle_incompatible&make=Tesla", True),
         ("error=access_denied&make=Tesla", True),
-        ("make=Tesla", True),
-        ("year=2020", True),
-        ("vin=1FDKE30G4JHA04964", True),
+        ("make=Tesla", False),  # a search page, not an error redirect
+        ("year=2020", False),
+        ("error=unknown_code&year=2020", True),
+        ("error=x&vin=1FDKE30G4JHA04964", True),
         ("vehicle_id=abc", True),
         ("code=abc&virtual_key_url=https%3A%2F%2Fwww.tesla.com%2F_ak%2Fsmartcar.com", True),
         ("code=4/0AX4XfWh&state=abc&scope=email", False),  # Google OAuth callback
