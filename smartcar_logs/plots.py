@@ -1,0 +1,418 @@
+"""Matplotlib charts for the frames :mod:`smartcar_logs.analysis` returns.
+
+Each function follows matplotlib's helper convention: it takes the ``ax`` to draw on and a
+DataFrame, draws, and returns the ``ax``; the caller owns the figure
+(``fig, ax = plt.subplots()``).  Colours are the Okabe-Ito palette, which stays distinguishable
+with the common colour-vision deficiencies; rates are on percent axes.
+
+Examples
+--------
+>>> import matplotlib.pyplot as plt
+>>> from smartcar_logs import analysis, plots
+>>> fig, ax = plt.subplots(figsize=(9, 4))  # doctest: +SKIP
+>>> plots.plot_denial_rate(ax, analysis.rates(db, period="week"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+from .analysis import MIN_N, UNKNOWN
+
+__all__ = [
+    "OKABE_ITO",
+    "CATEGORY_COLORS",
+    "plot_rate",
+    "plot_denial_rate",
+    "plot_outcome_mix",
+    "plot_funnel",
+    "plot_top_incompatible",
+    "plot_make_year_heatmap",
+]
+
+#: Okabe & Ito (2008) colour-blind-safe palette.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+    "grey": "#999999",
+}
+
+#: One fixed colour per outcome category, so every chart agrees.
+CATEGORY_COLORS = {
+    "success": OKABE_ITO["bluish_green"],
+    "denied": OKABE_ITO["vermillion"],
+    "exited": OKABE_ITO["orange"],
+    "incompatible": OKABE_ITO["blue"],
+    "account": OKABE_ITO["reddish_purple"],
+    "system": OKABE_ITO["sky_blue"],
+    "other": OKABE_ITO["yellow"],
+    "empty": OKABE_ITO["grey"],
+    "error": OKABE_ITO["vermillion"],
+}
+_CATEGORY_ORDER = list(CATEGORY_COLORS)
+_CYCLE = [
+    OKABE_ITO[k]
+    for k in ("blue", "orange", "bluish_green", "vermillion", "reddish_purple", "sky_blue", "yellow")
+]
+
+_N_LABELS = {"n": "n (success + error redirects)", "launched": "n (launches)"}
+
+
+def _no_data(ax: Axes, title: str, message: str = "No data in this range") -> Axes:
+    ax.set_title(title)
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax
+
+
+def _period_step(periods: pd.Series) -> pd.Timedelta:
+    values = pd.to_datetime(periods).sort_values().drop_duplicates()
+    if len(values) < 2:
+        return pd.Timedelta(days=1)
+    return values.diff().dropna().min()
+
+
+def _format_dates(ax: Axes) -> None:
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _shorten(text: Any, limit: int = 32) -> str:
+    s = str(text)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def plot_rate(
+    ax: Axes,
+    frame: pd.DataFrame,
+    rate: str = "denial_rate",
+    n: str = "n",
+    label: str | None = None,
+    color: str = OKABE_ITO["vermillion"],
+    min_n: int = MIN_N,
+    title: str | None = None,
+    show_n: bool = True,
+    n_label: str | None = None,
+) -> Axes:
+    """A rate over time with its interval band, and n as grey bars on a second axis.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    frame : pandas.DataFrame
+        With ``period``, *rate*, ``{rate}_lo``, ``{rate}_hi`` and *n* columns, as from
+        :func:`smartcar_logs.analysis.rates` or ``funnel_summary(period=...)``.
+    rate : str, default "denial_rate"
+    n : str, default "n"
+        The denominator column, drawn as bars.
+    label : str, optional
+        Legend and y-axis label; defaults to *rate* in words.
+    color : str
+    min_n : int, default :data:`smartcar_logs.analysis.MIN_N`
+        Periods with fewer than *min_n* are drawn as hollow markers: their rate is shaky.
+    title : str, optional
+    show_n : bool, default True
+    n_label : str, optional
+        Label of the n axis; derived from *n* when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        *ax* (the n bars are on a twin axis behind it).
+    """
+    label = label or rate.replace("_", " ").capitalize()
+    title = title or f"{label} with 95% Wilson interval"
+    data = frame.dropna(subset=["period"]).sort_values("period")
+    if data.empty or data[n].sum() == 0:
+        return _no_data(ax, title)
+    x = pd.to_datetime(data["period"])
+    step = _period_step(data["period"])
+    if show_n:
+        ax2 = ax.twinx()
+        ax2.bar(x, data[n], width=step * 0.8, color="0.85", align="edge", zorder=0, label="n")
+        n_label = n_label or _N_LABELS.get(n, f"n ({n.replace('_', ' ')})")
+        ax2.set_ylabel(n_label, color="0.4")
+        ax2.tick_params(axis="y", colors="0.4")
+        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax2.set_ylim(0, max(data[n].max(), 1) * 3)  # keep the bars in the lower third
+        ax.set_zorder(ax2.get_zorder() + 1)
+        ax.patch.set_visible(False)
+    centre = x + step * 0.4
+    ax.fill_between(
+        centre, data[f"{rate}_lo"], data[f"{rate}_hi"], color=color, alpha=0.2, linewidth=0,
+        label="95% interval",
+    )
+    ax.plot(centre, data[rate], color=color, linewidth=1.5, label=label)
+    big = data[n] >= min_n
+    ax.scatter(centre[big], data.loc[big, rate], color=color, zorder=3, s=22)
+    if (~big & (data[n] > 0)).any():
+        small = ~big & (data[n] > 0)
+        ax.scatter(
+            centre[small], data.loc[small, rate], facecolors="white", edgecolors=color,
+            zorder=3, s=22, label=f"n < {min_n}",
+        )
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+    top = float(np.nanmax(data[f"{rate}_hi"])) if data[f"{rate}_hi"].notna().any() else 1.0
+    ax.set_ylim(0, min(1.0, max(0.1, top * 1.1)))
+    ax.set_ylabel(label)
+    ax.set_xlabel("Period (UTC)")
+    ax.set_title(title)
+    ax.grid(axis="y", color="0.9")
+    _format_dates(ax)
+    ax.legend(loc="upper left", frameon=False, fontsize="small")
+    return ax
+
+
+def plot_denial_rate(ax: Axes, frame: pd.DataFrame, **kwargs: Any) -> Axes:
+    """The denial rate over time (access_denied / (success + error)) with band and n.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    frame : pandas.DataFrame
+        From :func:`smartcar_logs.analysis.rates`.
+    **kwargs
+        Passed to :func:`plot_rate`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    kwargs.setdefault("label", "Denial rate")
+    kwargs.setdefault("title", "Denial rate (access_denied / success + error), 95% Wilson interval")
+    return plot_rate(ax, frame, "denial_rate", **kwargs)
+
+
+def plot_outcome_mix(
+    ax: Axes,
+    frame: pd.DataFrame,
+    by: str | None = None,
+    title: str = "Outcome mix",
+    max_keys: int = 8,
+) -> Axes:
+    """Stacked bars of outcome shares per period.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    frame : pandas.DataFrame
+        Long form with ``period``, *by* and ``n``, as from
+        :func:`smartcar_logs.analysis.outcome_counts`.
+    by : str, optional
+        The key column; guessed (``category``, ``outcome`` or ``error_code``) when None.
+    title : str, default "Outcome mix"
+    max_keys : int, default 8
+        Keys beyond the *max_keys* - 1 largest are summed into "other (rest)".
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if by is None:
+        by = next(c for c in ("category", "outcome", "error_code") if c in frame.columns)
+    if frame.empty:
+        return _no_data(ax, title)
+    wide = frame.pivot_table(index="period", columns=by, values="n", aggfunc="sum", fill_value=0)
+    order = wide.sum().sort_values(ascending=False).index.tolist()
+    known = [k for k in _CATEGORY_ORDER if k in order]
+    order = known + [k for k in order if k not in known]
+    if len(order) > max_keys:
+        keep, rest = order[: max_keys - 1], order[max_keys - 1 :]
+        wide["other (rest)"] = wide[rest].sum(axis=1)
+        order = [*keep, "other (rest)"]
+    wide = wide[order]
+    totals = wide.sum(axis=1)
+    shares = wide.div(totals.where(totals > 0), axis=0).fillna(0)
+    x = np.arange(len(shares))
+    bottom = np.zeros(len(shares))
+    extra = iter(_CYCLE)
+    for key in order:
+        color = CATEGORY_COLORS.get(key) or next(extra, "0.6")
+        ax.bar(
+            x, shares[key], bottom=bottom, color=color, label=_shorten(key), width=0.8,
+            edgecolor="white", linewidth=0.5,
+        )
+        bottom += shares[key].to_numpy()
+    labels = [pd.Timestamp(p).strftime("%Y-%m-%d") for p in shares.index]
+    every = max(1, int(np.ceil(len(labels) / 12)))
+    ax.set_xticks(x[::every])
+    ax.set_xticklabels(labels[::every], rotation=45, ha="right")
+    for xi, total in zip(x, totals):
+        ax.text(xi, 1.01, f"{int(total)}", ha="center", va="bottom", fontsize="x-small", color="0.4")
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+    ax.set_ylim(0, 1.08)
+    ax.set_ylabel("Share of redirects")
+    ax.set_xlabel("Period starting (UTC); n above each bar")
+    ax.set_title(title)
+    ax.legend(title=by.replace("_", " "), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return ax
+
+
+def plot_funnel(ax: Axes, frame: pd.DataFrame, title: str = "Connection funnel") -> Axes:
+    """Horizontal funnel bars: Connect launched → redirect received → success.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    frame : pandas.DataFrame
+        From :func:`smartcar_logs.analysis.funnel` (``step``, ``n``, ``share_of_launches``,
+        ``share_of_previous``).
+    title : str, default "Connection funnel"
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if frame.empty or frame["n"].iloc[0] == 0:
+        return _no_data(ax, title, "No launches recorded (import with --launch-path)")
+    colors = [OKABE_ITO["sky_blue"], OKABE_ITO["blue"], OKABE_ITO["bluish_green"]]
+    y = np.arange(len(frame))[::-1]
+    first = frame["n"].iloc[0]
+    ax.barh(y, frame["n"], color=(colors * 2)[: len(frame)], height=0.6)
+    for i, (yi, row) in enumerate(zip(y, frame.itertuples())):
+        text = f"{row.n:,}"
+        if i > 0:
+            text += f"  ({row.share_of_launches:.0%} of launches, {row.share_of_previous:.0%} of previous)"
+        ax.text(row.n + first * 0.01, yi, text, va="center", fontsize="small")
+    ax.set_yticks(y)
+    ax.set_yticklabels(frame["step"])
+    ax.set_xlim(0, first * 1.6)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("Attempts (distinct launch states)")
+    ax.set_title(title)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def plot_top_incompatible(
+    ax: Axes,
+    frame: pd.DataFrame,
+    top: int = 10,
+    title: str = "Top incompatible vehicles",
+) -> Axes:
+    """Horizontal bars of the most frequent incompatible makes (or make + model).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    frame : pandas.DataFrame
+        From :func:`smartcar_logs.analysis.incompatible_vehicles` with ``by="make"`` or
+        ``by="make_model"``.
+    top : int, default 10
+    title : str
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Bars for vehicles Connect sent no make (or model) for are grey.
+    """
+    if frame.empty:
+        return _no_data(ax, title)
+    data = frame.sort_values("n", ascending=False, kind="stable").head(top)
+    if "model" in data.columns:
+        labels = [f"{_shorten(m, 24)} {_shorten(mo, 24)}" for m, mo in zip(data["make"], data["model"])]
+    else:
+        labels = [_shorten(m) for m in data["make"]]
+    y = np.arange(len(data))[::-1]
+    unknown = data["make"].eq(UNKNOWN) & (
+        data["model"].eq(UNKNOWN) if "model" in data.columns else True
+    )
+    colors = np.where(unknown, OKABE_ITO["grey"], OKABE_ITO["blue"])
+    ax.barh(y, data["n"], color=colors, height=0.7)
+    for yi, (n, share) in zip(y, zip(data["n"], data["share"])):
+        ax.text(n, yi, f" {n:,} ({share:.0%})", va="center", fontsize="small")
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels)
+    ax.set_xlim(0, data["n"].max() * 1.3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("vehicle_incompatible redirects (share of all incompatible)")
+    ax.set_title(title)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def plot_make_year_heatmap(
+    ax: Axes,
+    frame: pd.DataFrame,
+    top_makes: int = 12,
+    max_years: int = 20,
+    title: str = "Incompatible vehicles by make and model year",
+    cmap: str = "cividis",
+) -> Axes:
+    """Heatmap of incompatible redirects, makes down, model years across, counts annotated.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    frame : pandas.DataFrame
+        From :func:`smartcar_logs.analysis.incompatible_vehicles` with ``by="make_year"``.
+        Rows without a year are left out (their count is in the x label).
+    top_makes : int, default 12
+        Only the makes with the most redirects.
+    max_years : int, default 20
+        Show at most this many model years, ending at the newest; older years are summed
+        into one "≤ year" column (VIN years of old cars are often a 30-year-cycle misread).
+    title : str
+    cmap : str, default "cividis"
+        A perceptually uniform, colour-blind-friendly sequential map.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if frame.empty:
+        return _no_data(ax, title)
+    dated = frame.dropna(subset=["year"])
+    undated = int(frame.loc[frame["year"].isna(), "n"].sum())
+    if dated.empty:
+        return _no_data(ax, title, "No model years known")
+    makes = dated.groupby("make")["n"].sum().sort_values(ascending=False).head(top_makes).index
+    data = dated[dated["make"].isin(makes)].assign(year=lambda d: d["year"].astype(int))
+    newest, oldest = int(data["year"].max()), int(data["year"].min())
+    cut = max(oldest, newest - max_years + 2) if newest - oldest + 1 > max_years else oldest
+    years: list[Any] = list(range(cut, newest + 1))
+    if cut > oldest:
+        older = f"≤{cut - 1}"
+        data = data.assign(year=data["year"].where(data["year"] >= cut, older))
+        years = [older, *years]
+    grid = data.pivot_table(index="make", columns="year", values="n", aggfunc="sum", fill_value=0)
+    grid = grid.reindex(index=makes, columns=years, fill_value=0)
+    values = grid.to_numpy(dtype=float)
+    image = ax.imshow(np.where(values > 0, values, np.nan), aspect="auto", cmap=cmap, vmin=0)
+    ax.set_facecolor("0.96")
+    vmax = np.nanmax(values) if values.size else 1
+    if values.size <= 600:
+        for (i, j), v in np.ndenumerate(values):
+            if v > 0:
+                ax.text(
+                    j, i, f"{int(v)}", ha="center", va="center", fontsize="x-small",
+                    color="white" if v < vmax * 0.6 else "black",
+                )
+    ax.set_yticks(range(len(grid.index)))
+    ax.set_yticklabels([_shorten(m, 24) for m in grid.index])
+    ax.set_xticks(range(len(years)))
+    ax.set_xticklabels([str(c) for c in years], rotation=90)
+    xlabel = "Model year (Connect's, else the VIN's)"
+    if undated:
+        xlabel += f"; {undated:,} without a year not shown"
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Make")
+    ax.set_title(title)
+    colorbar = ax.figure.colorbar(image, ax=ax, label="Redirects", fraction=0.04, pad=0.02)
+    colorbar.locator = MaxNLocator(integer=True)
+    colorbar.update_ticks()
+    return ax

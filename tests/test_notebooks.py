@@ -1,0 +1,174 @@
+"""The notebooks: committed without outputs, parameterised, and producing the right numbers.
+
+Each notebook in notebooks/ is executed once with papermill against the hand-built fixture
+database (fixtures_analysis.py); the tests then read what it produced: figures, printed key
+numbers and escaped tables.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from fixtures_analysis import analysis_db_path  # noqa: F401
+
+from smartcar_logs.report import _kernel_env, report_notebook_path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+ALL_NOTEBOOKS = [*NOTEBOOKS, *sorted((ROOT / "smartcar_logs" / "notebooks").glob("*.ipynb"))]
+
+
+def _ids(paths):
+    return [p.name for p in paths]
+
+
+# --- static checks: cheap, no kernel ------------------------------------------------------------
+
+
+def test_the_expected_notebooks_exist():
+    assert [p.name for p in NOTEBOOKS] == [
+        "01-connection-funnel.ipynb",
+        "02-denial-rates.ipynb",
+        "03-incompatible-vehicles.ipynb",
+    ]
+    assert report_notebook_path().is_file()
+    assert report_notebook_path() in ALL_NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_ids(ALL_NOTEBOOKS))
+def test_committed_notebooks_have_no_outputs(path):
+    """The nbstripout check: outputs and execution counts must not be committed."""
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    dirty = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
+    ]
+    assert not dirty, f"{path.name}: cells {dirty} have outputs; run `nbstripout {path}`"
+    assert "widgets" not in nb.metadata
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_ids(ALL_NOTEBOOKS))
+def test_notebooks_have_one_parameters_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    source = tagged[0].source
+    for name in ("db_path", "since", "until", "period", "include_test"):
+        assert f"\n{name} = " in f"\n{source}", f"{path.name}: no {name} parameter"
+    assert 'os.environ.get("SMARTCAR_LOGS_DB"' in source
+    if path.parent.name == "notebooks" and path.parent.parent == ROOT:
+        assert '"../data/smartcar_logs.db"' in source  # `make lab` runs from notebooks/
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebooks_are_thin(path):
+    """Logic lives in the package: no function definitions or SQL in notebook cells."""
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "def " not in code and "SELECT" not in code.upper().replace("SELECTED", "")
+    assert "from smartcar_logs import analysis, plots" in code
+
+
+def test_gitattributes_sets_up_nbstripout():
+    text = (ROOT / ".gitattributes").read_text()
+    assert "*.ipynb filter=nbstripout" in text
+
+
+# --- executing them -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def executed(analysis_db_path, tmp_path_factory):
+    """Run every notebook once with papermill; name -> executed notebook."""
+    import papermill as pm
+
+    out_dir = tmp_path_factory.mktemp("executed")
+    results = {}
+    with _kernel_env():
+        for path in NOTEBOOKS:
+            out = out_dir / path.name
+            pm.execute_notebook(
+                str(path),
+                str(out),
+                parameters={"db_path": str(analysis_db_path), "period": "week"},
+                kernel_name="python3",
+                progress_bar=False,
+                cwd=str(path.parent),
+                execution_timeout=120,
+            )
+            results[path.name] = nbformat.read(out, as_version=4)
+    return results
+
+
+def _outputs(nb):
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+
+
+def _stdout(nb):
+    return "".join(o.get("text", "") for o in _outputs(nb) if o.output_type == "stream" and o.name == "stdout")
+
+
+def _html(nb):
+    return "".join(
+        o.data.get("text/html", "") for o in _outputs(nb) if o.output_type in ("display_data", "execute_result")
+    )
+
+
+def _pngs(nb):
+    return [o for o in _outputs(nb) if "image/png" in o.get("data", {})]
+
+
+@pytest.mark.parametrize("name", _ids(NOTEBOOKS))
+def test_notebook_ran_cleanly(executed, name):
+    nb = executed[name]
+    outputs = _outputs(nb)
+    assert not [o for o in outputs if o.output_type == "error"]
+    stderr = [o.text for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert not stderr, f"warnings in {name}: {stderr}"
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and "analysis.db" in injected[0].source
+
+
+def test_funnel_notebook(executed):
+    nb = executed["01-connection-funnel.ipynb"]
+    assert "Launch → success: 50.0% (5 of 10 launches); abandoned: 20.0% (2)" in _stdout(nb)
+    assert len(_pngs(nb)) == 2  # funnel, abandonment over time
+    html = _html(nb)
+    assert "Recovered share" in html and "15.4% (95% CI 4.3% – 42.2%)" in html  # 2 of 13
+    assert "2,244.0" in html  # p90 of the time to the first redirect
+
+
+def test_denial_rates_notebook(executed):
+    nb = executed["02-denial-rates.ipynb"]
+    out = _stdout(nb)
+    assert "Denial rate: 27.3% (6 of 22), 95% CI 13.2%–48.2%" in out
+    assert "Failure rate: 63.6% (14 of 22)" in out
+    assert len(_pngs(nb)) == 2  # rates, outcome mix
+    markdown = "".join(o.data.get("text/markdown", "") for o in _outputs(nb) if "data" in o)
+    assert "went from 30.0% (3/10" in markdown and "not a significant change" in markdown
+    assert "&lt;script&gt;alert(&quot;desc&quot;)" in _html(nb) or "&lt;script&gt;alert(\"desc\")" in _html(nb)
+
+
+def test_incompatible_vehicles_notebook(executed):
+    nb = executed["03-incompatible-vehicles.ipynb"]
+    out = _stdout(nb)
+    assert "Incompatible redirects: 5" in out
+    assert "Top make: AUDI (3, 60%)" in out
+    assert len(_pngs(nb)) == 2  # bars, heatmap
+    html = _html(nb)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "VOLKSWAGEN" in html  # the disagreement table
+
+
+def test_executed_notebooks_keep_no_secrets(executed):
+    """Nothing that identifies a user (states, VINs) is printed by the notebooks."""
+    text = json.dumps([_outputs(nb) for nb in executed.values()])
+    assert "WAUZZZ8V0FA000001" not in text
+    assert '"s04"' not in text
