@@ -13,7 +13,11 @@ from pathlib import Path
 
 import sqlite_utils
 
-__all__ = ["open_db", "ensure_schema", "SCHEMA_VERSION", "REDIRECT_COLUMNS", "get_salt"]
+__all__ = ["open_db", "ensure_schema", "SCHEMA_VERSION", "REDIRECT_COLUMNS", "get_salt",
+           "db_error_message", "DEFAULT_BUSY_TIMEOUT"]
+
+#: Seconds to wait for another process's write lock; SMARTCAR_LOGS_BUSY_TIMEOUT overrides it.
+DEFAULT_BUSY_TIMEOUT = 60.0
 
 SCHEMA_VERSION = 1
 
@@ -198,50 +202,110 @@ class StoreError(Exception):
     """The database cannot be opened or written; the message is for humans."""
 
 
-def open_db(path: str | os.PathLike | None = None, *, create: bool = True) -> sqlite_utils.Database:
+def _busy_timeout(value: float | None) -> float:
+    if value is None:
+        env = os.environ.get("SMARTCAR_LOGS_BUSY_TIMEOUT")
+        try:
+            value = float(env) if env else DEFAULT_BUSY_TIMEOUT
+        except ValueError:
+            value = DEFAULT_BUSY_TIMEOUT
+    return max(0.0, value)
+
+
+def db_error_message(e: sqlite3.Error, db=None, path: str | os.PathLike | None = None) -> str:
+    """One line for humans: a locked database says so and how long we waited."""
+    msg = str(e)
+    if isinstance(e, sqlite3.OperationalError) and ("locked" in msg or "busy" in msg):
+        waited = ""
+        if db is not None:
+            try:
+                ms = db.conn.execute("PRAGMA busy_timeout").fetchone()[0]
+                waited = f" (gave up after {ms / 1000:g} s; see --busy-timeout)"
+            except sqlite3.Error:
+                pass
+        msg = f"database is locked by another process{waited}"
+    elif "readonly" in msg or "read-only" in msg:
+        msg = f"database is read-only ({msg})"
+    return f"{path}: {msg}" if path is not None else msg
+
+
+def open_db(path: str | os.PathLike | None = None, *, create: bool = True,
+            busy_timeout: float | None = None) -> sqlite_utils.Database:
     """Open (creating if needed) the database at *path*, or in memory when *path* is None.
 
     A new database file is created readable by its owner only, because it holds VINs,
-    user ids and IP addresses.
+    user ids and IP addresses. *busy_timeout* is how many seconds to wait for another
+    process's lock before failing (default: $SMARTCAR_LOGS_BUSY_TIMEOUT or 60).
     """
+    timeout = _busy_timeout(busy_timeout)
+    created = False
     if path is None:
         db = sqlite_utils.Database(memory=True)
     else:
         p = Path(path)
         if not p.parent.exists():
             raise StoreError(f"{p}: folder {p.parent} does not exist")
+        if not p.parent.is_dir():
+            raise StoreError(f"{p}: {p.parent} is not a folder")
         if not p.exists():
             if not create:
                 raise StoreError(f"{p}: no such database (run `smartcar-logs import` first)")
             # Create the file with 0600 before SQLite opens it, so it is never world-readable.
-            fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
+            try:
+                fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            except OSError as e:
+                raise StoreError(f"{p}: cannot create database: {e.strerror or e}") from None
             os.close(fd)
+            created = True
         try:
-            conn = sqlite3.connect(str(p), timeout=60, isolation_level=None)
+            conn = sqlite3.connect(str(p), timeout=timeout, isolation_level=None)
             db = sqlite_utils.Database(conn)
-            db.execute("PRAGMA busy_timeout = 60000")
+            db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as e:
-            raise StoreError(f"{p}: cannot open database: {e}") from None
-    ensure_schema(db)
+            _remove_new(p, created)
+            raise StoreError(f"{p}: cannot open database: {db_error_message(e)}") from None
+    try:
+        ensure_schema(db)
+    except StoreError as e:
+        if path is None:
+            raise
+        db.conn.close()
+        _remove_new(p, created)
+        raise StoreError(f"{path}: {e}") from None
     return db
+
+
+def _remove_new(p: Path, created: bool) -> None:
+    """A database file this call created and could not set up is not left behind."""
+    if created:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                os.unlink(f"{p}{suffix}")
+            except OSError:
+                pass
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
     """Create the tables, indexes and views if they are missing."""
     try:
         db.conn.executescript(_SCHEMA)
-        db.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-            [str(SCHEMA_VERSION)],
-        )
-        db.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)",
-            [secrets.token_hex(16)],
-        )
+        # Write only what is missing: an INSERT, even an ignored one, takes the write lock,
+        # and `summary` must not wait for an import running in another process.
+        have = {k for (k,) in db.execute("SELECT key FROM meta WHERE key IN ('schema_version', 'salt')")}
+        if "schema_version" not in have:
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                [str(SCHEMA_VERSION)],
+            )
+        if "salt" not in have:
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)",
+                [secrets.token_hex(16)],
+            )
     except sqlite3.Error as e:
-        raise StoreError(f"cannot write the database schema: {e}") from None
+        raise StoreError(f"cannot write the database schema: {db_error_message(e, db)}") from None
 
 
 def get_salt(db: sqlite_utils.Database) -> str:
