@@ -1,0 +1,54 @@
+"""smartcar-logs: Smartcar Connect outcomes from access logs, in SQLite and pandas.
+
+The public surface is what ``__all__`` lists; modules are loaded on first use, so the
+command line starts without importing pandas or matplotlib.
+
+>>> import smartcar_logs as sl
+>>> db = sl.open_db("data/smartcar_logs.db")                      # doctest: +SKIP
+>>> sl.import_paths(db, ["/var/log/nginx/"]).inserted             # doctest: +SKIP
+>>> sl.analysis.rates(db, period="week")                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "normalize": "redirect",
+    "parse_query": "redirect",
+    "canonical_make": "redirect",
+    "ERROR_CODES": "redirect",
+    "CATEGORIES": "redirect",
+    "open_db": "store",
+    "ensure_schema": "store",
+    "import_paths": "importer",
+    "import_file": "importer",
+    "ImportResult": "importer",
+    "FileResult": "importer",
+    "FORMATS": "formats",
+    "detect_format": "formats",
+    "summarize": "summary",
+    "generate": "generate",
+    "generate_file": "generate",
+    "build_report": "report",
+    "export_csv": "export",
+}
+_MODULES = ("analysis", "plots", "redirect", "formats", "store", "importer", "privacy", "report", "export")
+
+__all__ = sorted(_EXPORTS) + list(_MODULES) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    if name in _MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -9,27 +9,57 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import sys
 
 import click
 
-from .store import StoreError, open_db
+
+def _load_sqlite_utils_without_pandas() -> None:
+    """Import sqlite-utils with pandas and numpy hidden from it.
+
+    sqlite-utils imports them, when installed, only to recognise their values passed to
+    insert(); the importer never passes any, and they add half a second to every
+    command's start. Later ``import pandas`` (report, notebooks) works as usual.
+    """
+    hidden = [m for m in ("pandas", "numpy") if m not in sys.modules]
+    if "sqlite_utils" in sys.modules or len(hidden) < 2:
+        return
+    for m in hidden:
+        sys.modules[m] = None  # type: ignore[assignment]  # makes `import numpy` fail
+    try:
+        import sqlite_utils  # noqa: F401
+    finally:
+        for m in hidden:
+            del sys.modules[m]
+
+
+_load_sqlite_utils_without_pandas()
+
+from .store import StoreError, open_db  # noqa: E402
 
 DEFAULT_DB = os.path.join("data", "smartcar_logs.db")
 
-_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# ANSI CSI/OSC/other escapes, C0/C1 controls, and Unicode bidi overrides/isolates and line
+# separators (they reorder or split what the terminal shows). Tab and newline become spaces
+# so a log value can never start a line of its own.
+_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+_BREAKS = re.compile(r"[\t\n\u2028\u2029]")
 
 
 def clean(s: object) -> str:
     """Log-derived text for the terminal: ANSI escapes and control characters removed."""
-    return _CONTROL.sub("", str(s))
+    return _BREAKS.sub(" ", _CONTROL.sub("", str(s)))
 
 
-def _open(db_path: str, create: bool = True):
+def _open(db_path: str, create: bool = True, busy_timeout: float | None = None):
     try:
-        return open_db(db_path, create=create)
+        return open_db(db_path, create=create, busy_timeout=busy_timeout)
     except StoreError as e:
-        raise click.ClickException(str(e)) from None
+        raise click.ClickException(clean(e)) from None
 
 
 db_option = click.option(
@@ -53,10 +83,27 @@ def cli():
 @click.option("--launch-path", "launch_paths", multiple=True, metavar="PATH",
               help="The app's own Connect-launch endpoint (repeatable), for the funnel.")
 @click.option("--format", "fmt", default="auto", show_default=True,
-              help="Log format: auto, combined, common, urls, ...")
+              help="Log format: auto (detected per file), alb, elb, cloudfront, heroku, gcp, "
+                   "cloudflare, traefik-json, caddy, traefik-clf, combined, common, json, urls, "
+                   "custom (see docs/formats.md).")
+@click.option("--log-format", metavar="STRING",
+              help="Read the files with this Apache LogFormat or nginx log_format string "
+                   "(the 'custom' format).")
+@click.option("--url-field", metavar="FIELD",
+              help="JSON logs: the field holding the request URL or path?query (dotted for nested).")
+@click.option("--time-field", metavar="FIELD",
+              help="JSON logs: the field holding the request time (dotted for nested).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table.")
-def import_(files, db_path, redirect_paths, launch_paths, fmt, as_json, quiet):
+@click.option("--redact", "redact", multiple=True, metavar="FIELD=MODE",
+              help="Privacy (repeatable): FIELD vin, user_id, client_ip, user_agent, state or all; "
+                   "MODE keep, hash (salted, joins still work) or drop. E.g. --redact all=hash "
+                   "--redact client_ip=drop. Authorization codes are never stored.")
+@click.option("--busy-timeout", type=click.FloatRange(min=0), default=60, show_default=True,
+              envvar="SMARTCAR_LOGS_BUSY_TIMEOUT", metavar="SECONDS",
+              help="How long to wait for a database another process holds locked.")
+def import_(files, db_path, redirect_paths, launch_paths, fmt, log_format, url_field, time_field,
+            as_json, quiet, redact, busy_timeout):
     """Import access logs (plain, gzip, bz2, xz or zstd; '-' for stdin).
 
     \b
@@ -70,7 +117,25 @@ def import_(files, db_path, redirect_paths, launch_paths, fmt, as_json, quiet):
     if fmt != "auto" and fmt not in formats.FORMATS:
         raise click.BadParameter(f"choose one of: auto, {', '.join(formats.FORMATS)}",
                                  param_hint="--format")
-    db = _open(db_path)
+    if fmt == "custom" and not log_format:
+        raise click.BadParameter("--format custom needs --log-format", param_hint="--format")
+    if log_format:
+        if fmt not in ("auto", "custom"):
+            raise click.BadParameter("goes with --format custom (or auto)", param_hint="--log-format")
+        try:
+            formats.CustomFormat(log_format)
+        except (ValueError, re.error) as e:
+            raise click.BadParameter(str(e), param_hint="--log-format") from None
+    format_options = formats.FormatOptions(log_format or None, url_field or None, time_field or None)
+    from .privacy import RedactionError, parse_redact, policy_conflicts
+
+    try:
+        policy = parse_redact(redact)
+    except RedactionError as e:
+        raise click.BadParameter(str(e), param_hint="--redact") from None
+    db = _open(db_path, busy_timeout=busy_timeout)
+    for w in policy_conflicts(db, policy):
+        click.echo(f"warning: {clean(w)}", err=True)
     total = 0
     for f in files:
         try:
@@ -91,9 +156,14 @@ def import_(files, db_path, redirect_paths, launch_paths, fmt, as_json, quiet):
         for w in r.warnings:
             click.echo(f"warning: {clean(w)}", err=True)
 
-    result = import_paths(db, files, fmt=fmt, redirect_paths=redirect_paths,
-                          launch_paths=launch_paths, progress=bar.update if bar is not None else None,
-                          on_file=on_file)
+    try:
+        result = import_paths(db, files, fmt=fmt, redirect_paths=redirect_paths,
+                              launch_paths=launch_paths, progress=bar.update if bar is not None else None,
+                              on_file=on_file, format_options=format_options, redaction=policy)
+    except sqlite3.Error as e:  # the run's own bookkeeping (imports row) could not be written
+        from .store import db_error_message
+
+        raise click.ClickException(db_error_message(e, db, clean(db_path))) from None
     if bar is not None:
         bar.close()
     if as_json:
@@ -118,7 +188,10 @@ def _print_import(result, db_path: str) -> None:
             continue
         share = f" ({f.format_share:.0%} of sample lines matched)" if f.format_share is not None else ""
         resumed = f", resumed at byte {f.resumed_from:,}" if f.resumed_from else ""
-        echo(f"{clean(f.path)}: {f.status}, format {f.format}{share}{resumed}")
+        if f.status == "empty":
+            echo(f"{clean(f.path)}: {clean(f.message)}")
+            continue
+        echo(f"{clean(f.path)}: {f.status}, format {clean(f.format)}{share}{resumed}")
         echo(f"  {f.lines:,} new lines: {f.redirects:,} redirects ({f.inserted:,} new, "
              f"{f.duplicates:,} already stored), {f.launches:,} launches, "
              f"{f.ordinary:,} ordinary, {f.rejected:,} rejected")
@@ -143,7 +216,7 @@ def _print_import(result, db_path: str) -> None:
                 echo(f"  {clean(k):<38}{n:>8,}")
     if result.redirect_paths:
         echo("redirect paths: " + ", ".join(f"{clean(p)} ({n:,})" for p, n in result.redirect_paths.items()))
-    echo(f"database: {db_path}")
+    echo(f"database: {clean(db_path)}")
 
 
 @cli.command()
@@ -161,9 +234,9 @@ def summary(db_path, as_json, top, include_test):
         click.echo(json.dumps(s, indent=2))
         return
     echo = click.echo
-    echo(f"redirects: {s['redirects']:,}  ({s['first_ts'] or '-'} .. {s['last_ts'] or '-'})")
+    echo(f"redirects: {s['redirects']:,}  ({clean(s['first_ts'] or '-')} .. {clean(s['last_ts'] or '-')})")
     for k, n in s["by_outcome"].items():
-        echo(f"  {k:<40}{n:>10,}")
+        echo(f"  {clean(k):<40}{n:>10,}")
     if s["by_error_code"]:
         echo("errors by code:")
         for k, n in s["by_error_code"].items():
@@ -210,6 +283,48 @@ def generate(out, lines, redirect_share, seed, start, days, fmt, redirect_path, 
         click.echo(json.dumps(counts, indent=2, default=str), err=(out == "-"))
     elif out != "-":
         click.echo(f"wrote {lines:,} synthetic lines to {out}", err=True)
+
+
+@cli.command()
+@db_option
+@click.option("--out", "out", default=os.path.join("data", "report.html"), show_default=True,
+              type=click.Path(dir_okay=False), help="HTML file to write.")
+@click.option("--since", metavar="DATE", help="First day included (UTC, YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="First day excluded (UTC, YYYY-MM-DD).")
+@click.option("--include-test", is_flag=True, help="Include test traffic.")
+def report(db_path, out, since, until, include_test):
+    """Write the connection-funnel report: one self-contained HTML file.
+
+    \b
+    Example:
+        smartcar-logs report --since 2026-10-01 --until 2026-11-01 --out october.html
+    """
+    from .report import ReportError, build_report
+
+    try:
+        path = build_report(db_path, out, since=since, until=until, include_test=include_test)
+    except (StoreError, ValueError, ReportError, OSError) as e:
+        raise click.ClickException(clean(e)) from None
+    click.echo(str(path))
+
+
+@cli.command()
+@db_option
+@click.option("--out", "out", default=os.path.join("data", "export"), show_default=True,
+              type=click.Path(file_okay=False), help="Folder for the CSV files.")
+@click.option("--table", "tables", multiple=True,
+              help="Table to export (repeatable); default: redirects, launches, sources, rejects.")
+def export(db_path, out, tables):
+    """Export the main tables to CSV for spreadsheets (formula-injection safe)."""
+    from .export import export_csv
+
+    db = _open(db_path, create=False)
+    try:
+        paths = export_csv(db, out, **({"tables": tables} if tables else {}))
+    except (StoreError, ValueError, OSError) as e:
+        raise click.ClickException(clean(e)) from None
+    for p in paths:
+        click.echo(str(p))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,12 +26,17 @@ import sqlite3
 import sys
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache, partial
+from itertools import compress
+from operator import is_not
 from datetime import datetime, timezone
 from typing import BinaryIO, Callable, Iterable
 
 import sqlite_utils
 
 from . import formats as _formats
+from . import hostile as _hostile
+from . import privacy as _privacy
 from .redirect import ERROR_CODES, normalize, parse_query
 from .store import REDIRECT_COLUMNS, ensure_schema
 
@@ -118,15 +123,59 @@ _MAGIC = (
 )
 
 
+class _GzipStream(io.RawIOBase):
+    """Streaming gzip reader: multi-member, and a truncated archive keeps every byte
+    that could be inflated (``GzipFile.read`` throws away what it inflated before the
+    damage). ISA-L's zlib-compatible inflater is 2-3x faster than zlib; it is optional.
+    """
+
+    def __init__(self, raw: BinaryIO):
+        try:
+            from isal import isal_zlib as z
+        except ImportError:  # pragma: no cover
+            import zlib as z
+        self._z = z
+        self._raw = raw
+        self._d = z.decompressobj(31)
+        self._pending = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read1(self, n: int = -1) -> bytes:
+        while not self._pending and not self._done:
+            data = self._raw.read(1 << 20)
+            if not data:
+                self._done = True
+                if not self._d.eof and (self._d.unconsumed_tail or self._started):
+                    raise EOFError("compressed file ended before the end-of-stream marker")
+                break
+            self._started = True
+            out = self._d.decompress(data)
+            while self._d.eof and self._d.unused_data:
+                rest = self._d.unused_data
+                self._d = self._z.decompressobj(31)
+                out += self._d.decompress(rest)
+            if self._d.eof and not self._d.unused_data:
+                self._started = False
+            self._pending = out
+        if n < 0 or n >= len(self._pending):
+            out, self._pending = self._pending, b""
+        else:
+            out, self._pending = self._pending[:n], self._pending[n:]
+        return out
+
+    _started = False
+    read = read1
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 def _open_gzip(f: BinaryIO) -> BinaryIO:
-    try:  # ISA-L inflates 2-3x faster than zlib; it is optional.
-        from isal import igzip
-
-        return igzip.GzipFile(fileobj=f, mode="rb")
-    except ImportError:  # pragma: no cover
-        import gzip
-
-        return gzip.GzipFile(fileobj=f, mode="rb")
+    return _GzipStream(f)
 
 
 def _open_zstd(f: BinaryIO) -> BinaryIO:
@@ -170,16 +219,50 @@ def open_input(path: str, stdin: BinaryIO | None = None) -> tuple[BinaryIO, Bina
 
 
 def _read(stream: BinaryIO, n: int, warnings: list, label: str) -> bytes:
-    """Read up to *n* bytes; a damaged or truncated archive ends the stream with a warning."""
+    """Read up to *n* bytes; a damaged or truncated archive ends the stream with a warning.
+
+    Reads with ``read1`` so that what was decompressed before the damage is kept
+    (``read(n)`` of a truncated gzip raises and throws the whole chunk away).
+    """
+    read1 = getattr(stream, "read1", stream.read)
+    parts: list[bytes] = []
+    got = 0
     try:
-        return stream.read(n)
+        while got < n:
+            b = read1(n - got)
+            if not b:
+                break
+            parts.append(b)
+            got += len(b)
     except EOFError:
         warnings.append(f"{label}: compressed stream is truncated; imported the readable lines")
     except (OSError, lzma.LZMAError, ValueError) as e:
+        if isinstance(e, OSError) and e.errno is not None:
+            raise  # EIO, ENOSPC...: the device failed, not the archive; the file is rolled back
         warnings.append(f"{label}: compressed stream is damaged ({e}); imported the readable lines")
     except Exception as e:  # zstandard raises its own error class
         warnings.append(f"{label}: cannot decompress ({type(e).__name__}: {e}); imported the readable lines")
-    return b""
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _json_document(stream: BinaryIO, first: bytes, result, label: str, chunk_size: int) -> bytes:
+    """Read a whole JSON-array document (*stream* is left at its end) as canonical JSON lines.
+
+    Such exports (``gcloud logging read --format=json``) are small and not line based, so
+    the document is held in memory. Everything after this (fingerprint, byte offsets, line
+    numbers = element numbers, the checkpoint) refers to the canonical lines, which are the
+    same on every run; the file is then treated like an archive (it does not grow).
+    """
+    parts = [first]
+    while True:
+        chunk = _read(stream, chunk_size, result.warnings, label)
+        if not chunk:
+            break
+        parts.append(chunk)
+    lines, problem = _formats.json_document_lines(b"".join(parts))
+    if problem:
+        result.warnings.append(f"{label}: {problem}")
+    return b"".join(ln + b"\n" for ln in lines)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -211,7 +294,7 @@ def _target_path(target: bytes) -> str:
     s = p.decode("utf-8", "replace")
     if len(s) > 1:
         s = s.rstrip("/")
-    return s
+    return _privacy.scrub_codes(s)  # "/cb;code=..." must not store a code (cheap no-op otherwise)
 
 
 _CODE_RE = re.compile(rb"((?:^|[?&;\s])code=)[^&\s\"]*")
@@ -220,7 +303,7 @@ _CODE_RE = re.compile(rb"((?:^|[?&;\s])code=)[^&\s\"]*")
 def redact_raw(line: bytes) -> str:
     """A raw line for the rejects table: authorization codes removed, length capped."""
     line = _CODE_RE.sub(rb"\1<redacted>", line[: RAW_REJECT_CHARS * 4])
-    return line.decode("utf-8", "backslashreplace")[:RAW_REJECT_CHARS]
+    return _privacy.scrub_codes(line.decode("utf-8", "backslashreplace")[:RAW_REJECT_CHARS])
 
 
 def _now() -> str:
@@ -234,8 +317,10 @@ class _FileScan:
     """State of one file's import: needles, known paths, counters and row buffers."""
 
     def __init__(self, db, result: FileResult, fp: str, fmt, import_id: int,
-                 redirect_paths: set[str], launch_paths: set[str], confirmed: set[str]):
+                 redirect_paths: set[str], launch_paths: set[str], confirmed: set[str],
+                 redaction: "_privacy.Redaction | None" = None):
         self.db = db
+        self.redaction = redaction if redaction is not None else _privacy.Redaction()
         self.r = result
         self.fp = fp
         self.fmt = fmt
@@ -307,9 +392,16 @@ class _FileScan:
             self.handle(line, base + s, line_no + 1)
 
     def handle(self, line: bytes, offset: int, line_no: int) -> None:
+        if len(line) > _hostile.MAX_LINE_BYTES:  # no server logs such a request: do not parse it
+            self.reject(line, offset, line_no, _hostile.LINE_TOO_LONG)
+            return
+        if line[:1] == b"\0":  # zero-fill left by a crash before this line is not part of it
+            line = line.lstrip(b"\0")
         entry = self.fmt.parse(line)
         if isinstance(entry, str):
             self.reject(line, offset, line_no, entry)
+            return
+        if entry is None:  # the format's own non-request line (header, app log): ordinary
             return
         target = entry.target
         path = _target_path(target)
@@ -353,18 +445,22 @@ class _FileScan:
                 self.last_ts = ts
 
     def _row(self, rec: dict, entry, path: str, offset: int, line_no: int) -> tuple:
-        values = dict(rec)
-        values.update(
-            source_fp=self.fp, line_no=line_no, byte_offset=offset, import_id=self.import_id,
-            ts=entry.ts, method=entry.method, path=path, http_status=entry.status,
-            client_ip=entry.client_ip, user_agent=entry.user_agent,
-            flags=json.dumps(rec["flags"]) if rec["flags"] else None,
-            extras=json.dumps(rec["extras"], ensure_ascii=False) if rec["extras"] else None,
+        # Spelled out in REDIRECT_COLUMNS order: this runs once per redirect, and a generic
+        # dict-to-tuple loop over 36 columns cost more than the SQLite insert.
+        flags, extras = rec["flags"], rec["extras"]
+        ek, vv = rec["error_known"], rec["vin_valid"]
+        return (
+            self.fp, line_no, offset, self.import_id, entry.ts, entry.method, path,
+            entry.status, entry.client_ip, entry.user_agent,
+            rec["outcome"], rec["flow"], rec["category"], rec["error_code"],
+            None if ek is None else int(ek), rec["error_description"], rec["state"],
+            rec["user_id"], int(rec["has_code"]), rec["vehicle_id"], rec["external_id"],
+            rec["virtual_key_url"], rec["vin"], None if vv is None else int(vv),
+            int(rec["is_test"]), rec["vin_make"], rec["vin_year"], rec["make"], rec["make_raw"],
+            rec["model"], rec["year"], rec["year_raw"], rec["status_code"], rec["error_message"],
+            json.dumps(flags) if flags else None,
+            json.dumps(extras, ensure_ascii=False) if extras else None,
         )
-        for k in ("error_known", "has_code", "vin_valid", "is_test"):
-            v = values.get(k)
-            values[k] = None if v is None else int(bool(v))
-        return tuple(values.get(c) for c in REDIRECT_COLUMNS)
 
     def reject(self, line: bytes, offset: int, line_no: int, reason: str) -> None:
         self.reasons[reason] += 1
@@ -375,9 +471,10 @@ class _FileScan:
     def flush(self) -> None:
         """Write buffered rows; the caller's transaction makes them permanent or not."""
         conn = self.db.conn
+        self.redaction.apply(self.rows, self.launch_rows, self.reject_rows)  # codes, --redact
         if self.rows:
             before = conn.total_changes
-            conn.executemany(_INSERT_REDIRECT, self.rows)
+            _insert_sparse(conn, "redirects", REDIRECT_COLUMNS, self.rows)
             inserted = conn.total_changes - before
             self.r.redirects += len(self.rows)
             self.r.inserted += inserted
@@ -408,6 +505,33 @@ class _FileScan:
             self.r.duplicates -= n - deleted
             self.r.ignored_callbacks[path] = n
         self.r.reject_reasons = dict(self.reasons)
+
+
+_not_none = partial(is_not, None)
+
+
+@lru_cache(maxsize=256)
+def _sparse_sql(table: str, columns: tuple, mask: tuple) -> str:
+    cols = list(compress(columns, mask))
+    return f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+
+
+def _insert_sparse(conn, table: str, columns: tuple, rows: list) -> None:
+    """Insert *rows* leaving their NULLs out of the statement.
+
+    Most redirect columns are NULL on most rows, and the sqlite3 module binds None through
+    its adapter lookup, which made binding cost more than SQLite's own work: grouping rows
+    by which columns they fill halves the insert time.
+    """
+    groups: dict[tuple, list] = {}
+    for row in rows:
+        mask = tuple(map(_not_none, row))
+        g = groups.get(mask)
+        if g is None:
+            groups[mask] = g = []
+        g.append(tuple(compress(row, mask)))
+    for mask, group in groups.items():
+        conn.executemany(_sparse_sql(table, columns, mask), group)
 
 
 _INSERT_REDIRECT = "INSERT OR IGNORE INTO redirects ({}) VALUES ({})".format(
@@ -514,6 +638,8 @@ def import_file(
     progress: ProgressCallback | None = None,
     stdin: BinaryIO | None = None,
     chunk_size: int = CHUNK_SIZE,
+    redaction: "_privacy.Redaction | None" = None,
+    format_options: "_formats.FormatOptions | dict | None" = None,
 ) -> FileResult:
     """Import one file (or '-' for stdin) into *db*; never raises for bad input.
 
@@ -536,6 +662,14 @@ def import_file(
         with raw:
             # Detection wants a few hundred lines even when the chunk size is tiny.
             first = _read(stream, max(chunk_size, 256 * 1024), result.warnings, label)
+            if _hostile.is_bare_cr(first):
+                wrapped = _hostile.BareCRReader(stream)
+                raw = wrapped if raw is stream else raw  # resume checks read translated bytes too
+                stream, first = wrapped, first.replace(b"\r", b"\n")
+                result.warnings.append(f"{label}: no \\n line breaks; read each \\r as a line break")
+            document = _formats.is_json_document(first)
+            if document:  # one JSON array (gcloud --format=json): one canonical line per element
+                first = _json_document(stream, first, result, label, chunk_size)
             head = first[:FINGERPRINT_BYTES]
             if not first:
                 result.status = "empty"
@@ -545,10 +679,12 @@ def import_file(
             try:
                 _import_stream(db, stream, raw, first, head, result, fmt, redirect_paths,
                                launch_paths, confirmed, import_id, progress, chunk_size, label,
-                               streaming=(path == "-" or compression is not None))
+                               streaming=(path == "-" or compression is not None or document),
+                               redaction=redaction, format_options=format_options)
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O)
+                    conn.execute("ROLLBACK")
                 raise
     except ImportError_ as e:
         result.status, result.message = "error", str(e)
@@ -556,11 +692,16 @@ def import_file(
         result.status, result.message = "error", f"{label}: database error, file rolled back: {e}"
     except OSError as e:
         result.status, result.message = "error", f"{label}: read error, file rolled back: {e.strerror or e}"
+    if result.status == "error":  # rolled back: nothing of this file counts as read or stored
+        for k in ("lines", "redirects", "inserted", "duplicates", "launches", "ordinary", "rejected"):
+            setattr(result, k, 0)
+        result.reject_reasons, result.ignored_callbacks = {}, {}
     return result
 
 
 def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_paths, launch_paths,
-                   confirmed, import_id, progress, chunk_size, label, streaming) -> None:
+                   confirmed, import_id, progress, chunk_size, label, streaming,
+                   redaction=None, format_options=None) -> None:
     conn = db.conn
     path_for_db = None if label == "<stdin>" else os.path.abspath(label)
     fp, known, note = _lookup_source(conn, head, raw, streaming)
@@ -573,24 +714,31 @@ def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_path
     elif known and known.path and path_for_db and known.path != path_for_db:
         note = f"same content as {known.path}"
 
-    # Format: forced, remembered from an earlier run of this file, or detected.
+    # Format: forced, remembered from an earlier run of this file, or detected; configured
+    # for this file from its first lines (CloudFront #Fields) and the format options.
+    sample = first[: 256 * 1024].split(b"\n")
+    if len(sample) > 1:
+        sample.pop()  # the piece after the last newline may be a partial line
+    sample = sample[:200]
+    fmt = None
     if fmt_name != "auto":
-        fmt = _formats.get_format(fmt_name)
+        fmt = _formats.get_format(fmt_name, sample, format_options)
         result.format_share = None
     elif known and known.format:
-        fmt = _formats.get_format(known.format)
-    else:
-        sample = first[: 256 * 1024].split(b"\n")
-        if len(sample) > 1:
-            sample.pop()  # the piece after the last newline may be a partial line
-        fmt, share = _formats.detect_format(sample[:200])
+        try:
+            fmt = _formats.get_format(known.format, sample, format_options)
+        except ValueError:  # e.g. "custom" remembered, but no --log-format this time
+            fmt = None
+    if fmt is None:
+        fmt, share = _formats.detect_format(sample, format_options)
         if fmt is None or share == 0:
             line1 = redact_raw(first.split(b"\n", 1)[0])[:80]
             raise ImportError_(f"{label}: not an access log in a known format (line 1: {line1!r})")
         result.format_share = round(share, 4)
     result.format = fmt.name
 
-    scan = _FileScan(db, result, fp, fmt, import_id, redirect_paths, launch_paths, confirmed)
+    scan = _FileScan(db, result, fp, fmt, import_id, redirect_paths, launch_paths, confirmed,
+                     redaction)
 
     # Skip what an earlier run already imported.
     buf = first
@@ -740,8 +888,13 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
             out.append(p)
             continue
         if os.path.isdir(p):
+            try:
+                entries = os.listdir(p)
+            except OSError:  # unreadable folder: kept, so the import reports it
+                out.append(p)
+                continue
             names = sorted(
-                os.path.join(p, n) for n in os.listdir(p)
+                os.path.join(p, n) for n in entries
                 if not n.startswith(".") and os.path.isfile(os.path.join(p, n))
             )
             names = [n for n in names if not n.endswith(_NOT_LOGS)]
@@ -767,18 +920,25 @@ def import_paths(
     on_file: Callable[[FileResult], None] | None = None,
     stdin: BinaryIO | None = None,
     chunk_size: int = CHUNK_SIZE,
+    redaction=None,
+    format_options: "_formats.FormatOptions | dict | None" = None,
 ) -> ImportResult:
     """Import each path in turn ('-' is stdin) and record the run in ``imports``.
 
     A file that cannot be read is reported in its :class:`FileResult` (``status ==
-    "error"``) and the others are still imported.
+    "error"``) and the others are still imported. *redaction* is a ``--redact`` policy
+    (``{"vin": "hash"}``, ``["all=hash"]`` or a :class:`privacy.Redaction`); see privacy.py.
+    *format_options* (``log_format``, ``url_field``, ``time_field``) configure the formats.
     """
     ensure_schema(db)
     paths = expand_inputs(paths)
     redirect_paths = tuple(redirect_paths)
     launch_paths = tuple(launch_paths)
+    redaction = _privacy.for_db(db, redaction)  # --redact: applied to every row before writing
     options = {"format": fmt, "redirect_paths": list(redirect_paths),
-               "launch_paths": list(launch_paths), "paths": paths}
+               "launch_paths": list(launch_paths), "paths": paths, "redact": redaction.options()}
+    format_options = _formats.FormatOptions.of(format_options)
+    options.update({k: v for k, v in asdict(format_options).items() if v is not None})
     conn = db.conn
     cur = conn.execute(
         "INSERT INTO imports (started_at, options) VALUES (?, ?)", (_now(), json.dumps(options))
@@ -791,7 +951,8 @@ def import_paths(
     for p in paths:
         r = import_file(db, p, import_id=import_id, fmt=fmt, redirect_paths=redirect_paths,
                         launch_paths=launch_paths, confirmed_paths=confirmed, progress=progress,
-                        stdin=stdin, chunk_size=chunk_size)
+                        stdin=stdin, chunk_size=chunk_size, redaction=redaction,
+                        format_options=format_options)
         results.append(r)
         if on_file is not None:
             on_file(r)
