@@ -95,6 +95,8 @@ def cli():
               help="JSON logs: the field holding the request time (dotted for nested).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes for large files (default: one per core).")
 @click.option("--redact", "redact", multiple=True, metavar="FIELD=MODE",
               help="Privacy (repeatable): FIELD vin, user_id, client_ip, user_agent, state or all; "
                    "MODE keep, hash (salted, joins still work) or drop. E.g. --redact all=hash "
@@ -103,7 +105,7 @@ def cli():
               envvar="SMARTCAR_LOGS_BUSY_TIMEOUT", metavar="SECONDS",
               help="How long to wait for a database another process holds locked.")
 def import_(files, db_path, redirect_paths, launch_paths, fmt, log_format, url_field, time_field,
-            as_json, quiet, redact, busy_timeout):
+            as_json, quiet, jobs, redact, busy_timeout):
     """Import access logs (plain, gzip, bz2, xz or zstd; '-' for stdin).
 
     \b
@@ -159,7 +161,8 @@ def import_(files, db_path, redirect_paths, launch_paths, fmt, log_format, url_f
     try:
         result = import_paths(db, files, fmt=fmt, redirect_paths=redirect_paths,
                               launch_paths=launch_paths, progress=bar.update if bar is not None else None,
-                              on_file=on_file, format_options=format_options, redaction=policy)
+                              on_file=on_file, format_options=format_options, redaction=policy,
+                              jobs=jobs)
     except sqlite3.Error as e:  # the run's own bookkeeping (imports row) could not be written
         from .store import db_error_message
 
@@ -235,6 +238,8 @@ def summary(db_path, as_json, top, include_test):
         return
     echo = click.echo
     echo(f"redirects: {s['redirects']:,}  ({clean(s['first_ts'] or '-')} .. {clean(s['last_ts'] or '-')})")
+    if s["reloads"]:
+        echo(f"  ({s['redirect_lines']:,} log lines; {s['reloads']:,} reloads of the same redirect counted once)")
     for k, n in s["by_outcome"].items():
         echo(f"  {clean(k):<40}{n:>10,}")
     if s["by_error_code"]:

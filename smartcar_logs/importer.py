@@ -15,6 +15,8 @@ anything.
 from __future__ import annotations
 
 import bz2
+import multiprocessing
+import pickle
 import glob
 import hashlib
 import io
@@ -24,13 +26,13 @@ import os
 import re
 import sqlite3
 import sys
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache, partial
 from itertools import compress
 from operator import is_not
 from datetime import datetime, timezone
-from typing import BinaryIO, Callable, Iterable
+from typing import Any, BinaryIO, Callable, Iterable
 
 import sqlite_utils
 
@@ -313,8 +315,127 @@ def _now() -> str:
 # --- the scanner ---------------------------------------------------------------------------------
 
 
+@dataclass
+class _ParseContext:
+    """What parsing a candidate line needs; picklable, so worker processes get a copy."""
+
+    fmt: Any
+    fp: str
+    import_id: int
+    label: str
+    explicit: bool
+    redirect_paths: frozenset | set
+    launch_paths: frozenset | set
+    confirmed: frozenset | set  # a snapshot in workers, the live set in the main process
+    redaction: Any = None  # privacy.Redaction: codes scrubbed, --redact applied per row
+
+
+def _find_candidates(buf: bytes, needles, since: int = 0) -> set[int]:
+    """Offsets of the lines of *buf* holding any needle, from offset *since* on."""
+    starts = set()
+    find = buf.find
+    for needle in needles:
+        i = find(needle, since)
+        while i != -1:
+            starts.add(buf.rfind(b"\n", 0, i) + 1)
+            e = find(b"\n", i)
+            if e == -1:
+                break
+            i = find(needle, e)
+    return starts
+
+
+def _parse_block(ctx: _ParseContext, buf: bytes, starts: list[int], base: int, line0: int) -> list:
+    """Parse the candidate lines at *starts* (sorted) into items for :meth:`_FileScan.apply`."""
+    items = []
+    prev, line_no = 0, line0
+    count, find = buf.count, buf.find
+    for s in starts:
+        line_no += count(b"\n", prev, s)
+        prev = s
+        e = find(b"\n", s)
+        line = buf[s:e]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        item = _parse_line(ctx, line, base + s, line_no + 1)
+        if item is not None:
+            items.append(item)
+    return items
+
+
+def _parse_line(ctx: _ParseContext, line: bytes, offset: int, line_no: int):
+    """Everything about one candidate line that does not depend on the lines before it.
+
+    Returns None for ordinary traffic, or one of:
+    ``("X", reject_row)``, ``("L", launch_row, ts)``,
+    ``("R", offset, path, is_empty, evidence, redirect_row, ts)``, and
+    ``("N", offset, line_no, path, line)`` for a query-less request on a path that was not a
+    known redirect path when parsed (the main process decides once earlier lines are in).
+    """
+    if len(line) > _hostile.MAX_LINE_BYTES:  # no server logs such a request: do not parse it
+        return "X", ctx.redaction.reject_row(_reject_row(ctx, line, offset, line_no, _hostile.LINE_TOO_LONG))
+    if line[:1] == b"\0":  # zero-fill left by a crash before this line is not part of it
+        line = line.lstrip(b"\0")
+    entry = ctx.fmt.parse(line)
+    if isinstance(entry, str):
+        return "X", ctx.redaction.reject_row(_reject_row(ctx, line, offset, line_no, entry))
+    if entry is None:  # the format's own non-request line (header, app log): ordinary
+        return None
+    target = entry.target
+    path = _target_path(target)
+    if path in ctx.launch_paths:
+        q = target.find(b"?")
+        state = parse_query(target[q + 1:])[0].get("state") if q != -1 else None
+        return "L", ctx.redaction.launch_row((
+            ctx.fp, line_no, offset, ctx.import_id, entry.ts, entry.method, path,
+            entry.status, entry.client_ip, entry.user_agent, state or None,
+        )), entry.ts
+    if ctx.explicit:
+        if path not in ctx.redirect_paths:
+            return None
+    elif b"?" not in target and path not in ctx.confirmed:
+        return "N", offset, line_no, path, line
+    rec = normalize(target)
+    return ("R", offset, path, rec["outcome"] == "empty", rec["evidence"],
+            ctx.redaction.redirect_row(_row(ctx, rec, entry, path, offset, line_no)), entry.ts)
+
+
+def _reject_row(ctx: _ParseContext, line: bytes, offset: int, line_no: int, reason: str) -> tuple:
+    return (ctx.fp, ctx.label, line_no, offset, ctx.import_id, reason, redact_raw(line))
+
+
+def _row(ctx: _ParseContext, rec: dict, entry, path: str, offset: int, line_no: int) -> tuple:
+    # Spelled out in REDIRECT_COLUMNS order: this runs once per redirect, and a generic
+    # dict-to-tuple loop over 36 columns cost more than the SQLite insert.
+    flags, extras = rec["flags"], rec["extras"]
+    ek, vv = rec["error_known"], rec["vin_valid"]
+    return (
+        ctx.fp, line_no, offset, ctx.import_id, entry.ts, entry.method, path,
+        entry.status, entry.client_ip, entry.user_agent,
+        rec["outcome"], rec["flow"], rec["category"], rec["error_code"],
+        None if ek is None else int(ek), rec["error_description"], rec["state"],
+        rec["user_id"], int(rec["has_code"]), rec["vehicle_id"], rec["external_id"],
+        rec["virtual_key_url"], rec["vin"], None if vv is None else int(vv),
+        int(rec["is_test"]), rec["vin_make"], rec["vin_year"], rec["make"], rec["make_raw"],
+        rec["model"], rec["year"], rec["year_raw"], rec["status_code"], rec["error_message"],
+        json.dumps(flags) if flags else None,
+        json.dumps(extras, ensure_ascii=False) if extras else None,
+    )
+
+
+def _work(ctx: _ParseContext, buf: bytes, base: int, line0: int, needles: list) -> tuple:
+    """A worker's share: find and parse one block's candidates; count its lines."""
+    starts = _find_candidates(buf, needles)
+    return _parse_block(ctx, buf, sorted(starts), base, line0), starts, buf.count(b"\n")
+
+
 class _FileScan:
-    """State of one file's import: needles, known paths, counters and row buffers."""
+    """State of one file's import: needles, known paths, counters and row buffers.
+
+    Parsing a candidate line (:func:`_parse_line`) depends on nothing but the line, so it
+    can run in worker processes; deciding what a parsed line is (:meth:`apply`) depends on
+    the redirect paths confirmed by the lines before it, so it runs here, in file order.
+    """
 
     def __init__(self, db, result: FileResult, fp: str, fmt, import_id: int,
                  redirect_paths: set[str], launch_paths: set[str], confirmed: set[str],
@@ -322,15 +443,13 @@ class _FileScan:
         self.db = db
         self.redaction = redaction if redaction is not None else _privacy.Redaction()
         self.r = result
-        self.fp = fp
-        self.fmt = fmt
-        self.import_id = import_id
         self.explicit = bool(redirect_paths)
-        self.redirect_paths = redirect_paths
-        self.launch_paths = launch_paths
         self.confirmed = confirmed
+        self.ctx = _ParseContext(fmt, fp, import_id, result.path, self.explicit,
+                                 redirect_paths, launch_paths, confirmed, self.redaction)
         self.newly_confirmed: set[str] = set()
         self.pending: Counter = Counter()
+        self.pending_offsets: dict[str, list[int]] = {}
         self.reasons: Counter = Counter()
         if self.explicit:
             needles = {p.encode() for p in redirect_paths}
@@ -338,104 +457,79 @@ class _FileScan:
             needles = set(AUTO_NEEDLES) | {p.encode() for p in confirmed if p != "/"}
         needles |= {p.encode() for p in launch_paths}
         self.needles = sorted(needles)
+        self.needle_since: dict[bytes, int] = {}  # needle -> offset of the line that added it
         self.rows: list[tuple] = []
         self.launch_rows: list[tuple] = []
         self.reject_rows: list[tuple] = []
         self.first_ts: str | None = None
         self.last_ts: str | None = None
-        self._confirmed_at: int | None = None
 
-    def _add_needle(self, path: str) -> None:
-        b = path.encode()
-        if path != "/" and b not in self.needles:
-            self.needles.append(b)
+    def worker_context(self) -> _ParseContext:
+        c = self.ctx
+        return _ParseContext(c.fmt, c.fp, c.import_id, c.label, c.explicit,
+                             frozenset(c.redirect_paths), frozenset(c.launch_paths),
+                             frozenset(self.confirmed), c.redaction)
 
-    def scan(self, buf: bytes, base: int, line0: int) -> None:
-        """Find and handle the candidate lines of *buf* (complete lines only)."""
-        done: set[int] = set()
-        needles, since = self.needles, 0
-        while needles:
-            starts = self._candidates(buf, needles, since) - done
-            n_before = len(self.needles)
-            self._confirmed_at = None
-            self._handle_starts(buf, sorted(starts), base, line0)
-            done |= starts
-            # A path confirmed mid-chunk becomes a needle for the rest of this chunk too,
-            # from the confirming line on (earlier lines were decided already).
-            needles = self.needles[n_before:]
-            since = (self._confirmed_at or 0) - base
+    def scan(self, buf: bytes, base: int, line0: int, parsed: tuple | None = None,
+             n_needles: int = 0) -> None:
+        """Find, parse and apply the candidate lines of *buf* (complete lines only).
 
-    @staticmethod
-    def _candidates(buf: bytes, needles, since: int) -> set[int]:
-        starts = set()
-        find = buf.find
-        for needle in needles:
-            i = find(needle, since)
-            while i != -1:
-                starts.add(buf.rfind(b"\n", 0, i) + 1)
-                e = find(b"\n", i)
-                if e == -1:
-                    break
-                i = find(needle, e)
-        return starts
-
-    def _handle_starts(self, buf: bytes, starts: list[int], base: int, line0: int) -> None:
-        prev, line_no = 0, line0
-        count, find = buf.count, buf.find
-        for s in starts:
-            line_no += count(b"\n", prev, s)
-            prev = s
-            e = find(b"\n", s)
-            line = buf[s:e]
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            self.handle(line, base + s, line_no + 1)
-
-    def handle(self, line: bytes, offset: int, line_no: int) -> None:
-        if len(line) > _hostile.MAX_LINE_BYTES:  # no server logs such a request: do not parse it
-            self.reject(line, offset, line_no, _hostile.LINE_TOO_LONG)
-            return
-        if line[:1] == b"\0":  # zero-fill left by a crash before this line is not part of it
-            line = line.lstrip(b"\0")
-        entry = self.fmt.parse(line)
-        if isinstance(entry, str):
-            self.reject(line, offset, line_no, entry)
-            return
-        if entry is None:  # the format's own non-request line (header, app log): ordinary
-            return
-        target = entry.target
-        path = _target_path(target)
-        if path in self.launch_paths:
-            q = target.find(b"?")
-            state = parse_query(target[q + 1:])[0].get("state") if q != -1 else None
-            self.launch_rows.append((
-                self.fp, line_no, offset, self.import_id, entry.ts, entry.method, path,
-                entry.status, entry.client_ip, entry.user_agent, state or None,
-            ))
-            self._seen_ts(entry.ts)
-            return
-        if self.explicit:
-            if path not in self.redirect_paths:
-                return
-            rec = normalize(target)
+        *parsed* is a worker's ``(items, starts)`` for this block, found with the first
+        *n_needles* needles; lines holding needles added since then are found here.
+        """
+        if parsed is None:
+            n_needles = len(self.needles)
+            done = _find_candidates(buf, self.needles)
+            items = _parse_block(self.ctx, buf, sorted(done), base, line0)
         else:
-            known = path in self.confirmed
-            if not known and b"?" not in target:
-                return
-            rec = normalize(target)
-            if not known:
-                if rec["outcome"] == "empty":
-                    return
-                if rec["evidence"]:
-                    self.confirmed.add(path)
-                    self.newly_confirmed.add(path)
-                    self._add_needle(path)
-                    self._confirmed_at = offset
-                    self.pending.pop(path, None)
-                else:
-                    self.pending[path] += 1
-        self._seen_ts(entry.ts)
-        self.rows.append(self._row(rec, entry, path, offset, line_no))
+            items, done = parsed
+        self.apply(items)
+        # A path confirmed meanwhile becomes a needle for this block too, from the line that
+        # confirmed it on (lines before it were decided already, as in one serial pass).
+        while len(self.needles) > n_needles:
+            new = self.needles[n_needles:]
+            n_needles = len(self.needles)
+            starts = set()
+            for needle in new:
+                starts |= _find_candidates(buf, (needle,), max(0, self.needle_since[needle] - base))
+            starts -= done
+            done |= starts
+            self.apply(_parse_block(self.ctx, buf, sorted(starts), base, line0))
+
+    def apply(self, items: list) -> None:
+        confirmed, pending = self.confirmed, self.pending
+        for item in items:
+            kind = item[0]
+            if kind == "R":
+                _, offset, path, empty, evidence, row, ts = item
+                if not self.explicit and path not in confirmed:
+                    if empty:
+                        continue
+                    if evidence:
+                        confirmed.add(path)
+                        self.newly_confirmed.add(path)
+                        pending.pop(path, None)
+                        self.pending_offsets.pop(path, None)
+                        b = path.encode()
+                        if path != "/" and b not in self.needles:
+                            self.needles.append(b)
+                            self.needle_since[b] = offset
+                    else:
+                        pending[path] += 1
+                        self.pending_offsets.setdefault(path, []).append(offset)
+                self._seen_ts(ts)
+                self.rows.append(row)
+            elif kind == "N":
+                _, offset, line_no, path, line = item
+                if path in confirmed:  # confirmed by an earlier line: an empty redirect
+                    self.apply([_parse_line(self.ctx, line, offset, line_no)])
+            elif kind == "L":
+                self.launch_rows.append(item[1])
+                self._seen_ts(item[2])
+            else:
+                row = item[1]
+                self.reasons[row[5]] += 1
+                self.reject_rows.append(row)
 
     def _seen_ts(self, ts: str | None) -> None:
         if ts:
@@ -444,34 +538,10 @@ class _FileScan:
             if self.last_ts is None or ts > self.last_ts:
                 self.last_ts = ts
 
-    def _row(self, rec: dict, entry, path: str, offset: int, line_no: int) -> tuple:
-        # Spelled out in REDIRECT_COLUMNS order: this runs once per redirect, and a generic
-        # dict-to-tuple loop over 36 columns cost more than the SQLite insert.
-        flags, extras = rec["flags"], rec["extras"]
-        ek, vv = rec["error_known"], rec["vin_valid"]
-        return (
-            self.fp, line_no, offset, self.import_id, entry.ts, entry.method, path,
-            entry.status, entry.client_ip, entry.user_agent,
-            rec["outcome"], rec["flow"], rec["category"], rec["error_code"],
-            None if ek is None else int(ek), rec["error_description"], rec["state"],
-            rec["user_id"], int(rec["has_code"]), rec["vehicle_id"], rec["external_id"],
-            rec["virtual_key_url"], rec["vin"], None if vv is None else int(vv),
-            int(rec["is_test"]), rec["vin_make"], rec["vin_year"], rec["make"], rec["make_raw"],
-            rec["model"], rec["year"], rec["year_raw"], rec["status_code"], rec["error_message"],
-            json.dumps(flags) if flags else None,
-            json.dumps(extras, ensure_ascii=False) if extras else None,
-        )
-
-    def reject(self, line: bytes, offset: int, line_no: int, reason: str) -> None:
-        self.reasons[reason] += 1
-        self.reject_rows.append(
-            (self.fp, self.r.path, line_no, offset, self.import_id, reason, redact_raw(line))
-        )
 
     def flush(self) -> None:
         """Write buffered rows; the caller's transaction makes them permanent or not."""
         conn = self.db.conn
-        self.redaction.apply(self.rows, self.launch_rows, self.reject_rows)  # codes, --redact
         if self.rows:
             before = conn.total_changes
             _insert_sparse(conn, "redirects", REDIRECT_COLUMNS, self.rows)
@@ -495,16 +565,61 @@ class _FileScan:
         for path, n in self.pending.items():
             if path in self.confirmed:
                 continue
-            cur = self.db.conn.execute(
-                "DELETE FROM redirects WHERE source_fp = ? AND import_id = ? AND path = ?",
-                (self.fp, self.import_id, path),
+            # By key, not by path: a scan over the file's rows per path was the slowest
+            # statement of an import.
+            before = self.db.conn.total_changes
+            self.db.conn.executemany(
+                "DELETE FROM redirects WHERE source_fp = ? AND byte_offset = ? AND import_id = ?",
+                [(self.ctx.fp, off, self.ctx.import_id) for off in self.pending_offsets[path]],
             )
-            deleted = cur.rowcount
+            deleted = self.db.conn.total_changes - before
             self.r.redirects -= n
             self.r.inserted -= deleted
             self.r.duplicates -= n - deleted
             self.r.ignored_callbacks[path] = n
         self.r.reject_reasons = dict(self.reasons)
+
+
+class _Dispatcher:
+    """Feeds blocks to :meth:`_FileScan.scan`: directly, or through worker processes.
+
+    With a pool, up to *depth* blocks are parsed ahead by the workers while this process
+    applies finished blocks in file order and writes them, so results are exactly those
+    of a serial pass, and memory stays bounded by *depth* blocks.
+    """
+
+    def __init__(self, scan: _FileScan, pool=None, depth: int = 4):
+        self.scan = scan
+        self.pool = pool
+        self.depth = depth
+        self.queue: deque = deque()
+        if pool is not None:
+            try:
+                pickle.dumps(scan.worker_context())
+            except Exception:  # a format that cannot travel: parse here
+                self.pool = None
+
+    def submit(self, block: bytes, base: int, line0: int) -> None:
+        scan = self.scan
+        if self.pool is None:
+            scan.scan(block, base, line0)
+            scan.flush()
+            return
+        n = len(scan.needles)
+        fut = self.pool.apply_async(_work, (scan.worker_context(), block, base, line0, scan.needles[:]))
+        self.queue.append((fut, block, base, line0, n))
+        while len(self.queue) > self.depth:
+            self._complete_one()
+
+    def _complete_one(self) -> None:
+        fut, block, base, line0, n = self.queue.popleft()
+        items, starts, _ = fut.get()
+        self.scan.scan(block, base, line0, parsed=(items, starts), n_needles=n)
+        self.scan.flush()
+
+    def drain(self) -> None:
+        while self.queue:
+            self._complete_one()
 
 
 _not_none = partial(is_not, None)
@@ -640,6 +755,7 @@ def import_file(
     chunk_size: int = CHUNK_SIZE,
     redaction: "_privacy.Redaction | None" = None,
     format_options: "_formats.FormatOptions | dict | None" = None,
+    pool=None,
 ) -> FileResult:
     """Import one file (or '-' for stdin) into *db*; never raises for bad input.
 
@@ -680,7 +796,8 @@ def import_file(
                 _import_stream(db, stream, raw, first, head, result, fmt, redirect_paths,
                                launch_paths, confirmed, import_id, progress, chunk_size, label,
                                streaming=(path == "-" or compression is not None or document),
-                               redaction=redaction, format_options=format_options)
+                               redaction=redaction, format_options=format_options,
+                               pool=pool if _worth_a_pool(raw, compression) else None)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O)
@@ -699,9 +816,17 @@ def import_file(
     return result
 
 
+def _worth_a_pool(raw, compression) -> bool:
+    try:
+        size = os.fstat(raw.fileno()).st_size
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return False
+    return size * (4 if compression else 1) >= PARALLEL_MIN_BYTES
+
+
 def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_paths, launch_paths,
                    confirmed, import_id, progress, chunk_size, label, streaming,
-                   redaction=None, format_options=None) -> None:
+                   redaction=None, format_options=None, pool=None) -> None:
     conn = db.conn
     path_for_db = None if label == "<stdin>" else os.path.abspath(label)
     fp, known, note = _lookup_source(conn, head, raw, streaming)
@@ -767,12 +892,13 @@ def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_path
     line_no = lines_done
     last_line = b""
     tail = b""
+    disp = _Dispatcher(scan, pool, depth=2 * getattr(pool, "_processes", 1))
     raw_pos = raw.tell() if raw.seekable() else 0
     while True:
         nl = buf.rfind(b"\n")
         if nl != -1:
             block = buf[: nl + 1]
-            scan.scan(block, pos, line_no)
+            disp.submit(block, pos, line_no)
             n = block.count(b"\n")
             line_no += n
             result.lines += n
@@ -781,7 +907,6 @@ def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_path
             tail = (tail + block)[-TAIL_BYTES:]
             pos += nl + 1
             buf = buf[nl + 1:]
-            scan.flush()
         if progress is not None and raw.seekable():
             now = raw.tell()
             progress(now - raw_pos)
@@ -790,6 +915,7 @@ def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_path
         if not chunk:
             break
         buf += chunk
+    disp.drain()
     if buf:
         if streaming and not result.warnings:
             # stdin and archives do not grow: their last line is complete even without "\n".
@@ -909,6 +1035,29 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
     return out
 
 
+PARALLEL_MIN_BYTES = 32 << 20  # on disk; compressed files count 4x
+
+
+def _make_pool(paths: list[str], jobs: int | None):
+    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    big = False
+    for p in paths:
+        try:
+            size = os.path.getsize(p) if p != "-" else 0
+            with open(p, "rb") as f:
+                compressed = any(f.read(6).startswith(m) for m, _ in _MAGIC)
+        except OSError:
+            continue
+        if size * (4 if compressed else 1) >= PARALLEL_MIN_BYTES:
+            big = True
+            break
+    if not big:
+        return None
+    return multiprocessing.get_context("fork").Pool(jobs)
+
+
 def import_paths(
     db: sqlite_utils.Database,
     paths: Iterable[str],
@@ -922,6 +1071,7 @@ def import_paths(
     chunk_size: int = CHUNK_SIZE,
     redaction=None,
     format_options: "_formats.FormatOptions | dict | None" = None,
+    jobs: int | None = None,
 ) -> ImportResult:
     """Import each path in turn ('-' is stdin) and record the run in ``imports``.
 
@@ -929,6 +1079,7 @@ def import_paths(
     "error"``) and the others are still imported. *redaction* is a ``--redact`` policy
     (``{"vin": "hash"}``, ``["all=hash"]`` or a :class:`privacy.Redaction`); see privacy.py.
     *format_options* (``log_format``, ``url_field``, ``time_field``) configure the formats.
+    *jobs* worker processes parse large files (default: one per core; 1 parses here).
     """
     ensure_schema(db)
     paths = expand_inputs(paths)
@@ -948,14 +1099,22 @@ def import_paths(
         conn.commit()
     confirmed = {r[0] for r in conn.execute("SELECT path FROM redirect_paths")}
     results = []
-    for p in paths:
-        r = import_file(db, p, import_id=import_id, fmt=fmt, redirect_paths=redirect_paths,
-                        launch_paths=launch_paths, confirmed_paths=confirmed, progress=progress,
-                        stdin=stdin, chunk_size=chunk_size, redaction=redaction,
-                        format_options=format_options)
-        results.append(r)
-        if on_file is not None:
-            on_file(r)
+    # The pool is forked before any transaction is open, and only when a file is big
+    # enough to repay it (forking costs tens of milliseconds).
+    pool = _make_pool(paths, jobs)
+    try:
+        for p in paths:
+            r = import_file(db, p, import_id=import_id, fmt=fmt, redirect_paths=redirect_paths,
+                            launch_paths=launch_paths, confirmed_paths=confirmed,
+                            progress=progress, stdin=stdin, chunk_size=chunk_size,
+                            redaction=redaction, format_options=format_options, pool=pool)
+            results.append(r)
+            if on_file is not None:
+                on_file(r)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
 
     by_outcome = {"success": 0, **{code: 0 for code in ERROR_CODES}}
     for outcome, code, n in conn.execute(

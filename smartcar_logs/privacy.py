@@ -189,6 +189,10 @@ class Redaction:
         self._r_get = _getter(self._r_text)
         self._l_get = _getter(self._l_text)
 
+    def __reduce__(self):
+        # Worker processes get the policy and salt, not the hash cache (or lambdas).
+        return (Redaction, (self.policy, self.salt))
+
     def bind(self, salt: str) -> "Redaction":
         return Redaction(self.policy, salt)
 

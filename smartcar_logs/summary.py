@@ -10,44 +10,50 @@ __all__ = ["summarize"]
 def summarize(db: sqlite_utils.Database, *, top: int = 10, include_test: bool = False) -> dict:
     """Totals by outcome and error code, the denial rate and the top incompatible vehicles.
 
-    The denial rate is ``access_denied / (success + error redirects)``; ``empty`` redirects
-    (no recognised keys) are left out of the denominator because they carry no outcome.
-    Test traffic (test VINs, simulated vehicles) is excluded unless *include_test*.
+    Counts are of redirects with reloads counted once (the same ``state``, outcome and
+    error code), exactly as in the analysis layer and the report; ``redirect_lines`` is the
+    raw number of log lines. The denial rate is ``access_denied / (success + error)``;
+    ``empty`` redirects carry no outcome and stay out of the denominator. Test traffic
+    (test VINs, simulated vehicles) is excluded unless *include_test*.
     """
-    where = "" if include_test else "WHERE is_test = 0"
+    from .analysis import _events_cte  # one definition of "a redirect" for every number
+
+    cte, params = _events_cte(None, None, include_test, True, ("make", "model"))
     conn = db.conn
     by_outcome: dict[str, int] = {}
     by_error: dict[str, int] = {}
     by_category: dict[str, int] = {}
-    for outcome, code, category, n in conn.execute(
-        f"SELECT outcome, error_code, category, count(*) FROM redirects {where}"
-        " GROUP BY outcome, error_code, category ORDER BY count(*) DESC"
+    lines = 0
+    for outcome, code, category, n, hits in conn.execute(
+        f"{cte} SELECT outcome, error_code, category, count(*), sum(hits) FROM events"
+        " GROUP BY outcome, error_code, category ORDER BY count(*) DESC",
+        params,
     ):
+        lines += hits
         by_outcome[outcome] = by_outcome.get(outcome, 0) + n
         by_category[category] = by_category.get(category, 0) + n
         if outcome == "error":
             by_error[code] = by_error.get(code, 0) + n
     decided = by_outcome.get("success", 0) + by_outcome.get("error", 0)
     denied = by_error.get("access_denied", 0)
-    and_where = "AND is_test = 0" if not include_test else ""
+    incompatible = "error_code = 'vehicle_incompatible'"
     makes = [
         {"make": m, "n": n}
         for m, n in conn.execute(
-            f"SELECT coalesce(make, '(unknown)'), count(*) FROM redirects"
-            f" WHERE error_code = 'vehicle_incompatible' {and_where}"
+            f"{cte} SELECT coalesce(make, '(unknown)'), count(*) FROM events WHERE {incompatible}"
             " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
-            (top,),
+            [*params, top],
         )
     ]
     models = [
         {"make": m, "model": mo, "n": n}
         for m, mo, n in conn.execute(
-            f"SELECT coalesce(make, '(unknown)'), coalesce(model, '(unknown)'), count(*)"
-            f" FROM redirects WHERE error_code = 'vehicle_incompatible' {and_where}"
-            " GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT ?",
-            (top,),
+            f"{cte} SELECT coalesce(make, '(unknown)'), coalesce(model, '(unknown)'), count(*)"
+            f" FROM events WHERE {incompatible} GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT ?",
+            [*params, top],
         )
     ]
+    where = "" if include_test else "WHERE is_test = 0"
     first, last = conn.execute(f"SELECT min(ts), max(ts) FROM redirects {where}").fetchone()
     test_rows = conn.execute("SELECT count(*) FROM redirects WHERE is_test = 1").fetchone()[0]
     counts = {
@@ -56,6 +62,8 @@ def summarize(db: sqlite_utils.Database, *, top: int = 10, include_test: bool = 
     }
     return {
         "redirects": sum(by_outcome.values()),
+        "redirect_lines": lines,
+        "reloads": lines - sum(by_outcome.values()),
         "by_outcome": by_outcome,
         "by_error_code": by_error,
         "by_category": by_category,

@@ -65,6 +65,19 @@ def test_import_human_output_and_summary(tmp_path):
     assert js["top_incompatible_makes"] == [{"make": "VOLKSWAGEN", "n": 2}]
     assert js["by_error_code"] == {"vehicle_incompatible": 2, "access_denied": 1}
     assert abs(js["denial_rate"] - 0.25) < 1e-12
+    assert js["redirect_lines"] == 4 and js["reloads"] == 0
+
+
+def test_summary_counts_reloads_once(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text(LOG + clf("/smartcar/callback?error=access_denied&error_description=User+denied&state=b") * 2)
+    db = tmp_path / "x.db"
+    run("import", "--db", str(db), "-q", str(log))
+    js = json.loads(run("summary", "--db", str(db), "--json").stdout)
+    assert js["redirect_lines"] == 6 and js["redirects"] == 4 and js["reloads"] == 2
+    assert js["by_error_code"]["access_denied"] == 1
+    assert abs(js["denial_rate"] - 0.25) < 1e-12
+    assert "2 reloads" in run("summary", "--db", str(db)).stdout
 
 
 def test_unreadable_file_among_good_ones_exits_nonzero(tmp_path):

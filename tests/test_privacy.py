@@ -106,6 +106,7 @@ def test_hash_all_fields(tmp_path):
     # No clear value of any covered field anywhere in the database.
     conn = sqlite3.connect(tmp_path / "x.db")
     for table, col, v in all_text(conn):
+        v = v.replace(str(tmp_path), "<tmp>")  # pytest's folder name can hold "st-1" (pytest-103)
         for clear in (VIN, UID, UID2, IP1, IP2, UA1, "curl/8.5", "st-1", "st-2", "st-3"):
             assert clear not in v, (table, col, v)
     out = json.loads(r.stdout)
