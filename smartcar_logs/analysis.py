@@ -1074,7 +1074,7 @@ def funnel_summary(
         params_l,
     )
     frame = frame.merge(stateless, on="period", how="outer")
-    if frame.empty:
+    if frame.empty and period is None:
         frame = pd.DataFrame([{"period": "all"}])
     counts = ["state_lines", "launches_without_state", "launched", "returned", "late", "succeeded"]
     frame = frame.reindex(columns=["period", *counts])

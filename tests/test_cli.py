@@ -152,3 +152,21 @@ def test_help_for_every_command():
     for name in cli.commands:
         r = run(name, "--help")
         assert r.exit_code == 0 and "Usage" in r.output
+
+
+def test_summary_agrees_with_the_analysis_layer(tmp_path):
+    from smartcar_logs import analysis
+    from smartcar_logs.generate import generate_file
+    from smartcar_logs.store import open_db
+    from smartcar_logs.summary import summarize
+
+    log = tmp_path / "g.log"
+    generate_file(str(log), lines=20_000, seed=5)  # reloads, retries and stateless redirects
+    db = tmp_path / "x.db"
+    run("import", "--db", str(db), "-q", str(log))
+    s = summarize(open_db(db))
+    a = analysis.summary(analysis.connect(str(db))).iloc[0]
+    assert s["reloads"] > 0
+    assert s["redirects"] == a["events"] and s["redirect_lines"] == a["redirects"]
+    assert s["by_outcome"]["success"] == a["success"] and s["denied"] == a["denied"]
+    assert abs(s["denial_rate"] - a["denial_rate"]) < 1e-12
