@@ -39,8 +39,8 @@ install-test: $(VENV)/.installed-test
 demo: $(VENV)/.installed
 	$(BIN)/smartcar-logs import --db $(DB) --launch-path /connect/smartcar $(SAMPLE) || test $$? -eq 65
 	$(BIN)/smartcar-logs summary --db $(DB)
-	@if $(BIN)/smartcar-logs report --help >/dev/null 2>&1; then \
-		$(BIN)/smartcar-logs report --db $(DB) --out $(REPORT) && echo "report: $(abspath $(REPORT))"; fi
+	@echo "writing the HTML report (runs the report notebook)..."
+	@$(BIN)/smartcar-logs report --db $(DB) --out $(abspath $(REPORT))
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

@@ -200,9 +200,13 @@ def _print_import(result, db_path: str) -> None:
              f"{f.ordinary:,} ordinary, {f.rejected:,} rejected")
         for reason, n in f.reject_reasons.items():
             echo(f"    rejected {n:,}: {clean(reason)}")
-        for p, n in f.ignored_callbacks.items():
-            echo(f"    ignored {n:,} OAuth-looking requests on {clean(p)} (no Smartcar evidence; "
-                 f"use --redirect-path if they are Connect redirects)")
+        if f.ignored_callbacks:
+            top = sorted(f.ignored_callbacks.items(), key=lambda kv: (-kv[1], kv[0]))
+            shown = ", ".join(f"{clean(p)} {n:,}" for p, n in top[:3])
+            more = f" and {len(top) - 3} more" if len(top) > 3 else ""
+            total = sum(f.ignored_callbacks.values())
+            echo(f"    ordinary: {total:,} OAuth-looking requests without Smartcar evidence on "
+                 f"{shown}{more} (--redirect-path takes a path as a Connect redirect path)")
     echo("")
     echo(f"{'lines read':<22}{result.lines_read:>12,}")
     echo(f"{'redirects':<22}{result.redirects:>12,}")

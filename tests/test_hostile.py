@@ -462,7 +462,7 @@ def test_terminal_output_from_log_strings_is_clean(tmp_path):
         + clf(f"{CB}?error={e}weird{quote(chr(0x202e))}&state=b")
         # a rejected line whose text is escape-laden (the reason is printed)
         + b'\x1b[31m garbage user_id=' + ESC.encode() + b"\n"
-        # an OAuth-looking path without evidence, printed in "ignored ... on PATH"
+        # an OAuth-looking path without evidence, printed in the "OAuth-looking requests" line
         + clf(f"/oauth{e}/cb?code=x&state=y")
         + clf(f"/cb{e}?user_id={UID}&state=c")
     )
