@@ -299,13 +299,12 @@ def _target_path(target: bytes) -> str:
     return _privacy.scrub_codes(s)  # "/cb;code=..." must not store a code (cheap no-op otherwise)
 
 
-_CODE_RE = re.compile(rb"((?:^|[?&;\s])code=)[^&\s\"]*")
 
 
 def redact_raw(line: bytes) -> str:
     """A raw line for the rejects table: authorization codes removed, length capped."""
-    line = _CODE_RE.sub(rb"\1<redacted>", line[: RAW_REJECT_CHARS * 4])
-    return _privacy.scrub_codes(line.decode("utf-8", "backslashreplace")[:RAW_REJECT_CHARS])
+    text = line[: RAW_REJECT_CHARS * 4].decode("utf-8", "backslashreplace")
+    return _privacy.scrub_codes(text)[:RAW_REJECT_CHARS]
 
 
 def _now() -> str:
@@ -649,9 +648,6 @@ def _insert_sparse(conn, table: str, columns: tuple, rows: list) -> None:
         conn.executemany(_sparse_sql(table, columns, mask), group)
 
 
-_INSERT_REDIRECT = "INSERT OR IGNORE INTO redirects ({}) VALUES ({})".format(
-    ", ".join(REDIRECT_COLUMNS), ", ".join("?" * len(REDIRECT_COLUMNS))
-)
 _INSERT_LAUNCH = (
     "INSERT OR IGNORE INTO launches (source_fp, line_no, byte_offset, import_id, ts, method, path,"
     " http_status, client_ip, user_agent, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"

@@ -169,7 +169,7 @@ _FIELD_COLUMNS = {f: f for f in FIELDS}
 
 
 class Redaction:
-    """A bound policy: call :meth:`apply` on the importer's row buffers before each write."""
+    """A bound policy: the importer passes each row through it as the row is built."""
 
     def __init__(self, policy: Mapping[str, str] | Iterable[str] | None = None, salt: str | None = None):
         self.policy = parse_redact(policy)
@@ -239,15 +239,6 @@ class Redaction:
         raw = vals[_REJECT_RAW]
         vals[_REJECT_RAW] = None if self.active or raw is None else scrub_codes(raw)
         return tuple(vals)
-
-    def apply(self, rows: list, launch_rows: list, reject_rows: list) -> None:
-        """Rewrite the three row buffers in place."""
-        if rows:
-            rows[:] = [self.redirect_row(r) for r in rows]
-        if launch_rows:
-            launch_rows[:] = [self.launch_row(r) for r in launch_rows]
-        if reject_rows:
-            reject_rows[:] = [self.reject_row(r) for r in reject_rows]
 
 
 def _getter(idx: list[int]):
