@@ -114,7 +114,7 @@ def import_(files, db_path, redirect_paths, launch_paths, fmt, log_format, url_f
         smartcar-logs import --redirect-path /smartcar/callback --json access.log.gz
     """
     from . import formats
-    from .importer import import_paths
+    from .importer import expand_inputs, import_paths
 
     if fmt != "auto" and fmt not in formats.FORMATS:
         raise click.BadParameter(f"choose one of: auto, {', '.join(formats.FORMATS)}",
@@ -139,7 +139,7 @@ def import_(files, db_path, redirect_paths, launch_paths, fmt, log_format, url_f
     for w in policy_conflicts(db, policy):
         click.echo(f"warning: {clean(w)}", err=True)
     total = 0
-    for f in files:
+    for f in expand_inputs(files):  # the bar counts bytes of the files a folder or glob names
         try:
             total += os.path.getsize(f) if f != "-" else 0
         except OSError:
@@ -171,7 +171,6 @@ def import_(files, db_path, redirect_paths, launch_paths, fmt, log_format, url_f
         bar.close()
     if as_json:
         d = result.to_dict()
-        d["db"] = db_path
         out = {k: d[k] for k in ("import_id", "lines_read", "redirects", "inserted", "duplicates",
                                  "launches", "ordinary", "rejected", "errors", "by_outcome",
                                  "redirect_paths")}
