@@ -61,7 +61,7 @@ class ImportError_(Exception):
 @dataclass
 class FileResult:
     path: str
-    status: str = "imported"  # imported | up to date | error
+    status: str = "imported"  # imported | up to date | empty | error
     message: str = ""
     fingerprint: str | None = None
     format: str | None = None
@@ -582,17 +582,17 @@ class _FileScan:
 class _Dispatcher:
     """Feeds blocks to :meth:`_FileScan.scan`: directly, or through worker processes.
 
-    With a pool, up to *depth* blocks are parsed ahead by the workers while this process
+    With workers, up to two blocks per worker are parsed ahead while this process
     applies finished blocks in file order and writes them, so results are exactly those
-    of a serial pass, and memory stays bounded by *depth* blocks.
+    of a serial pass, and memory stays bounded by those blocks.
     """
 
-    def __init__(self, scan: _FileScan, pool=None, depth: int = 4):
+    def __init__(self, scan: _FileScan, workers: "_Workers | None" = None):
         self.scan = scan
-        self.pool = pool
-        self.depth = depth
+        self.pool = workers.pool if workers is not None else None
+        self.depth = 2 * workers.jobs if workers is not None else 0
         self.queue: deque = deque()
-        if pool is not None:
+        if self.pool is not None:
             try:
                 pickle.dumps(scan.worker_context())
             except Exception:  # a format that cannot travel: parse here
@@ -751,7 +751,7 @@ def import_file(
     chunk_size: int = CHUNK_SIZE,
     redaction: "_privacy.Redaction | None" = None,
     format_options: "_formats.FormatOptions | dict | None" = None,
-    pool=None,
+    workers: _Workers | None = None,
 ) -> FileResult:
     """Import one file (or '-' for stdin) into *db*; never raises for bad input.
 
@@ -793,7 +793,7 @@ def import_file(
                                launch_paths, confirmed, import_id, progress, chunk_size, label,
                                streaming=(path == "-" or compression is not None or document),
                                redaction=redaction, format_options=format_options,
-                               pool=pool if _worth_a_pool(raw, compression) else None)
+                               workers=_workers_for(raw, compression, workers))
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O)
@@ -812,17 +812,20 @@ def import_file(
     return result
 
 
-def _worth_a_pool(raw, compression) -> bool:
+def _workers_for(raw, compression, workers: _Workers | None) -> _Workers | None:
+    """*workers* if this file is big enough to repay them (its size on disk), else None."""
+    if workers is None:
+        return None
     try:
         size = os.fstat(raw.fileno()).st_size
     except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
-        return False
-    return size * (4 if compression else 1) >= PARALLEL_MIN_BYTES
+        return None
+    return workers if _worth_workers(size, compression is not None) else None
 
 
 def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_paths, launch_paths,
                    confirmed, import_id, progress, chunk_size, label, streaming,
-                   redaction=None, format_options=None, pool=None) -> None:
+                   redaction=None, format_options=None, workers=None) -> None:
     conn = db.conn
     path_for_db = None if label == "<stdin>" else os.path.abspath(label)
     fp, known, note = _lookup_source(conn, head, raw, streaming)
@@ -888,7 +891,7 @@ def _import_stream(db, stream, raw, first, head, result, fmt_name, redirect_path
     line_no = lines_done
     last_line = b""
     tail = b""
-    disp = _Dispatcher(scan, pool, depth=2 * getattr(pool, "_processes", 1))
+    disp = _Dispatcher(scan, workers)
     raw_pos = raw.tell() if raw.seekable() else 0
     while True:
         nl = buf.rfind(b"\n")
@@ -1034,11 +1037,20 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
 PARALLEL_MIN_BYTES = 32 << 20  # on disk; compressed files count 4x
 
 
-def _make_pool(paths: list[str], jobs: int | None):
+@dataclass
+class _Workers:
+    pool: Any  # a multiprocessing pool of *jobs* forked processes
+    jobs: int
+
+
+def _worth_workers(size: int, compressed: bool) -> bool:
+    return size * (4 if compressed else 1) >= PARALLEL_MIN_BYTES
+
+
+def _make_workers(paths: list[str], jobs: int | None) -> _Workers | None:
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return None
-    big = False
     for p in paths:
         try:
             size = os.path.getsize(p) if p != "-" else 0
@@ -1046,12 +1058,9 @@ def _make_pool(paths: list[str], jobs: int | None):
                 compressed = any(f.read(6).startswith(m) for m, _ in _MAGIC)
         except OSError:
             continue
-        if size * (4 if compressed else 1) >= PARALLEL_MIN_BYTES:
-            big = True
-            break
-    if not big:
-        return None
-    return multiprocessing.get_context("fork").Pool(jobs)
+        if _worth_workers(size, compressed):
+            return _Workers(multiprocessing.get_context("fork").Pool(jobs), jobs)
+    return None
 
 
 def import_paths(
@@ -1097,20 +1106,20 @@ def import_paths(
     results = []
     # The pool is forked before any transaction is open, and only when a file is big
     # enough to repay it (forking costs tens of milliseconds).
-    pool = _make_pool(paths, jobs)
+    workers = _make_workers(paths, jobs)
     try:
         for p in paths:
             r = import_file(db, p, import_id=import_id, fmt=fmt, redirect_paths=redirect_paths,
                             launch_paths=launch_paths, confirmed_paths=confirmed,
                             progress=progress, stdin=stdin, chunk_size=chunk_size,
-                            redaction=redaction, format_options=format_options, pool=pool)
+                            redaction=redaction, format_options=format_options, workers=workers)
             results.append(r)
             if on_file is not None:
                 on_file(r)
     finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+        if workers is not None:
+            workers.pool.terminate()
+            workers.pool.join()
 
     by_outcome = {"success": 0, **{code: 0 for code in ERROR_CODES}}
     for outcome, code, n in conn.execute(

@@ -73,5 +73,5 @@ def test_workers_give_the_serial_rows(tmp_path, tricky_log, monkeypatch):
 def test_pool_only_for_big_files(tmp_path):
     small = tmp_path / "s.log"
     small.write_bytes(clf(f"/cb?user_id={UID}&state=a"))
-    assert importer._make_pool([str(small)], 2) is None
-    assert importer._make_pool([str(small)], 1) is None
+    assert importer._make_workers([str(small)], 2) is None
+    assert importer._make_workers([str(small)], 1) is None
