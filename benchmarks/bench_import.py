@@ -59,7 +59,7 @@ def run_rss(cmd: list[str]) -> tuple[float, float, str]:
 
 
 def generate(path: Path, lines: int, share: float, seed: int = 1) -> dict:
-    from smartcar_logs.generate import generate_file
+    from smartcar_logs.synthetic import generate_file
 
     if path.exists():
         return {}
@@ -127,7 +127,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version}"
+    sqlite = __import__("sqlite3").sqlite_version
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, SQLite {sqlite}"
 
 
 def main() -> None:

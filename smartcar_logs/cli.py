@@ -20,7 +20,9 @@ def _load_sqlite_utils_without_pandas() -> None:
 
     sqlite-utils imports them, when installed, only to recognise their values passed to
     insert(); the importer never passes any, and they add half a second to every
-    command's start. Later ``import pandas`` (report, notebooks) works as usual.
+    command's start. Later ``import pandas`` (report, notebooks) works as usual. Called by
+    :func:`main`, the console-script entry, before any command imports the store; a library
+    user importing ``smartcar_logs`` gets sqlite-utils exactly as installed.
     """
     hidden = [m for m in ("pandas", "numpy") if m not in sys.modules]
     if "sqlite_utils" in sys.modules or len(hidden) < 2:
@@ -33,10 +35,6 @@ def _load_sqlite_utils_without_pandas() -> None:
         for m in hidden:
             del sys.modules[m]
 
-
-_load_sqlite_utils_without_pandas()
-
-from .store import StoreError, open_db  # noqa: E402
 
 DEFAULT_DB = os.path.join("data", "smartcar_logs.db")
 
@@ -56,6 +54,8 @@ def clean(s: object) -> str:
 
 
 def _open(db_path: str, create: bool = True, busy_timeout: float | None = None):
+    from .store import StoreError, open_db
+
     try:
         return open_db(db_path, create=create, busy_timeout=busy_timeout)
     except StoreError as e:
@@ -242,7 +242,8 @@ def summary(db_path, as_json, top, include_test):
     echo = click.echo
     echo(f"redirects: {s['redirects']:,}  ({clean(s['first_ts'] or '-')} .. {clean(s['last_ts'] or '-')})")
     if s["reloads"]:
-        echo(f"  ({s['redirect_lines']:,} log lines; {s['reloads']:,} reloads of the same redirect counted once)")
+        echo(f"  ({s['redirect_lines']:,} log lines; "
+             f"{s['reloads']:,} reloads of the same redirect counted once)")
     for k, n in s["by_outcome"].items():
         echo(f"  {clean(k):<40}{n:>10,}")
     if s["by_error_code"]:
@@ -276,13 +277,13 @@ def summary(db_path, as_json, top, include_test):
 @click.option("--json", "as_json", is_flag=True, help="Print the ground-truth counts as JSON.")
 def generate(out, lines, redirect_share, seed, start, days, fmt, redirect_path, launch_path, as_json):
     """Write a SYNTHETIC access log with Connect redirects mixed in (.gz compresses)."""
-    from .generate import generate as gen, generate_file
+    from .synthetic import generate_file, generate_log
 
     kwargs = dict(lines=lines, redirect_share=redirect_share, seed=seed, start=start, days=days,
                   fmt=fmt, redirect_path=redirect_path, launch_path=launch_path)
     try:
         if out == "-":
-            counts = gen(sys.stdout.buffer, **kwargs)
+            counts = generate_log(sys.stdout.buffer, **kwargs)
         else:
             counts = generate_file(out, **kwargs)
     except (ValueError, OSError) as e:
@@ -308,6 +309,7 @@ def report(db_path, out, since, until, include_test):
         smartcar-logs report --since 2026-10-01 --until 2026-11-01 --out october.html
     """
     from .report import ReportError, build_report
+    from .store import StoreError
 
     try:
         path = build_report(db_path, out, since=since, until=until, include_test=include_test)
@@ -325,6 +327,7 @@ def report(db_path, out, since, until, include_test):
 def export(db_path, out, tables):
     """Export the main tables to CSV for spreadsheets (formula-injection safe)."""
     from .export import export_csv
+    from .store import StoreError
 
     db = _open(db_path, create=False)
     try:
@@ -335,5 +338,11 @@ def export(db_path, out, tables):
         click.echo(str(p))
 
 
-if __name__ == "__main__":  # pragma: no cover
+def main() -> None:
+    """The ``smartcar-logs`` console script: the fast start, then the click group."""
+    _load_sqlite_utils_without_pandas()
     cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

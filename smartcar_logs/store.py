@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlite_utils
 
 __all__ = ["open_db", "ensure_schema", "SCHEMA_VERSION", "REDIRECT_COLUMNS", "get_salt",
-           "db_error_message", "DEFAULT_BUSY_TIMEOUT"]
+           "db_error_message", "DEFAULT_BUSY_TIMEOUT", "StoreError"]
 
 #: Seconds to wait for another process's write lock; SMARTCAR_LOGS_BUSY_TIMEOUT overrides it.
 DEFAULT_BUSY_TIMEOUT = 60.0

@@ -50,8 +50,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from smartcar_logs.store import open_db
 
 SCRIPT_MAKE = "<script>alert(1)</script>"
@@ -201,20 +199,3 @@ def build_analysis_db(path: str | Path) -> Path:
     )
     db.conn.close()
     return path
-
-
-# --- pytest fixtures (import them into a test module by name) ----------------------------
-
-
-@pytest.fixture(scope="module")
-def analysis_db_path(tmp_path_factory) -> Path:
-    """Path of a fresh copy of the hand-built database, one per test module."""
-    return build_analysis_db(tmp_path_factory.mktemp("analysis") / "analysis.db")
-
-
-@pytest.fixture(scope="module")
-def analysis_db(analysis_db_path):
-    """The hand-built database, open (read it only: it is shared by the module's tests)."""
-    db = open_db(analysis_db_path, create=False)
-    yield db
-    db.conn.close()

@@ -12,16 +12,11 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures_analysis import (  # noqa: F401  (pytest fixtures)
-    IMG_MODEL,
-    SCRIPT_MAKE,
-    analysis_db,
-    analysis_db_path,
-)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
+from fixtures_analysis import IMG_MODEL, SCRIPT_MAKE
 from smartcar_logs import analysis
 from smartcar_logs.store import StoreError, open_db
 

@@ -7,10 +7,10 @@ import shutil
 import stat
 
 import pytest
-from fixtures_analysis import IMG_MODEL, SCRIPT_MAKE, analysis_db, analysis_db_path  # noqa: F401
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fixtures_analysis import IMG_MODEL, SCRIPT_MAKE
 from smartcar_logs.export import DEFAULT_TABLES, FORMULA_PREFIXES, export_csv, safe_cell
 from smartcar_logs.store import StoreError, open_db
 

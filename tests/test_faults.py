@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from helpers_hostile import CB, GOOD, ROOT, UID, clf, rows, run, write
 import smartcar_logs.importer as importer
+from helpers_hostile import GOOD, ROOT, rows, run
+from logs import CB, UID, clf, write
 from smartcar_logs.importer import import_paths
 from smartcar_logs.store import ensure_schema, open_db
 
@@ -45,7 +46,7 @@ def snapshot(db_path) -> dict:
 def _make_logs(d: Path, n_files: int = 3, lines: int = 10_000) -> list[str]:
     paths = []
     try:
-        from smartcar_logs.generate import generate_file
+        from smartcar_logs.synthetic import generate_file
     except ImportError:  # pragma: no cover - the generator is optional for these tests
         generate_file = None
     for i in range(n_files):

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from logs import CB, UID
+from logs import clf_text as clf
 from smartcar_logs import formats as F
 from smartcar_logs.cli import cli
 from smartcar_logs.formats import FORMATS, LogEntry, detect_format, get_format
 from smartcar_logs.importer import _target_path, import_paths
 from smartcar_logs.store import open_db
 
-UID = "725146a3-69f4-46c8-965d-54b3b6f81eb7"
-CB = "/smartcar/callback"
 OK = f"{CB}?user_id={UID}&state=s1"
 DENIED = f"{CB}?error=access_denied&error_description=User+denied+access&state=s2"
 INCOMPATIBLE = f"{CB}?error=vehicle_incompatible&make=Tesla&model=Model%203&year=2021&state=s3"
@@ -169,10 +169,6 @@ def nginx_json(uri: str, *, t="2026-10-01T09:00:01+02:00", status=302) -> str:
     return ('{"time_iso8601":"%s","remote_addr":"203.0.113.9","request_method":"GET",'
             '"request_uri":"%s","status":"%d","body_bytes_sent":"0","http_referer":"",'
             '"http_user_agent":"Mozilla/5.0"}\n' % (t, uri, status))
-
-
-def clf(target: str, status: int = 302) -> str:
-    return f'203.0.113.9 - - [01/Oct/2026:09:00:01 +0200] "GET {target} HTTP/1.1" {status} 0 "-" "UA"\n'
 
 
 # --- ALB / ELB ---------------------------------------------------------------------------------------

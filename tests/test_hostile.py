@@ -18,12 +18,10 @@ import time
 
 import pytest
 
-from helpers_hostile import (
-    CB, GOOD, UID, cli_subprocess, clf, count, one_line_error, rows, run, unprivileged_prefix,
-    write,
-)
 import smartcar_logs.importer as importer
 import smartcar_logs.store as store
+from helpers_hostile import GOOD, cli_subprocess, count, one_line_error, rows, run, unprivileged_prefix
+from logs import CB, UID, clf, write
 from smartcar_logs.importer import import_paths
 from smartcar_logs.store import open_db
 

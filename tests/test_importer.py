@@ -8,26 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from logs import UID, write
+from logs import clf_text as clf
 from smartcar_logs.importer import import_paths
 from smartcar_logs.store import open_db
 
 DATA = Path(__file__).parent / "data"
 REAL = DATA / "apache_logs_elastic_examples.log.gz"
-
-UID = "725146a3-69f4-46c8-965d-54b3b6f81eb7"
-
-
-def clf(target: str, *, t: str = "01/Oct/2026:09:00:01 +0200", status: int = 302,
-        ua: str = "Mozilla/5.0", vhost: str = "") -> str:
-    prefix = f"{vhost} " if vhost else ""
-    return f'{prefix}203.0.113.9 - - [{t}] "GET {target} HTTP/1.1" {status} 0 "-" "{ua}"\n'
-
-
-def write(tmp_path: Path, name: str, text: str | bytes) -> str:
-    p = tmp_path / name
-    p.write_bytes(text.encode() if isinstance(text, str) else text)
-    return str(p)
-
 
 def rows(db, sql="SELECT * FROM redirects ORDER BY byte_offset"):
     return [dict(r) for r in db.query(sql)]
@@ -274,12 +261,12 @@ def test_stdin(tmp_path, db):
 
 @pytest.mark.parametrize("chunk_size", [64, 1000, 1 << 20])
 def test_chunk_boundaries_do_not_change_results(tmp_path, chunk_size):
-    from smartcar_logs.generate import generate
-
     import io
 
+    from smartcar_logs.synthetic import generate_log
+
     buf = io.BytesIO()
-    truth = generate(buf, lines=3000, seed=7)
+    truth = generate_log(buf, lines=3000, seed=7)
     p = write(tmp_path, "g.log", buf.getvalue())
     db = open_db(tmp_path / f"c{chunk_size}.db")
     res = import_paths(db, [p], launch_paths=["/connect/smartcar"], chunk_size=chunk_size)

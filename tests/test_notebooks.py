@@ -12,7 +12,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from fixtures_analysis import analysis_db_path  # noqa: F401
 
 from smartcar_logs.report import _kernel_env, report_notebook_path
 

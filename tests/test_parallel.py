@@ -6,16 +6,11 @@ import io
 
 import pytest
 
+from logs import UID, clf
 from smartcar_logs import importer
-from smartcar_logs.generate import generate
 from smartcar_logs.importer import import_paths
 from smartcar_logs.store import open_db
-
-UID = "725146a3-69f4-46c8-965d-54b3b6f81eb7"
-
-
-def clf(target: str) -> bytes:
-    return f'203.0.113.9 - - [01/Oct/2026:09:00:01 +0200] "GET {target} HTTP/1.1" 302 0 "-" "UA"\n'.encode()
+from smartcar_logs.synthetic import generate_log
 
 
 def snapshot(db):
@@ -29,7 +24,7 @@ def snapshot(db):
 @pytest.fixture
 def tricky_log(tmp_path):
     buf = io.BytesIO()
-    generate(buf, lines=20_000, seed=11)
+    generate_log(buf, lines=20_000, seed=11)
     body = buf.getvalue().splitlines(keepends=True)
     # Early on: an empty redirect before its path is known (ordinary), Google callbacks
     # (dropped at the end), a rejected line; later: the path is confirmed and empty

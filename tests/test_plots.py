@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from fixtures_analysis import SCRIPT_MAKE, analysis_db, analysis_db_path  # noqa: E402,F401
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
+from fixtures_analysis import SCRIPT_MAKE  # noqa: E402
 from smartcar_logs import analysis, plots  # noqa: E402
 
 OKABE_ITO = {c.lower() for c in plots.OKABE_ITO.values()}

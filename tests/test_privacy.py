@@ -11,10 +11,17 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers_hostile import CB, GOOD, ROOT, UID, UID2, all_text, clf, count, run, write
+from helpers_hostile import GOOD, ROOT, all_text, count, run
+from logs import CB, UID, UID2, clf, write
 from smartcar_logs.importer import import_paths
 from smartcar_logs.privacy import (
-    FIELDS, HASH_CHARS, Redaction, RedactionError, hash_value, parse_redact, policy_conflicts,
+    FIELDS,
+    HASH_CHARS,
+    Redaction,
+    RedactionError,
+    hash_value,
+    parse_redact,
+    policy_conflicts,
     scrub_codes,
 )
 from smartcar_logs.store import get_salt, open_db

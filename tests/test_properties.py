@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from helpers_hostile import CB, UID, clf
+from logs import CB, UID, clf
 from smartcar_logs import formats
 from smartcar_logs.formats import FORMATS, FormatOptions, LogEntry, detect_format, get_format
 from smartcar_logs.importer import import_paths

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 
 import pytest
-from fixtures_analysis import analysis_db_path  # noqa: F401
 
 from smartcar_logs import report
 from smartcar_logs.store import StoreError
