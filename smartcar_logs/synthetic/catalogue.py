@@ -131,56 +131,26 @@ MAKE_SPELLINGS: dict[str, tuple[str, ...]] = {
 }
 # Weights for vehicle_incompatible: skewed (assumption) towards makes that plausibly are not
 # supported; any make may appear.
+# fmt: off
 INCOMPATIBLE_MAKE_WEIGHTS: dict[str, float] = {
-    "RIVIAN": 6,
-    "SUBARU": 6,
-    "MAZDA": 6,
-    "MITSUBISHI": 4,
-    "FIAT": 3,
-    "SKODA": 4,
-    "PEUGEOT": 4,
-    "RENAULT": 3,
-    "HONDA": 3,
-    "POLESTAR": 2,
-    "TESLA": 2,
-    "FORD": 2,
-    "TOYOTA": 2,
-    "VOLKSWAGEN": 2,
+    "RIVIAN": 6, "SUBARU": 6, "MAZDA": 6, "MITSUBISHI": 4, "FIAT": 3, "SKODA": 4, "PEUGEOT": 4,
+    "RENAULT": 3, "HONDA": 3, "POLESTAR": 2, "TESLA": 2, "FORD": 2, "TOYOTA": 2, "VOLKSWAGEN": 2,
     "MERCEDES-BENZ": 2,
 }
+# fmt: on
 # World manufacturer identifiers (general knowledge) for plausible synthetic VINs.
+# fmt: off
 WMI: dict[str, tuple[str, ...]] = {
-    "TESLA": ("5YJ", "7SA"),
-    "FORD": ("1FA", "1FT", "1FM"),
-    "CHEVROLET": ("1G1", "1GN"),
-    "CADILLAC": ("1GY",),
-    "GMC": ("1GT", "1GK"),
-    "BUICK": ("5GA", "KL4"),
-    "TOYOTA": ("JTD", "4T1", "2T3"),
-    "LEXUS": ("JTH", "2T2"),
-    "HONDA": ("1HG", "2HK"),
-    "ACURA": ("5J8",),
-    "HYUNDAI": ("KMH", "5NM"),
-    "KIA": ("KNA", "KND"),
-    "NISSAN": ("1N4", "JN1"),
-    "BMW": ("WBA", "5UX"),
-    "MINI": ("WMW",),
-    "MERCEDES-BENZ": ("WDD", "W1K"),
-    "AUDI": ("WAU", "WA1"),
-    "VOLKSWAGEN": ("WVW", "1V2"),
-    "VOLVO": ("YV1", "YV4"),
-    "POLESTAR": ("LPS", "YSM"),
-    "JEEP": ("1C4",),
-    "RAM": ("1C6", "3C6"),
-    "RENAULT": ("VF1",),
-    "PEUGEOT": ("VF3",),
-    "SKODA": ("TMB",),
-    "RIVIAN": ("7FC", "7PD"),
-    "SUBARU": ("JF1", "4S4"),
-    "MAZDA": ("JM1", "JM3"),
-    "MITSUBISHI": ("JA4",),
-    "FIAT": ("3C3", "ZFA"),
+    "TESLA": ("5YJ", "7SA"), "FORD": ("1FA", "1FT", "1FM"), "CHEVROLET": ("1G1", "1GN"),
+    "CADILLAC": ("1GY",), "GMC": ("1GT", "1GK"), "BUICK": ("5GA", "KL4"), "TOYOTA": ("JTD", "4T1", "2T3"),
+    "LEXUS": ("JTH", "2T2"), "HONDA": ("1HG", "2HK"), "ACURA": ("5J8",), "HYUNDAI": ("KMH", "5NM"),
+    "KIA": ("KNA", "KND"), "NISSAN": ("1N4", "JN1"), "BMW": ("WBA", "5UX"), "MINI": ("WMW",),
+    "MERCEDES-BENZ": ("WDD", "W1K"), "AUDI": ("WAU", "WA1"), "VOLKSWAGEN": ("WVW", "1V2"),
+    "VOLVO": ("YV1", "YV4"), "POLESTAR": ("LPS", "YSM"), "JEEP": ("1C4",), "RAM": ("1C6", "3C6"),
+    "RENAULT": ("VF1",), "PEUGEOT": ("VF3",), "SKODA": ("TMB",), "RIVIAN": ("7FC", "7PD"),
+    "SUBARU": ("JF1", "4S4"), "MAZDA": ("JM1", "JM3"), "MITSUBISHI": ("JA4",), "FIAT": ("3C3", "ZFA"),
 }
+# fmt: on
 # Test-mode VINs from the Smartcar docs start with 0SC; the two below are quoted there.
 DOC_TEST_VINS = ("0SCAUDI012FE3B132", "0SCAUDI0155C49A95", "0SCAUDI037A5ADB1C")
 

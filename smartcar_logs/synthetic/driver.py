@@ -25,32 +25,10 @@ from .traffic import build_pool
 from .writers import CLOCKS, WRITERS, Request
 
 # Daily rhythm (local hour -> relative traffic), synthetic.
-HOURLY = (
-    0.30,
-    0.22,
-    0.18,
-    0.16,
-    0.17,
-    0.25,
-    0.45,
-    0.75,
-    1.00,
-    1.15,
-    1.20,
-    1.20,
-    1.15,
-    1.15,
-    1.20,
-    1.20,
-    1.15,
-    1.10,
-    1.10,
-    1.15,
-    1.10,
-    0.90,
-    0.65,
-    0.45,
-)
+# fmt: off
+HOURLY = (0.30, 0.22, 0.18, 0.16, 0.17, 0.25, 0.45, 0.75, 1.00, 1.15, 1.20, 1.20,
+          1.15, 1.15, 1.20, 1.20, 1.15, 1.10, 1.10, 1.15, 1.10, 0.90, 0.65, 0.45)
+# fmt: on
 WEEKEND_FACTOR = 0.8
 POOL_BITS = 13  # up to 8192 distinct ordinary requests
 _POOL = 1 << POOL_BITS  # key ids >= _POOL are the hour's special lines

@@ -37,47 +37,20 @@ BOT_UAS = (
 MONITOR_UAS = ("kube-probe/1.30", "ELB-HealthChecker/2.0", "Uptime-Monitor/1.0 (+https://status.example.org)")
 SCANNER_UAS = ("curl/8.5.0", "python-requests/2.32.3", "Go-http-client/1.1", "Mozilla/5.0 zgrab/0.x", "-")
 
+# fmt: off
 PAGES = (
-    "/",
-    "/",
-    "/",
-    "/pricing",
-    "/about",
-    "/features",
-    "/blog",
-    "/docs",
-    "/docs/getting-started",
-    "/docs/vehicles",
-    "/docs/api",
-    "/dashboard",
-    "/dashboard",
-    "/vehicles",
-    "/vehicles",
-    "/vehicles/connect",
-    "/settings",
-    "/settings/vehicles",
-    "/account",
-    "/login",
-    "/signup",
-    "/help",
-    "/status",
-    "/privacy",
-    "/terms",
-    "/contact",
-    "/trips",
-    "/charging",
-    "/auth/google",
+    "/", "/", "/", "/pricing", "/about", "/features", "/blog", "/docs", "/docs/getting-started",
+    "/docs/vehicles", "/docs/api", "/dashboard", "/dashboard", "/vehicles", "/vehicles", "/vehicles/connect",
+    "/settings", "/settings/vehicles", "/account", "/login", "/signup", "/help", "/status", "/privacy",
+    "/terms", "/contact", "/trips", "/charging", "/auth/google",
 )
+# fmt: on
+# fmt: off
 BLOG_SLUGS = (
-    "ev-charging-tips",
-    "winter-range",
-    "fleet-telematics-101",
-    "release-notes-3-4",
-    "battery-health",
-    "road-trip-planner",
-    "home-charging-costs",
-    "odometer-reports",
+    "ev-charging-tips", "winter-range", "fleet-telematics-101", "release-notes-3-4", "battery-health",
+    "road-trip-planner", "home-charging-costs", "odometer-reports",
 )
+# fmt: on
 ASSETS = (
     ("/static/app.3f9a1c.js", 245_812),
     ("/static/vendor.91be0d.js", 611_204),
