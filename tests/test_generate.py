@@ -200,3 +200,19 @@ def test_generate_file_gzip_is_reproducible(tmp_path):
     assert c1 == c3
     assert gzip.decompress(p1.read_bytes()) == plain.read_bytes()
     assert p1.read_bytes() == p2.read_bytes()  # mtime 0: byte-identical archives
+
+
+def test_the_generator_imports_nothing_from_the_package():
+    """An independent oracle: ground truth the readers and the normaliser did not shape."""
+    import ast
+    from pathlib import Path
+
+    import smartcar_logs.synthetic as synthetic
+
+    for path in Path(synthetic.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level in (0, 1), (path.name, node.module)  # siblings only, never ..
+                assert not (node.module or "").startswith("smartcar_logs"), (path.name, node.module)
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("smartcar_logs") for a in node.names), path.name
