@@ -61,6 +61,7 @@ __all__ = [
     "CATEGORIES",
     "FIELDS",
     "FLAGS",
+    "UNKNOWN",
 ]
 
 #: Every Connect error code we know -> chart category.  Order is the docs' order.
@@ -81,6 +82,9 @@ GENERIC_OAUTH_ERRORS = frozenset({"access_denied", "server_error"})
 
 #: Chart order: the happy path first, then failures from "user said no" to "something broke".
 CATEGORIES = ("success", "denied", "exited", "incompatible", "account", "system", "other", "empty")
+
+#: How a missing make or model is labelled wherever vehicles are counted (CLI summary, analysis).
+UNKNOWN = "(unknown)"
 
 #: Keys of the dict returned by :func:`normalize`, in the order of docs/design.md.
 FIELDS = (

@@ -69,14 +69,16 @@ def test_wilson_equals_statsmodels_and_contains_estimate(kn):
 
 
 def test_bounds_accept_dates_datetimes_and_strings():
-    assert analysis._bound("2026-10-01", "since") == "2026-10-01"
-    assert analysis._bound(date(2026, 10, 1), "since") == "2026-10-01"
+    assert analysis.bounds("2026-10-01") == ("2026-10-01", None)
+    assert analysis.bounds(date(2026, 10, 1)) == ("2026-10-01", None)
     aware = datetime(2026, 10, 1, 9, 30, tzinfo=timezone(timedelta(hours=2)))
-    assert analysis._bound(aware, "since") == "2026-10-01T07:30:00+00:00"
-    assert analysis._bound("2026-10-01T07:30:00Z", "since") == "2026-10-01T07:30:00+00:00"
-    assert analysis._bound(None, "since") is None
+    assert analysis.bounds(aware)[0] == "2026-10-01T07:30:00+00:00"
+    assert analysis.bounds(until="2026-10-01T07:30:00Z") == (None, "2026-10-01T07:30:00+00:00")
+    assert analysis.bounds(None, "") == (None, None)
     with pytest.raises(ValueError, match="since"):
-        analysis._bound("last tuesday", "since")
+        analysis.bounds("last tuesday")
+    with pytest.raises(ValueError, match="until"):
+        analysis.bounds(None, "next week")
 
 
 def test_bad_period_and_by_are_rejected(analysis_db):
@@ -443,3 +445,23 @@ def test_choose_period_and_data_range(analysis_db):
     first, last = analysis.data_range(analysis_db)
     assert first == "2026-10-05T09:00:00+00:00"  # launch L1 comes before the first redirect
     assert last == "2026-10-16T13:00:00+00:00"
+
+
+def test_public_names_survive_the_split_into_modules():
+    # Notebooks and users call analysis.<name>; the split into modules must not move any of them.
+    before_split = {
+        "PERIODS", "CONVERSION_WINDOW_MINUTES", "MIN_N", "UNKNOWN", "connect", "wilson_interval",
+        "choose_period", "data_range", "summary", "outcome_counts", "error_codes", "rates",
+        "compare_periods", "compare_latest", "attempts", "attempt_summary", "funnel",
+        "funnel_summary", "time_to_complete", "incompatible_vehicles", "vin_agreement",
+        "vehicle_disagreements",
+    }  # fmt: skip
+    assert before_split <= set(analysis.__all__)
+    assert all(hasattr(analysis, name) for name in analysis.__all__)
+    import importlib
+
+    for name in ("outcomes", "retries", "conversion", "vehicles", "stats"):
+        module = importlib.import_module(f"smartcar_logs.analysis.{name}")
+        assert set(module.__all__) <= set(analysis.__all__), name
+    # importing every submodule did not turn a function into a module
+    assert callable(analysis.attempts) and callable(analysis.funnel)

@@ -544,13 +544,13 @@ def test_csv_export_neutralises_formulas_from_logs(tmp_path):
 
 
 def test_html_tables_render_log_strings_as_text(tmp_path):
-    report = pytest.importorskip("smartcar_logs.report")
+    display = pytest.importorskip("smartcar_logs.display")
     import pandas as pd
 
     db = _hostile_db(tmp_path)
     conn = sqlite3.connect(db)
     frame = pd.read_sql("SELECT make, model, error_description, state, user_agent, extras FROM redirects", conn)
     conn.close()
-    html = report.html_table(frame, caption="<script>cap</script>").data
+    html = display.html_table(frame, caption="<script>cap</script>").data
     assert "<script" not in html.lower() and "<img" not in html.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

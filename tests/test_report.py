@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from smartcar_logs import report
+from smartcar_logs import display, report
 from smartcar_logs.store import StoreError
 
 
@@ -97,7 +97,7 @@ def test_bad_dates_and_period_are_rejected(analysis_db_path, tmp_path):
 def test_html_table_escapes_and_formats():
     import pandas as pd
 
-    table = report.html_table(
+    table = display.html_table(
         pd.DataFrame({"make": ["<b>x</b>"], "share": [0.25], "year": pd.array([None], dtype="Int64")}),
         percent=["share"],
         caption="<i>cap</i>",
