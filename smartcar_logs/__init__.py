@@ -52,6 +52,7 @@ _MODULES = (
     "hostile",
     "privacy",
     "summary",
+    "display",
     "report",
     "export",
     "synthetic",
