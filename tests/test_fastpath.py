@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smartcar_logs import formats
+from smartcar_logs.formats import clf
 from smartcar_logs.formats import CombinedFormat, _fast_clf, parse_clf_time
 
 REAL = Path(__file__).parent / "data" / "apache_logs_elastic_examples.log.gz"
@@ -16,12 +16,12 @@ REAL = Path(__file__).parent / "data" / "apache_logs_elastic_examples.log.gz"
 
 def regex_parse(line: bytes):
     fmt = CombinedFormat()
-    saved = formats._fast_clf
-    formats._fast_clf = lambda _line: None
+    saved = clf._fast_clf
+    clf._fast_clf = lambda _line: None
     try:
         return fmt.parse(line)
     finally:
-        formats._fast_clf = saved
+        clf._fast_clf = saved
 
 
 def same(line: bytes) -> None:
