@@ -21,7 +21,7 @@ import pytest
 import sqlite_utils
 
 from helpers_hostile import CB, GOOD, ROOT, UID, clf, rows, run, write
-import smartcar_logs.importer as importer
+from smartcar_logs.importer import inputs
 from smartcar_logs.importer import import_paths
 from smartcar_logs.store import ensure_schema, open_db
 
@@ -200,7 +200,7 @@ class _FailingStream:
 
 
 def _fail_reads_of(monkeypatch, name: str, ok: int, err: int):
-    real = importer.open_input
+    real = inputs.open_input
 
     def open_input(path, stdin=None):
         stream, raw, comp = real(path, stdin)
@@ -208,7 +208,7 @@ def _fail_reads_of(monkeypatch, name: str, ok: int, err: int):
             stream = _FailingStream(stream, ok, err)
         return stream, raw, comp
 
-    monkeypatch.setattr(importer, "open_input", open_input)
+    monkeypatch.setattr(inputs, "open_input", open_input)
 
 
 @pytest.mark.parametrize("err", [errno.EIO, errno.ENOSPC])

@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from smartcar_logs import formats as F
 from smartcar_logs.cli import cli
 from smartcar_logs.formats import FORMATS, LogEntry, detect_format, get_format
-from smartcar_logs.importer import _target_path, import_paths
+from smartcar_logs.importer import import_paths
+from smartcar_logs.importer.scan import _target_path
 from smartcar_logs.store import open_db
 
 UID = "725146a3-69f4-46c8-965d-54b3b6f81eb7"
