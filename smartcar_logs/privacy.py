@@ -160,11 +160,8 @@ def scrub_extras_json(extras: str) -> str:
 
 # --- rows ----------------------------------------------------------------------------------
 
-# Column positions in the importer's row tuples (see store.REDIRECT_COLUMNS and the launch
-# and reject INSERTs in importer.py). Resolved lazily from store so the order has one owner.
-_LAUNCH_COLUMNS = ("source_fp", "line_no", "byte_offset", "import_id", "ts", "method", "path",
-                   "http_status", "client_ip", "user_agent", "state")
-_REJECT_RAW, _REJECT_REASON = 6, 5
+# Column positions in the importer's row tuples are taken by name from the table layouts
+# declared in store (REDIRECTS, LAUNCHES, REJECTS), so the order has one owner.
 _FIELD_COLUMNS = {f: f for f in FIELDS}
 
 
@@ -178,14 +175,16 @@ class Redaction:
         if self.active and any(m == "hash" for m in self.policy.values()) and not salt:
             raise RedactionError("hashing needs the database salt (store.get_salt)")
         self._cache: dict[str, str] = {}
-        from .store import REDIRECT_COLUMNS
+        from .store import LAUNCHES, REDIRECTS, REJECTS
 
-        self._r_text = [i for i, c in enumerate(REDIRECT_COLUMNS) if c not in _NON_TEXT]
-        self._r_extras = REDIRECT_COLUMNS.index("extras")
-        self._r_policy = [(REDIRECT_COLUMNS.index(f), m) for f, m in self.policy.items() if m != "keep"]
-        self._l_text = [i for i, c in enumerate(_LAUNCH_COLUMNS) if c not in _NON_TEXT]
-        self._l_policy = [(_LAUNCH_COLUMNS.index(f), m) for f, m in self.policy.items()
-                          if m != "keep" and f in _LAUNCH_COLUMNS]
+        r_cols, l_cols = REDIRECTS.names, LAUNCHES.names
+        self._r_text = [i for i, c in enumerate(r_cols) if c not in _NON_TEXT]
+        self._r_extras = REDIRECTS.index("extras")
+        self._r_policy = [(REDIRECTS.index(f), m) for f, m in self.policy.items() if m != "keep"]
+        self._l_text = [i for i, c in enumerate(l_cols) if c not in _NON_TEXT]
+        self._l_policy = [(LAUNCHES.index(f), m) for f, m in self.policy.items()
+                          if m != "keep" and f in l_cols]
+        self._x_reason, self._x_raw = REJECTS.index("reason"), REJECTS.index("raw")
         self._r_get = _getter(self._r_text)
         self._l_get = _getter(self._l_text)
 
@@ -235,9 +234,9 @@ class Redaction:
 
     def reject_row(self, row: tuple) -> tuple:
         vals = list(row)
-        vals[_REJECT_REASON] = scrub_codes(vals[_REJECT_REASON])
-        raw = vals[_REJECT_RAW]
-        vals[_REJECT_RAW] = None if self.active or raw is None else scrub_codes(raw)
+        reason, raw = self._x_reason, self._x_raw
+        vals[reason] = scrub_codes(vals[reason])
+        vals[raw] = None if self.active or vals[raw] is None else scrub_codes(vals[raw])
         return tuple(vals)
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-import smartcar_logs.importer as importer
 from helpers_hostile import GOOD, ROOT, rows, run
 from logs import CB, UID, clf, write
+from smartcar_logs.importer import inputs
 from smartcar_logs.importer import import_paths
 from smartcar_logs.store import ensure_schema, open_db
 
@@ -201,7 +201,7 @@ class _FailingStream:
 
 
 def _fail_reads_of(monkeypatch, name: str, ok: int, err: int):
-    real = importer.open_input
+    real = inputs.open_input
 
     def open_input(path, stdin=None):
         stream, raw, comp = real(path, stdin)
@@ -209,7 +209,7 @@ def _fail_reads_of(monkeypatch, name: str, ok: int, err: int):
             stream = _FailingStream(stream, ok, err)
         return stream, raw, comp
 
-    monkeypatch.setattr(importer, "open_input", open_input)
+    monkeypatch.setattr(inputs, "open_input", open_input)
 
 
 @pytest.mark.parametrize("err", [errno.EIO, errno.ENOSPC])

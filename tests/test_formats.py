@@ -19,7 +19,8 @@ from logs import clf_text as clf
 from smartcar_logs import formats as F
 from smartcar_logs.cli import cli
 from smartcar_logs.formats import FORMATS, LogEntry, detect_format, get_format
-from smartcar_logs.importer import _target_path, import_paths
+from smartcar_logs.importer import import_paths
+from smartcar_logs.importer.scan import _target_path
 from smartcar_logs.store import open_db
 
 OK = f"{CB}?user_id={UID}&state=s1"

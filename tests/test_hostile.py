@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-import smartcar_logs.importer as importer
+from smartcar_logs.importer import discovery, inputs
 import smartcar_logs.store as store
 from helpers_hostile import GOOD, cli_subprocess, count, one_line_error, rows, run, unprivileged_prefix
 from logs import CB, UID, clf, write
@@ -133,7 +133,7 @@ def test_crlf_line_endings_read_like_lf(tmp_path):
 
 
 def test_bare_cr_line_endings_read_as_line_breaks(tmp_path):
-    # Decision (hostile.py): a file with \r but no \n at all has classic Mac line endings;
+    # Decision (importer/inputs.py): a file with \r but no \n at all has classic Mac line endings;
     # every \r is a line break, byte for byte, so offsets equal the LF file's.
     data = GOOD + clf(f"{CB}?error=vehicle_incompatible&make=VW&state=s3")
     expected = _lf_reference(tmp_path, data)
@@ -181,7 +181,7 @@ def test_unreadable_directory_is_one_line(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(p))
         return real(p)
 
-    monkeypatch.setattr(importer.os, "listdir", listdir)
+    monkeypatch.setattr(discovery.os, "listdir", listdir)
     good = write(tmp_path, "good.log", GOOD)
     r = run("import", "--db", tmp_path / "x.db", d, good)
     assert r.exit_code == 1
@@ -200,7 +200,7 @@ def test_file_without_read_permission_simulated(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", file)
         return real_open(file, *a, **k)
 
-    monkeypatch.setattr(importer, "open", fake_open, raising=False)
+    monkeypatch.setattr(inputs, "open", fake_open, raising=False)
     r = run("import", "--db", tmp_path / "x.db", "--json", bad, good)
     assert r.exit_code == 1
     one_line_error(r, "secret.log", "cannot read: Permission denied")

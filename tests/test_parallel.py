@@ -7,7 +7,7 @@ import io
 import pytest
 
 from logs import UID, clf
-from smartcar_logs import importer
+from smartcar_logs.importer import scan
 from smartcar_logs.importer import import_paths
 from smartcar_logs.store import open_db
 from smartcar_logs.synthetic import generate_log
@@ -46,11 +46,11 @@ def test_workers_give_the_serial_rows(tmp_path, tricky_log, monkeypatch):
     serial_db = open_db(tmp_path / "serial.db")
     serial = import_paths(serial_db, [str(tricky_log)], launch_paths=["/connect/smartcar"],
                           chunk_size=64 * 1024, jobs=1)
-    monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
     parallel_db = open_db(tmp_path / "parallel.db")
     calls = []
-    real = importer._Dispatcher._complete_one
-    monkeypatch.setattr(importer._Dispatcher, "_complete_one", lambda self: calls.append(1) or real(self))
+    real = scan._Dispatcher._complete_one
+    monkeypatch.setattr(scan._Dispatcher, "_complete_one", lambda self: calls.append(1) or real(self))
     par = import_paths(parallel_db, [str(tricky_log)], launch_paths=["/connect/smartcar"],
                        chunk_size=64 * 1024, jobs=2)
     assert len(calls) > 10  # blocks really went through the worker processes
@@ -68,5 +68,5 @@ def test_workers_give_the_serial_rows(tmp_path, tricky_log, monkeypatch):
 def test_pool_only_for_big_files(tmp_path):
     small = tmp_path / "s.log"
     small.write_bytes(clf(f"/cb?user_id={UID}&state=a"))
-    assert importer._make_workers([str(small)], 2) is None
-    assert importer._make_workers([str(small)], 1) is None
+    assert scan._make_workers([str(small)], 2) is None
+    assert scan._make_workers([str(small)], 1) is None
