@@ -25,8 +25,8 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Iterable, Mapping
 from operator import itemgetter
-from typing import Iterable, Mapping
 from urllib.parse import unquote
 
 __all__ = [
@@ -97,9 +97,7 @@ def hash_value(salt: str, value: str) -> str:
 # quoted JSON key, ":",
 # and its value up to the next separator. Case-insensitive: a hostile line's ``CODE=`` is
 # treated like the real thing.
-_CODE_RE = re.compile(
-    r"""(?i)(?<![a-z0-9_])(code(?:\s*(?:=|%3d|%253d)|"\s*:\s*"?)\s*)([^&\s"'<>;,#\\]+)"""
-)
+_CODE_RE = re.compile(r"""(?i)(?<![a-z0-9_])(code(?:\s*(?:=|%3d|%253d)|"\s*:\s*"?)\s*)([^&\s"'<>;,#\\]+)""")
 # Cheap pre-check: text with neither "code" followed by what can start a value separator nor a
 # "%" escape cannot hide a code. (It also runs on a whole row's repr, where the flow values
 # 'code' and 'code+user_id' must not trigger it.)
@@ -182,8 +180,9 @@ class Redaction:
         self._r_extras = REDIRECTS.index("extras")
         self._r_policy = [(REDIRECTS.index(f), m) for f, m in self.policy.items() if m != "keep"]
         self._l_text = [i for i, c in enumerate(l_cols) if c not in _NON_TEXT]
-        self._l_policy = [(LAUNCHES.index(f), m) for f, m in self.policy.items()
-                          if m != "keep" and f in l_cols]
+        self._l_policy = [
+            (LAUNCHES.index(f), m) for f, m in self.policy.items() if m != "keep" and f in l_cols
+        ]
         self._x_reason, self._x_raw = REJECTS.index("reason"), REJECTS.index("raw")
         self._r_get = _getter(self._r_text)
         self._l_get = _getter(self._l_text)
@@ -192,7 +191,7 @@ class Redaction:
         # Worker processes get the policy and salt, not the hash cache (or lambdas).
         return (Redaction, (self.policy, self.salt))
 
-    def bind(self, salt: str) -> "Redaction":
+    def bind(self, salt: str) -> Redaction:
         return Redaction(self.policy, salt)
 
     def options(self) -> dict[str, str]:
@@ -248,10 +247,25 @@ def _getter(idx: list[int]):
     return itemgetter(*idx)
 
 
-_NON_TEXT = frozenset({
-    "source_fp", "line_no", "byte_offset", "import_id", "http_status", "error_known", "has_code",
-    "vin_valid", "is_test", "vin_year", "year", "status_code", "outcome", "flow", "category",
-})
+_NON_TEXT = frozenset(
+    {
+        "source_fp",
+        "line_no",
+        "byte_offset",
+        "import_id",
+        "http_status",
+        "error_known",
+        "has_code",
+        "vin_valid",
+        "is_test",
+        "vin_year",
+        "year",
+        "status_code",
+        "outcome",
+        "flow",
+        "category",
+    }
+)
 
 
 def policy_conflicts(db, policy: Mapping[str, str]) -> list[str]:

@@ -9,20 +9,33 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import sqlite_utils
 
-__all__ = ["open_db", "ensure_schema", "SCHEMA_VERSION", "REDIRECT_COLUMNS", "get_salt",
-           "db_error_message", "DEFAULT_BUSY_TIMEOUT", "StoreError", "Table", "REDIRECTS", "LAUNCHES",
-           "REJECTS", "SOURCES"]
+__all__ = [
+    "open_db",
+    "ensure_schema",
+    "SCHEMA_VERSION",
+    "REDIRECT_COLUMNS",
+    "get_salt",
+    "db_error_message",
+    "DEFAULT_BUSY_TIMEOUT",
+    "StoreError",
+    "Table",
+    "REDIRECTS",
+    "LAUNCHES",
+    "REJECTS",
+    "SOURCES",
+]
 
 #: Seconds to wait for another process's write lock; SMARTCAR_LOGS_BUSY_TIMEOUT overrides it.
 DEFAULT_BUSY_TIMEOUT = 60.0
 
 SCHEMA_VERSION = 1
+
 
 @dataclass(frozen=True)
 class Table:
@@ -172,7 +185,6 @@ SOURCES = Table(
 REDIRECT_COLUMNS = REDIRECTS.names
 
 
-
 _BOOKKEEPING = """
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -257,8 +269,9 @@ def db_error_message(e: sqlite3.Error, db=None, path: str | os.PathLike | None =
     return f"{path}: {msg}" if path is not None else msg
 
 
-def open_db(path: str | os.PathLike | None = None, *, create: bool = True,
-            busy_timeout: float | None = None) -> sqlite_utils.Database:
+def open_db(
+    path: str | os.PathLike | None = None, *, create: bool = True, busy_timeout: float | None = None
+) -> sqlite_utils.Database:
     """Open (creating if needed) the database at *path*, or in memory when *path* is None.
 
     A new database file is created readable by its owner only, because it holds VINs,

@@ -98,13 +98,20 @@ def unprivileged_prefix() -> list[str] | None:
     return cmd if r.returncode != 0 else None
 
 
-def cli_subprocess(*args: str, prefix: list[str] | None = None, timeout: float = 60, env=None,
-                   cwd=None) -> subprocess.CompletedProcess:
+def cli_subprocess(
+    *args: str, prefix: list[str] | None = None, timeout: float = 60, env=None, cwd=None
+) -> subprocess.CompletedProcess:
     """Run ``python -m smartcar_logs.cli`` in a child process."""
     e = dict(os.environ)
     e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
     e.pop("SMARTCAR_LOGS_BUSY_TIMEOUT", None)
     if env:
         e.update(env)
-    return subprocess.run([*(prefix or []), sys.executable, "-m", "smartcar_logs.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, env=e, cwd=cwd)
+    return subprocess.run(
+        [*(prefix or []), sys.executable, "-m", "smartcar_logs.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=e,
+        cwd=cwd,
+    )

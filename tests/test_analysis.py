@@ -295,7 +295,12 @@ def test_attempts_collapse_reloads_and_show_retries(analysis_db):
     assert att.loc["s11", ["redirects", "events", "reloads"]].tolist() == [2, 1, 1]
     # retry after an error, recovered
     s04 = att.loc["s04"]
-    assert (s04["events"], s04["retries"], s04["first_outcome"], s04["final_outcome"]) == (2, 1, "error", "success")
+    assert (s04["events"], s04["retries"], s04["first_outcome"], s04["final_outcome"]) == (
+        2,
+        1,
+        "error",
+        "success",
+    )
     assert s04["recovered"]
     # reload of the denial, then success: 3 lines, 2 events, recovered
     s20 = att.loc["s20"]
@@ -303,7 +308,10 @@ def test_attempts_collapse_reloads_and_show_retries(analysis_db):
     # success, then a denial: a retry but not a recovery; the final outcome is the error
     s19 = att.loc["s19"]
     assert (s19["retries"], s19["final_outcome"], s19["final_error_code"], s19["recovered"]) == (
-        1, "error", "access_denied", False,
+        1,
+        "error",
+        "access_denied",
+        False,
     )
     assert att["recovered"].sum() == 2
 
@@ -328,7 +336,12 @@ def test_attempt_summary_reports_stateless_redirects(analysis_db):
 def test_attempt_summary_per_week(analysis_db):
     s = analysis.attempt_summary(analysis_db, period="week").set_index("period")
     assert s.loc[WEEK_A, ["attempts", "stateless_redirects", "reloads", "recovered"]].tolist() == [8, 2, 2, 1]
-    assert s.loc[WEEK_B, ["attempts", "stateless_redirects", "reloads", "recovered"]].tolist() == [10, 0, 1, 1]
+    assert s.loc[WEEK_B, ["attempts", "stateless_redirects", "reloads", "recovered"]].tolist() == [
+        10,
+        0,
+        1,
+        1,
+    ]
 
 
 def test_attempts_with_test_traffic(analysis_db):
@@ -402,9 +415,16 @@ def test_incompatible_by_make(analysis_db):
 def test_incompatible_by_make_model_and_year(analysis_db):
     mm = analysis.incompatible_vehicles(analysis_db, by="make_model")
     got = {(a, b): n for a, b, n in mm[["make", "model", "n"]].itertuples(index=False)}
-    assert got == {("AUDI", "A3"): 2, (SCRIPT_MAKE, IMG_MODEL): 1, ("AUDI", "(unknown)"): 1, ("TESLA", "Model 3"): 1}
+    assert got == {
+        ("AUDI", "A3"): 2,
+        (SCRIPT_MAKE, IMG_MODEL): 1,
+        ("AUDI", "(unknown)"): 1,
+        ("TESLA", "Model 3"): 1,
+    }
     my = analysis.incompatible_vehicles(analysis_db, by="make_year")
-    got = {(a, int(y)): (n, v) for a, y, n, v in my[["make", "year", "n", "from_vin"]].itertuples(index=False)}
+    got = {
+        (a, int(y)): (n, v) for a, y, n, v in my[["make", "year", "n", "from_vin"]].itertuples(index=False)
+    }
     assert got == {
         ("AUDI", 2015): (1, 0),
         ("AUDI", 2016): (1, 0),
@@ -418,7 +438,12 @@ def test_incompatible_by_make_model_and_year(analysis_db):
 def test_incompatible_per_week(analysis_db):
     w = analysis.incompatible_vehicles(analysis_db, by="make", period="week")
     got = {(p.strftime("%m-%d"), m): n for p, m, n in w[["period", "make", "n"]].itertuples(index=False)}
-    assert got == {("10-05", "AUDI"): 1, ("10-05", SCRIPT_MAKE): 1, ("10-12", "AUDI"): 2, ("10-12", "TESLA"): 1}
+    assert got == {
+        ("10-05", "AUDI"): 1,
+        ("10-05", SCRIPT_MAKE): 1,
+        ("10-12", "AUDI"): 2,
+        ("10-12", "TESLA"): 1,
+    }
 
 
 def test_vin_agreement_and_disagreements(analysis_db):

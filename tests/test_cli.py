@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -67,7 +66,9 @@ def test_import_human_output_and_summary(tmp_path):
 
 def test_summary_counts_reloads_once(tmp_path):
     log = tmp_path / "a.log"
-    log.write_text(LOG + clf("/smartcar/callback?error=access_denied&error_description=User+denied&state=b") * 2)
+    log.write_text(
+        LOG + clf("/smartcar/callback?error=access_denied&error_description=User+denied&state=b") * 2
+    )
     db = tmp_path / "x.db"
     run("import", "--db", str(db), "-q", str(log))
     js = json.loads(run("summary", "--db", str(db), "--json").stdout)
@@ -138,7 +139,9 @@ def test_generate_then_import(tmp_path):
     g = run("generate", str(out), "--lines", "2000", "--seed", "3", "--json")
     assert g.exit_code == 0
     truth = json.loads(g.output)
-    r = run("import", "--db", str(tmp_path / "x.db"), "--json", "--launch-path", "/connect/smartcar", str(out))
+    r = run(
+        "import", "--db", str(tmp_path / "x.db"), "--json", "--launch-path", "/connect/smartcar", str(out)
+    )
     got = json.loads(r.stdout)
     assert got["lines_read"] == 2000
     assert got["redirects"] == truth["redirects"]

@@ -70,18 +70,25 @@ def test_exact_line_count(n, fmt):
 def test_every_line_is_combined(sample, parsed):
     lines, _ = sample
     assert len(parsed) == len(lines) == N
-    assert all(b'\\' not in line for line in lines)  # nothing that would need log escaping
+    assert all(b"\\" not in line for line in lines)  # nothing that would need log escaping
 
 
 def test_counts_match_a_reparse(sample, parsed):
     _, counts = sample
     redirect_lines = [(m, q, raw) for m, p, q, raw in parsed if p == "/smartcar/callback"]
     launches = [(m, q) for m, p, q, _ in parsed if p == "/connect/smartcar"]
-    assert counts["redirects"] == len(redirect_lines) == sum(b"/smartcar/callback" in line for line in sample[0])
+    assert (
+        counts["redirects"] == len(redirect_lines) == sum(b"/smartcar/callback" in line for line in sample[0])
+    )
     assert counts["launches"] == len(launches)
-    assert counts["redirects"] + counts["launches"] + counts["ordinary"] + counts["google_callbacks"] + sum(
-        counts["noise"].values()
-    ) == N
+    assert (
+        counts["redirects"]
+        + counts["launches"]
+        + counts["ordinary"]
+        + counts["google_callbacks"]
+        + sum(counts["noise"].values())
+        == N
+    )
 
     by_outcome = Counter()
     by_flow = Counter()
@@ -91,19 +98,28 @@ def test_counts_match_a_reparse(sample, parsed):
         else:
             assert "user_id" in q or "code" in q, raw
             by_outcome["success"] += 1
-            by_flow[{(1, 0): "user_id", (0, 1): "code", (1, 1): "code+user_id"}["user_id" in q, "code" in q]] += 1
-    assert counts["by_outcome"] == {"success": by_outcome["success"], **{c: by_outcome[c] for c in GENERATED_ERRORS}}
+            by_flow[
+                {(1, 0): "user_id", (0, 1): "code", (1, 1): "code+user_id"}["user_id" in q, "code" in q]
+            ] += 1
+    assert counts["by_outcome"] == {
+        "success": by_outcome["success"],
+        **{c: by_outcome[c] for c in GENERATED_ERRORS},
+    }
     assert sum(by_outcome.values()) == counts["redirects"]
     assert counts["by_flow"] == dict(by_flow)
     assert counts["by_status"] == dict(Counter(int(m["status"]) for m, _, _ in redirect_lines))
     assert counts["test_vins"] == sum(q.get("vin", "").startswith("0SC") for _, q, _ in redirect_lines)
     assert counts["vehicle_info"] == sum(
-        q["error"] == "vehicle_incompatible" and any(k in q for k in ("vin", "make")) for _, q, _ in redirect_lines if "error" in q
+        q["error"] == "vehicle_incompatible" and any(k in q for k in ("vin", "make"))
+        for _, q, _ in redirect_lines
+        if "error" in q
     )
     assert counts["google_callbacks"] == sum(p == "/auth/google/callback" for _, p, _, _ in parsed)
     for key in ("code", "error", "user_id"):
         other = [
-            q for _, p, q, _ in parsed if key in q and p not in ("/smartcar/callback", "/auth/google/callback")
+            q
+            for _, p, q, _ in parsed
+            if key in q and p not in ("/smartcar/callback", "/auth/google/callback")
         ]
         assert counts["noise"][key] == len(other)
 

@@ -27,9 +27,7 @@ def line(i: int, target: str | None = None, t: str = T) -> bytes:
 
 def block(start: int, n: int, every: int = 3) -> bytes:
     """n lines, one redirect every *every* lines, distinct states."""
-    return b"".join(
-        line(i) if i % every == 0 else line(i, f"/page/{i}") for i in range(start, start + n)
-    )
+    return b"".join(line(i) if i % every == 0 else line(i, f"/page/{i}") for i in range(start, start + n))
 
 
 def states(db) -> list[str]:
@@ -179,8 +177,12 @@ print(r.inserted, r.errors)
 
 
 def _run_import(db_path, *files):
-    return subprocess.Popen([sys.executable, "-c", _DRIVER, str(db_path), *map(str, files)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", _DRIVER, str(db_path), *map(str, files)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_two_concurrent_imports_lose_and_double_nothing(tmp_path):

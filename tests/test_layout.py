@@ -12,9 +12,9 @@ import sqlite3
 
 from smartcar_logs import privacy
 from smartcar_logs.formats import LogEntry, get_format
-from smartcar_logs.importer.scan import _ParseContext, _parse_line, _row
+from smartcar_logs.importer.scan import _parse_line, _ParseContext, _row
 from smartcar_logs.redirect import FIELDS, normalize
-from smartcar_logs.store import LAUNCHES, REDIRECT_COLUMNS, REDIRECTS, REJECTS, SOURCES, _SCHEMA
+from smartcar_logs.store import _SCHEMA, LAUNCHES, REDIRECT_COLUMNS, REDIRECTS, REJECTS, SOURCES
 
 VIN = "5YJ3E1EA7KF317000"
 TARGET = (
@@ -24,9 +24,17 @@ TARGET = (
 
 
 def _ctx(**kw) -> _ParseContext:
-    base = dict(fmt=get_format("combined"), fp="fp-1", import_id=7, label="a.log", explicit=False,
-                redirect_paths=frozenset(), launch_paths=frozenset({"/connect/smartcar"}),
-                confirmed={"/smartcar/callback"}, redaction=privacy.Redaction())
+    base = dict(
+        fmt=get_format("combined"),
+        fp="fp-1",
+        import_id=7,
+        label="a.log",
+        explicit=False,
+        redirect_paths=frozenset(),
+        launch_paths=frozenset({"/connect/smartcar"}),
+        confirmed={"/smartcar/callback"},
+        redaction=privacy.Redaction(),
+    )
     base.update(kw)
     return _ParseContext(**base)
 
@@ -45,14 +53,26 @@ def test_schema_columns_are_the_declared_ones():
 def test_redirect_row_is_in_column_order():
     rec = normalize(TARGET)
     assert rec["vin"] == VIN and rec["extras"] and rec["flags"]  # the row exercises every kind
-    entry = LogEntry(target=TARGET, ts="2026-10-01T07:00:01+00:00", method="GET", status=302,
-                     client_ip="203.0.113.9", user_agent="UA/1")
+    entry = LogEntry(
+        target=TARGET,
+        ts="2026-10-01T07:00:01+00:00",
+        method="GET",
+        status=302,
+        client_ip="203.0.113.9",
+        user_agent="UA/1",
+    )
     row = _row(_ctx(), rec, entry, "/smartcar/callback", 1234, 56)
     assert len(row) == len(REDIRECT_COLUMNS)
     got = dict(zip(REDIRECT_COLUMNS, row))
     assert (got["source_fp"], got["line_no"], got["byte_offset"], got["import_id"]) == ("fp-1", 56, 1234, 7)
-    assert (got["ts"], got["method"], got["path"], got["http_status"], got["client_ip"], got["user_agent"]) == (
-        entry.ts, "GET", "/smartcar/callback", 302, "203.0.113.9", "UA/1")
+    assert (
+        got["ts"],
+        got["method"],
+        got["path"],
+        got["http_status"],
+        got["client_ip"],
+        got["user_agent"],
+    ) == (entry.ts, "GET", "/smartcar/callback", 302, "203.0.113.9", "UA/1")
     for f in FIELDS:
         if f in ("path", "evidence"):
             continue
@@ -68,19 +88,36 @@ def test_redirect_row_is_in_column_order():
 
 def test_launch_and_reject_rows_are_in_column_order():
     ctx = _ctx()
-    line = (b'203.0.113.9 - - [01/Oct/2026:09:00:01 +0200] "GET /connect/smartcar?state=st-9 HTTP/1.1"'
-            b' 302 0 "-" "UA/2"')
+    line = (
+        b'203.0.113.9 - - [01/Oct/2026:09:00:01 +0200] "GET /connect/smartcar?state=st-9 HTTP/1.1"'
+        b' 302 0 "-" "UA/2"'
+    )
     kind, row, ts = _parse_line(ctx, line, 99, 3)
     assert kind == "L" and len(row) == len(LAUNCHES.names)
     got = dict(zip(LAUNCHES.names, row))
-    assert got == {"source_fp": "fp-1", "line_no": 3, "byte_offset": 99, "import_id": 7, "ts": ts,
-                   "method": "GET", "path": "/connect/smartcar", "http_status": 302,
-                   "client_ip": "203.0.113.9", "user_agent": "UA/2", "state": "st-9"}
+    assert got == {
+        "source_fp": "fp-1",
+        "line_no": 3,
+        "byte_offset": 99,
+        "import_id": 7,
+        "ts": ts,
+        "method": "GET",
+        "path": "/connect/smartcar",
+        "http_status": 302,
+        "client_ip": "203.0.113.9",
+        "user_agent": "UA/2",
+        "state": "st-9",
+    }
     kind, row = _parse_line(ctx, b"garbage user_id=1 code=secretcode", 5, 4)
     assert kind == "X" and len(row) == len(REJECTS.names)
     got = dict(zip(REJECTS.names, row))
     assert (got["source_fp"], got["path"], got["line_no"], got["byte_offset"], got["import_id"]) == (
-        "fp-1", "a.log", 4, 5, 7)
+        "fp-1",
+        "a.log",
+        4,
+        5,
+        7,
+    )
     assert got["reason"] and "secretcode" not in got["raw"] and "garbage" in got["raw"]
 
 
@@ -88,7 +125,11 @@ def test_privacy_takes_positions_by_name():
     red = privacy.Redaction({"state": "drop", "vin": "drop", "user_agent": "drop"}, salt="s")
     launch = tuple(f"v{i}" for i in range(len(LAUNCHES.names)))
     got = dict(zip(LAUNCHES.names, red.launch_row(launch)))
-    assert got["state"] is None and got["user_agent"] is None and got["method"] == launch[LAUNCHES.index("method")]
+    assert (
+        got["state"] is None
+        and got["user_agent"] is None
+        and got["method"] == launch[LAUNCHES.index("method")]
+    )
     reject = ("fp", "a.log", 1, 0, 7, "bad ?code=abc", "raw ?code=abc")
     got = dict(zip(REJECTS.names, red.reject_row(reject)))
     assert got["raw"] is None  # an active policy never keeps raw text

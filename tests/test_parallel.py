@@ -7,8 +7,7 @@ import io
 import pytest
 
 from logs import UID, clf
-from smartcar_logs.importer import scan
-from smartcar_logs.importer import import_paths
+from smartcar_logs.importer import import_paths, scan
 from smartcar_logs.store import open_db
 from smartcar_logs.synthetic import generate_log
 
@@ -35,7 +34,11 @@ def tricky_log(tmp_path):
         b"garbage with user_id= in it\n",
     ]
     mid = [clf(f"/connect/cb?user_id={UID}&state=z1")]
-    tail = [clf("/connect/cb"), clf("/connect/cb?state=only"), clf("/auth/google/callback?code=4/0AY&state=h")]
+    tail = [
+        clf("/connect/cb"),
+        clf("/connect/cb?state=only"),
+        clf("/auth/google/callback?code=4/0AY&state=h"),
+    ]
     lines = head + body[:5000] + mid + body[5000:15000] + tail + body[15000:] + tail
     p = tmp_path / "tricky.log"
     p.write_bytes(b"".join(lines))
@@ -44,15 +47,17 @@ def tricky_log(tmp_path):
 
 def test_workers_give_the_serial_rows(tmp_path, tricky_log, monkeypatch):
     serial_db = open_db(tmp_path / "serial.db")
-    serial = import_paths(serial_db, [str(tricky_log)], launch_paths=["/connect/smartcar"],
-                          chunk_size=64 * 1024, jobs=1)
+    serial = import_paths(
+        serial_db, [str(tricky_log)], launch_paths=["/connect/smartcar"], chunk_size=64 * 1024, jobs=1
+    )
     monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
     parallel_db = open_db(tmp_path / "parallel.db")
     calls = []
     real = scan._Dispatcher._complete_one
     monkeypatch.setattr(scan._Dispatcher, "_complete_one", lambda self: calls.append(1) or real(self))
-    par = import_paths(parallel_db, [str(tricky_log)], launch_paths=["/connect/smartcar"],
-                       chunk_size=64 * 1024, jobs=2)
+    par = import_paths(
+        parallel_db, [str(tricky_log)], launch_paths=["/connect/smartcar"], chunk_size=64 * 1024, jobs=2
+    )
     assert len(calls) > 10  # blocks really went through the worker processes
     assert par.files[0].status == "imported"
     for k in ("lines_read", "redirects", "inserted", "launches", "ordinary", "rejected"):
@@ -60,9 +65,13 @@ def test_workers_give_the_serial_rows(tmp_path, tricky_log, monkeypatch):
     assert par.files[0].ignored_callbacks == serial.files[0].ignored_callbacks
     assert snapshot(parallel_db) == snapshot(serial_db)
     empties = parallel_db.execute(
-        "SELECT count(*) FROM redirects WHERE path = '/connect/cb' AND outcome = 'empty'").fetchone()[0]
+        "SELECT count(*) FROM redirects WHERE path = '/connect/cb' AND outcome = 'empty'"
+    ).fetchone()[0]
     assert empties == 4  # the two tails; the one before confirmation stays ordinary
-    assert serial.rejected == 1 and serial.lines_read == serial.redirects + serial.launches + serial.ordinary + serial.rejected
+    assert (
+        serial.rejected == 1
+        and serial.lines_read == serial.redirects + serial.launches + serial.ordinary + serial.rejected
+    )
 
 
 def test_pool_only_for_big_files(tmp_path):

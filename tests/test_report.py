@@ -37,7 +37,7 @@ def test_charts_are_embedded_png(built):
 
 def test_no_code_and_no_external_resources(built):
     _, html = built
-    assert "class=\"jp-CodeMirrorEditor" not in html and "<div class=\"highlight" not in html
+    assert 'class="jp-CodeMirrorEditor' not in html and '<div class="highlight' not in html
     assert 'class="jp-OutputPrompt' not in html
     for code in ("from smartcar_logs", "analysis.connect", "plt.subplots", "db_path ="):
         assert code not in html

@@ -87,16 +87,27 @@ __all__ = [
 FORMATS: dict[str, LineFormat] = {
     f.name: f
     for f in (
-        AlbFormat(), ElbFormat(), CloudFrontFormat(), HerokuFormat(),
-        GcpFormat(), CloudflareFormat(), TraefikJsonFormat(), CaddyFormat(),
-        TraefikClfFormat(), CombinedFormat(), CommonFormat(), JsonFormat(), UrlListFormat(),
+        AlbFormat(),
+        ElbFormat(),
+        CloudFrontFormat(),
+        HerokuFormat(),
+        GcpFormat(),
+        CloudflareFormat(),
+        TraefikJsonFormat(),
+        CaddyFormat(),
+        TraefikClfFormat(),
+        CombinedFormat(),
+        CommonFormat(),
+        JsonFormat(),
+        UrlListFormat(),
         CustomFormat(),
     )
 }
 
 
-def get_format(name: str, sample_lines: list[bytes] | None = None,
-               options: FormatOptions | dict | None = None) -> LineFormat:
+def get_format(
+    name: str, sample_lines: list[bytes] | None = None, options: FormatOptions | dict | None = None
+) -> LineFormat:
     """The format *name*, configured for a file from its *sample_lines* and *options*.
 
     Raises ValueError for an unknown name (or ``custom`` without a log format).
@@ -104,9 +115,7 @@ def get_format(name: str, sample_lines: list[bytes] | None = None,
     try:
         proto = FORMATS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown format {name!r}; choose one of: auto, {', '.join(FORMATS)}"
-        ) from None
+        raise ValueError(f"unknown format {name!r}; choose one of: auto, {', '.join(FORMATS)}") from None
     sample = [ln.rstrip(b"\r") for ln in (sample_lines or ())]
     return proto.configure(sample, FormatOptions.of(options))
 
@@ -132,8 +141,9 @@ def _detect_lines(lines: list[bytes], opts: FormatOptions) -> tuple[LineFormat |
     return best, _share(best, lines)
 
 
-def detect_format(sample_lines: list[bytes],
-                  options: FormatOptions | dict | None = None) -> tuple[LineFormat | None, float]:
+def detect_format(
+    sample_lines: list[bytes], options: FormatOptions | dict | None = None
+) -> tuple[LineFormat | None, float]:
     """Pick the format matching the most *sample_lines*, configured for this file.
 
     Returns (format, share of non-blank sample lines it reads). A few odd lines at the start

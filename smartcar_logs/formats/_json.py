@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 
 @lru_cache(maxsize=256)
@@ -45,5 +46,3 @@ def _header(v: Any) -> Any:
     if isinstance(v, list):
         return v[0] if v else None
     return v
-
-

@@ -93,5 +93,4 @@ def _int(v: Any) -> int | None:
     return None
 
 
-
 _Q = rb'(?:[^"\\]|\\.)*'  # the inside of a quoted field, escaped quotes allowed

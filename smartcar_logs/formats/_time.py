@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -30,7 +30,7 @@ def _clf_day(day_month_year: bytes, zone: bytes) -> tuple[int, int] | None:
             off = -off
         elif sign != 43:  # '+'
             return None
-        midnight = datetime(year, month, day, tzinfo=timezone.utc).timestamp()
+        midnight = datetime(year, month, day, tzinfo=UTC).timestamp()
         return int(midnight), off
     except (ValueError, KeyError, OverflowError, IndexError):
         return None
@@ -41,7 +41,7 @@ def _utc_day(days: int) -> str:
     return (_EPOCH + timedelta(days=days)).strftime("%Y-%m-%dT")
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def parse_clf_time(t: bytes) -> str | None:
@@ -89,7 +89,7 @@ def parse_iso_time(s: str) -> str | None:
             if tz[0] == "-":
                 off = -off
         dt = datetime(y, mo, d, hh, mi, ss, tzinfo=timezone(timedelta(minutes=off)))
-        return dt.astimezone(timezone.utc).isoformat()
+        return dt.astimezone(UTC).isoformat()
     except (ValueError, OverflowError):
         return None
 
@@ -97,7 +97,7 @@ def parse_iso_time(s: str) -> str | None:
 @lru_cache(maxsize=8192)
 def _epoch_seconds_iso(secs: int) -> str | None:
     try:
-        return datetime.fromtimestamp(secs, timezone.utc).isoformat()
+        return datetime.fromtimestamp(secs, UTC).isoformat()
     except (ValueError, OverflowError, OSError):
         return None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 from urllib.parse import unquote_to_bytes
 
 from ._text import _Q, _dec, _host_of, _int, split_request, unescape_log_bytes
@@ -33,8 +33,10 @@ class AlbFormat(LineFormat):
     """
 
     name = "alb"
-    description = ('AWS ALB: https 2018-07-02T22:23:00.186641Z app/my-lb/50dc6c495c0c9188 192.168.131.39:2817 '
-                   '10.0.0.1:80 0.086 0.048 0.037 302 302 0 57 "GET https://www.example.com:443/cb?... HTTP/1.1" "UA" ...')
+    description = (
+        "AWS ALB: https 2018-07-02T22:23:00.186641Z app/my-lb/50dc6c495c0c9188 192.168.131.39:2817 "
+        '10.0.0.1:80 0.086 0.048 0.037 302 302 0 57 "GET https://www.example.com:443/cb?... HTTP/1.1" "UA" ...'  # noqa: E501
+    )
     example = "smartcar-logs import alb-logs/*.log.gz"
     _re = _ALB_RE
 
@@ -69,8 +71,10 @@ class ElbFormat(AlbFormat):
     """AWS Classic Load Balancer: like ALB without the leading type field."""
 
     name = "elb"
-    description = ('AWS Classic ELB: 2015-05-13T23:39:43.945958Z my-lb 192.168.131.39:2817 10.0.0.1:80 '
-                   '0.000073 0.001048 0.000057 302 302 0 29 "GET https://www.example.com:443/cb?... HTTP/1.1" "UA" - -')
+    description = (
+        "AWS Classic ELB: 2015-05-13T23:39:43.945958Z my-lb 192.168.131.39:2817 10.0.0.1:80 "
+        '0.000073 0.001048 0.000057 302 302 0 29 "GET https://www.example.com:443/cb?... HTTP/1.1" "UA" - -'
+    )
     example = "smartcar-logs import elb-logs/*.log"
     _re = _ELB_RE
 
@@ -105,7 +109,9 @@ class CloudFrontFormat(LineFormat):
     """
 
     name = "cloudfront"
-    description = "AWS CloudFront standard log: #Fields: date time ... cs-uri-stem sc-status ... cs-uri-query ..."
+    description = (
+        "AWS CloudFront standard log: #Fields: date time ... cs-uri-stem sc-status ... cs-uri-query ..."
+    )
     example = "smartcar-logs import cloudfront-logs/E2EXAMPLE.2026-10-01-*.gz"
 
     def __init__(self, fields: Iterable[str] = CLOUDFRONT_FIELDS):
@@ -119,8 +125,9 @@ class CloudFrontFormat(LineFormat):
         self.i_status = ix.get("sc-status")
         self.i_ip = ix.get("c-ip")
         self.i_ua = ix.get("cs(User-Agent)")
-        self.needed = 1 + max(i for i in (self.i_date, self.i_time, self.i_stem, self.i_query, -1)
-                              if i is not None)
+        self.needed = 1 + max(
+            i for i in (self.i_date, self.i_time, self.i_stem, self.i_query, -1) if i is not None
+        )
 
     def configure(self, sample_lines: list[bytes], options: FormatOptions) -> LineFormat:
         for ln in sample_lines:

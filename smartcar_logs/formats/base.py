@@ -28,7 +28,7 @@ class FormatOptions:
     time_field: str | None = None
 
     @classmethod
-    def of(cls, value: "FormatOptions | dict | None") -> "FormatOptions":
+    def of(cls, value: FormatOptions | dict | None) -> FormatOptions:
         if value is None:
             return cls()
         if isinstance(value, FormatOptions):
@@ -56,10 +56,9 @@ class LineFormat:
     def parse(self, line: bytes) -> LogEntry | None | str:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def configure(self, sample_lines: list[bytes], options: FormatOptions) -> "LineFormat":
+    def configure(self, sample_lines: list[bytes], options: FormatOptions) -> LineFormat:
         """The instance to read one file with, configured from its first lines and *options*."""
         return self
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
-

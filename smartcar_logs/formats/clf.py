@@ -39,7 +39,7 @@ def _fast_clf(line: bytes) -> LogEntry | None:
     gives the same fields; anything unusual falls through to the regex.
     """
     b = line.find(b" [")
-    if b < 0 or line[b + 28:b + 31] != b'] "':
+    if b < 0 or line[b + 28 : b + 31] != b'] "':
         return None
     head = line[:b].split(b" ")
     if len(head) == 3:
@@ -48,16 +48,16 @@ def _fast_clf(line: bytes) -> LogEntry | None:
         ip = head[1]
     else:
         return None
-    ts = parse_clf_time(line[b + 2:b + 28])
+    ts = parse_clf_time(line[b + 2 : b + 28])
     if ts is None:
         return None
     q = _quote_end(line, b + 31)
-    if q < 0 or line[q + 1:q + 2] != b" ":
+    if q < 0 or line[q + 1 : q + 2] != b" ":
         return None
-    status_b = line[q + 2:q + 5]
-    if not status_b.isdigit() or line[q + 5:q + 6] not in (b" ", b""):
+    status_b = line[q + 2 : q + 5]
+    if not status_b.isdigit() or line[q + 5 : q + 6] not in (b" ", b""):
         return None
-    req = line[b + 31:q]
+    req = line[b + 31 : q]
     if b"\\" in req:
         req = unescape_log_bytes(req)
     sp1 = req.find(b" ")
@@ -68,16 +68,19 @@ def _fast_clf(line: bytes) -> LogEntry | None:
     r1 = line.find(b' "', q + 5)
     if r1 != -1:
         r2 = _quote_end(line, r1 + 2)
-        if r2 == -1 or line[r2 + 1:r2 + 3] != b' "':
+        if r2 == -1 or line[r2 + 1 : r2 + 3] != b' "':
             return None
         u2 = _quote_end(line, r2 + 3)
         if u2 == -1:
             return None
-        ua_b = line[r2 + 3:u2]
-        ua = None if ua_b == b"-" else (
-            unescape_log_bytes(ua_b) if b"\\" in ua_b else ua_b).decode("utf-8", "replace")
+        ua_b = line[r2 + 3 : u2]
+        ua = (
+            None
+            if ua_b == b"-"
+            else (unescape_log_bytes(ua_b) if b"\\" in ua_b else ua_b).decode("utf-8", "replace")
+        )
     return LogEntry(
-        target=req[sp1 + 1:sp2],
+        target=req[sp1 + 1 : sp2],
         ts=ts,
         method=req[:sp1].decode("utf-8", "replace"),
         status=int(status_b),
@@ -90,7 +93,7 @@ class CombinedFormat(LineFormat):
     """nginx/Apache ``combined`` and ``common``, with or without a leading vhost."""
 
     name = "combined"
-    description = 'nginx / Apache combined: 1.2.3.4 - - [01/Oct/2026:09:00:01 +0200] "GET /cb?... HTTP/1.1" 302 0 "-" "UA"'
+    description = 'nginx / Apache combined: 1.2.3.4 - - [01/Oct/2026:09:00:01 +0200] "GET /cb?... HTTP/1.1" 302 0 "-" "UA"'  # noqa: E501
     example = "smartcar-logs import /var/log/nginx/access.log*"
 
     def matches(self, line: bytes) -> bool:
@@ -142,10 +145,15 @@ class TraefikClfFormat(CombinedFormat):
     """Traefik's default access log: combined plus ``count "router" "backend-url" Nms``."""
 
     name = "traefik-clf"
-    description = ('Traefik CLF: combined + 3 "router@docker" "http://10.0.0.5:8080" 12ms '
-                   "(read like combined; the trailing fields are ignored)")
+    description = (
+        'Traefik CLF: combined + 3 "router@docker" "http://10.0.0.5:8080" 12ms '
+        "(read like combined; the trailing fields are ignored)"
+    )
     example = "smartcar-logs import /var/log/traefik/access.log"
 
     def matches(self, line: bytes) -> bool:
-        return (line.rstrip().endswith(b"ms") and _TRAEFIK_TAIL_RE.search(line) is not None
-                and super().matches(line))
+        return (
+            line.rstrip().endswith(b"ms")
+            and _TRAEFIK_TAIL_RE.search(line) is not None
+            and super().matches(line)
+        )

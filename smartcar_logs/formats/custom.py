@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 
 from ._text import _dec, _int, split_request, unescape_log_bytes
@@ -33,21 +33,43 @@ _ROLE_PATTERNS = {
     None: r"\S*?",
 }
 _NGINX_ROLES = {
-    "remote_addr": "ip", "realip_remote_addr": "ip", "time_local": "time_clf",
-    "time_iso8601": "time_iso", "msec": "time_epoch", "request": "request",
-    "request_uri": "request_uri", "uri": "path", "document_uri": "path", "args": "args",
-    "query_string": "args", "is_args": "is_args", "request_method": "method", "status": "status",
+    "remote_addr": "ip",
+    "realip_remote_addr": "ip",
+    "time_local": "time_clf",
+    "time_iso8601": "time_iso",
+    "msec": "time_epoch",
+    "request": "request",
+    "request_uri": "request_uri",
+    "uri": "path",
+    "document_uri": "path",
+    "args": "args",
+    "query_string": "args",
+    "is_args": "is_args",
+    "request_method": "method",
+    "status": "status",
     "http_user_agent": "ua",
 }
 
 
 # strftime directives of Apache's %{format}t -> (group key, pattern); parsed without strptime.
 _STRF_PARTS = {
-    "Y": ("Y", r"\d{4}"), "y": ("y", r"\d\d"), "m": ("m", r"\d\d?"), "d": ("d", r"\d\d?"),
-    "e": ("d", r" ?\d\d?"), "H": ("H", r"\d\d?"), "k": ("H", r" ?\d\d?"), "M": ("M", r"\d\d"),
-    "S": ("S", r"\d\d"), "b": ("b", r"[A-Za-z]{3}"), "h": ("b", r"[A-Za-z]{3}"),
-    "B": ("b", r"[A-Za-z]+"), "z": ("z", r"[+-]\d\d:?\d\d|Z"), "s": ("s", r"\d+"),
-    "Z": (None, r"[A-Za-z]+"), "a": (None, r"[A-Za-z]+"), "A": (None, r"[A-Za-z]+"),
+    "Y": ("Y", r"\d{4}"),
+    "y": ("y", r"\d\d"),
+    "m": ("m", r"\d\d?"),
+    "d": ("d", r"\d\d?"),
+    "e": ("d", r" ?\d\d?"),
+    "H": ("H", r"\d\d?"),
+    "k": ("H", r" ?\d\d?"),
+    "M": ("M", r"\d\d"),
+    "S": ("S", r"\d\d"),
+    "b": ("b", r"[A-Za-z]{3}"),
+    "h": ("b", r"[A-Za-z]{3}"),
+    "B": ("b", r"[A-Za-z]+"),
+    "z": ("z", r"[+-]\d\d:?\d\d|Z"),
+    "s": ("s", r"\d+"),
+    "Z": (None, r"[A-Za-z]+"),
+    "a": (None, r"[A-Za-z]+"),
+    "A": (None, r"[A-Za-z]+"),
 }
 _STRF_ALIASES = {"T": "%H:%M:%S", "F": "%Y-%m-%d", "D": "%m/%d/%y", "R": "%H:%M"}
 _STRF_KEYS = ("Y", "y", "m", "b", "d", "H", "M", "S", "z", "s")
@@ -58,7 +80,7 @@ def _strftime_regex(layout: str, named: bool) -> str:
         layout = layout.replace("%" + k, v)
     out, seen, pos = [], set(), 0
     for m in re.finditer(r"%(.)", layout):
-        out.append(re.escape(layout[pos:m.start()]))
+        out.append(re.escape(layout[pos : m.start()]))
         pos = m.end()
         d = m.group(1)
         key, pat = _STRF_PARTS.get(d, (None, "%" if d == "%" else r"\S+?"))
@@ -86,9 +108,16 @@ def _strf_time(Y, y, m, b, d, H, M, S, z, s) -> str | None:
         if z and z != b"Z":
             zz = z.replace(b":", b"")
             off = (int(zz[1:3]) * 60 + int(zz[3:5])) * (-1 if zz[:1] == b"-" else 1)
-        dt = datetime(year, month, int(d), int(H or 0), int(M or 0), int(S or 0),
-                      tzinfo=timezone(timedelta(minutes=off)))
-        return dt.astimezone(timezone.utc).isoformat()
+        dt = datetime(
+            year,
+            month,
+            int(d),
+            int(H or 0),
+            int(M or 0),
+            int(S or 0),
+            tzinfo=timezone(timedelta(minutes=off)),
+        )
+        return dt.astimezone(UTC).isoformat()
     except (ValueError, OverflowError):
         return None
 
@@ -120,8 +149,10 @@ class CustomFormat(LineFormat):
 
     name = "custom"
     description = "your Apache LogFormat / nginx log_format string, given with --log-format"
-    example = ("smartcar-logs import --log-format '$remote_addr [$time_iso8601] \"$request\" $status "
-               "\"$http_user_agent\"' access.log")
+    example = (
+        'smartcar-logs import --log-format \'$remote_addr [$time_iso8601] "$request" $status '
+        '"$http_user_agent"\' access.log'
+    )
 
     def __init__(self, log_format: str | None = None):
         self.log_format = log_format
@@ -139,7 +170,7 @@ class CustomFormat(LineFormat):
         var_re = _NGINX_VAR_RE if nginx else _APACHE_DIRECTIVE_RE
         for m in var_re.finditer(fmt):
             if m.start() > pos:
-                pieces.append((fmt[pos:m.start()], ""))
+                pieces.append((fmt[pos : m.start()], ""))
             pos = m.end()
             if nginx:
                 pieces.append(("$", _NGINX_ROLES.get(m.group(1) or m.group(2))))
@@ -178,8 +209,9 @@ class CustomFormat(LineFormat):
                 pat = f"(?:{pat})"
             out.append(prefix + pat + suffix)
         if not used & {"request", "request_uri", "path"}:
-            raise ValueError("the log format must contain the request: %r, %U or "
-                             "$request, $request_uri, $uri")
+            raise ValueError(
+                "the log format must contain the request: %r, %U or $request, $request_uri, $uri"
+            )
         times = [r for r in ("time_clf", "time_iso", "time_epoch", "time_strf") if r in used]
         return re.compile(("".join(out) + r"\s*").encode(), re.DOTALL), (times[0] if times else None)
 

@@ -36,17 +36,22 @@ class HerokuFormat(LineFormat):
     """Heroku router lines (logfmt after a syslog-style prefix); app lines are ordinary."""
 
     name = "heroku"
-    description = ('Heroku router: 2018-09-16T15:13:46.677020+00:00 heroku[router]: at=info method=GET '
-                   'path="/cb?..." host=myapp.herokuapp.com request_id=... fwd="1.2.3.4" dyno=web.1 '
-                   "connect=0ms service=1ms status=302 bytes=...")
+    description = (
+        "Heroku router: 2018-09-16T15:13:46.677020+00:00 heroku[router]: at=info method=GET "
+        'path="/cb?..." host=myapp.herokuapp.com request_id=... fwd="1.2.3.4" dyno=web.1 '
+        "connect=0ms service=1ms status=302 bytes=..."
+    )
     example = "heroku logs -n 1500 -a myapp | smartcar-logs import -"
 
     def parse(self, line: bytes) -> LogEntry | None | str:
         m = _HEROKU_RE.match(line)
         if m is None:
             return "not a heroku log line"
-        src, dyno = (m.group("src"), m.group("dyno")) if m.group("src") is not None else (
-            m.group("src2"), m.group("dyno2"))
+        src, dyno = (
+            (m.group("src"), m.group("dyno"))
+            if m.group("src") is not None
+            else (m.group("src2"), m.group("dyno2"))
+        )
         if src != b"heroku" or dyno != b"router":
             return None  # an app, api or dyno line: ordinary
         kv = logfmt(m.group("msg"))

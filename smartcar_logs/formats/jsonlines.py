@@ -23,27 +23,84 @@ class JsonFormat(LineFormat):
     """
 
     name = "json"
-    description = ('JSON lines: {"time_iso8601":"2026-10-01T09:00:01+02:00","request_uri":"/cb?...",'
-                   '"status":302,...}; --url-field / --time-field for other names')
+    description = (
+        'JSON lines: {"time_iso8601":"2026-10-01T09:00:01+02:00","request_uri":"/cb?...",'
+        '"status":302,...}; --url-field / --time-field for other names'
+    )
     example = "smartcar-logs import --url-field req.url --time-field time app-access.jsonl"
     json_lines = True
     url_fields: tuple[str, ...] = (
-        "request_uri", "uri", "url", "request_url", "requestUrl", "requestURI", "request_path",
-        "url.original", "url.full", "http.url", "http.request.uri", "req.url", "request.url",
-        "request.uri", "httpRequest.requestUrl", "path", "request",
+        "request_uri",
+        "uri",
+        "url",
+        "request_url",
+        "requestUrl",
+        "requestURI",
+        "request_path",
+        "url.original",
+        "url.full",
+        "http.url",
+        "http.request.uri",
+        "req.url",
+        "request.url",
+        "request.uri",
+        "httpRequest.requestUrl",
+        "path",
+        "request",
     )
     time_fields: tuple[str, ...] = (
-        "time_iso8601", "time_local", "timestamp", "@timestamp", "time", "ts", "msec", "datetime",
-        "date", "start_time",
+        "time_iso8601",
+        "time_local",
+        "timestamp",
+        "@timestamp",
+        "time",
+        "ts",
+        "msec",
+        "datetime",
+        "date",
+        "start_time",
     )
-    method_fields = ("request_method", "method", "http_method", "verb", "request.method",
-                     "http.request.method", "req.method")
-    status_fields = ("status", "status_code", "statusCode", "response_code", "http_status",
-                     "response_status", "http.response.status_code", "res.statusCode", "response.status")
-    ip_fields = ("remote_addr", "client_ip", "remote_ip", "clientip", "client_addr", "ip",
-                 "remote_host", "client.ip", "source.ip")
-    ua_fields = ("http_user_agent", "user_agent", "userAgent", "agent", "ua", "user_agent.original",
-                 "req.headers.user-agent", "request.headers.User-Agent")
+    method_fields = (
+        "request_method",
+        "method",
+        "http_method",
+        "verb",
+        "request.method",
+        "http.request.method",
+        "req.method",
+    )
+    status_fields = (
+        "status",
+        "status_code",
+        "statusCode",
+        "response_code",
+        "http_status",
+        "response_status",
+        "http.response.status_code",
+        "res.statusCode",
+        "response.status",
+    )
+    ip_fields = (
+        "remote_addr",
+        "client_ip",
+        "remote_ip",
+        "clientip",
+        "client_addr",
+        "ip",
+        "remote_host",
+        "client.ip",
+        "source.ip",
+    )
+    ua_fields = (
+        "http_user_agent",
+        "user_agent",
+        "userAgent",
+        "agent",
+        "ua",
+        "user_agent.original",
+        "req.headers.user-agent",
+        "request.headers.User-Agent",
+    )
     query_fields = ("args", "query_string", "query")
 
     def __init__(self, url_field: str | None = None, time_field: str | None = None):
@@ -163,10 +220,14 @@ class GcpFormat(_VendorJson):
     """
 
     name = "gcp"
-    description = ('Google Cloud LB / Cloud Run: {"httpRequest":{"requestMethod":"GET","requestUrl":'
-                   '"https://app.example.com/cb?...","status":302,...},"timestamp":"2018-08-06T07:55:14.708181828Z",...}')
-    example = ("gcloud logging read 'httpRequest.requestUrl:\"/smartcar/callback\"' --format=json "
-               "> gcp.json && smartcar-logs import gcp.json")
+    description = (
+        'Google Cloud LB / Cloud Run: {"httpRequest":{"requestMethod":"GET","requestUrl":'
+        '"https://app.example.com/cb?...","status":302,...},"timestamp":"2018-08-06T07:55:14.708181828Z",...}'
+    )
+    example = (
+        "gcloud logging read 'httpRequest.requestUrl:\"/smartcar/callback\"' --format=json "
+        "> gcp.json && smartcar-logs import gcp.json"
+    )
     url = "httpRequest.requestUrl"
     times = ("timestamp", "receiveTimestamp")
     method = ("httpRequest.requestMethod",)
@@ -179,8 +240,10 @@ class CaddyFormat(_VendorJson):
     """Caddy v2 JSON access logs: ``request.uri``, ``ts`` (epoch seconds by default)."""
 
     name = "caddy"
-    description = ('Caddy JSON: {"level":"info","ts":1646861401.5241024,"logger":"http.log.access",'
-                   '"request":{"client_ip":"...","method":"GET","uri":"/cb?...","headers":{"User-Agent":["..."]}},"status":302}')
+    description = (
+        'Caddy JSON: {"level":"info","ts":1646861401.5241024,"logger":"http.log.access",'
+        '"request":{"client_ip":"...","method":"GET","uri":"/cb?...","headers":{"User-Agent":["..."]}},"status":302}'
+    )
     example = "smartcar-logs import /var/log/caddy/access.log"
     url = "request.uri"
     times = ("ts",)
@@ -194,8 +257,10 @@ class TraefikJsonFormat(_VendorJson):
     """Traefik JSON access logs: ``RequestPath`` (path+query), ``StartUTC``."""
 
     name = "traefik-json"
-    description = ('Traefik JSON: {"ClientHost":"...","DownstreamStatus":302,"RequestMethod":"GET",'
-                   '"RequestPath":"/cb?...","StartUTC":"2026-10-01T07:00:01.123456789Z",...}')
+    description = (
+        'Traefik JSON: {"ClientHost":"...","DownstreamStatus":302,"RequestMethod":"GET",'
+        '"RequestPath":"/cb?...","StartUTC":"2026-10-01T07:00:01.123456789Z",...}'
+    )
     example = "smartcar-logs import /var/log/traefik/access.json"
     url = "RequestPath"
     times = ("StartUTC", "StartLocal", "time")
@@ -220,8 +285,10 @@ class CloudflareFormat(_VendorJson):
     """
 
     name = "cloudflare"
-    description = ('Cloudflare Logpush: {"ClientIP":"...","ClientRequestMethod":"GET","ClientRequestURI":"/cb?...",'
-                   '"EdgeResponseStatus":302,"EdgeStartTimestamp":1506702504433000200,...}')
+    description = (
+        'Cloudflare Logpush: {"ClientIP":"...","ClientRequestMethod":"GET","ClientRequestURI":"/cb?...",'
+        '"EdgeResponseStatus":302,"EdgeStartTimestamp":1506702504433000200,...}'
+    )
     example = "smartcar-logs import logpush/20261001/*.log.gz"
     url = "ClientRequestURI"
     times = ("EdgeStartTimestamp", "EdgeEndTimestamp")

@@ -6,6 +6,7 @@ from .base import LineFormat, LogEntry
 
 __all__ = ["UrlListFormat"]
 
+
 class UrlListFormat(LineFormat):
     """A plain list of URLs or paths, one per line (no timestamps)."""
 

@@ -72,8 +72,7 @@ def identify(conn, head: bytes, raw, streaming: bool) -> tuple[str, _Known | Non
     head_hash = _hash(head)
     cols = "fingerprint, bytes_done, lines, format, tail_hash, path"
     rows = conn.execute(
-        f"SELECT {cols} FROM sources WHERE head_hash = ? AND fp_len = ?"
-        " ORDER BY last_import_id DESC",
+        f"SELECT {cols} FROM sources WHERE head_hash = ? AND fp_len = ? ORDER BY last_import_id DESC",
         (head_hash, len(head)),
     ).fetchall()
     for fp_len, short_hash in conn.execute(
@@ -82,8 +81,7 @@ def identify(conn, head: bytes, raw, streaming: bool) -> tuple[str, _Known | Non
     ).fetchall():
         if _hash(head[:fp_len]) == short_hash:
             rows += conn.execute(
-                f"SELECT {cols} FROM sources WHERE head_hash = ? AND fp_len = ?"
-                " ORDER BY last_import_id DESC",
+                f"SELECT {cols} FROM sources WHERE head_hash = ? AND fp_len = ? ORDER BY last_import_id DESC",
                 (short_hash, fp_len),
             ).fetchall()
     candidates = [_Known(*r) for r in rows]
@@ -93,8 +91,11 @@ def identify(conn, head: bytes, raw, streaming: bool) -> tuple[str, _Known | Non
             return known.fingerprint, known, ""
     if candidates:
         gen = len(candidates) + 1
-        return (f"{head_hash}-{gen}", None,
-                "content changed since the last import (truncated or rewritten): read from the start")
+        return (
+            f"{head_hash}-{gen}",
+            None,
+            "content changed since the last import (truncated or rewritten): read from the start",
+        )
     return head_hash, None, ""
 
 
@@ -109,27 +110,51 @@ _RULES = {
     "last_ts": "coalesce(excluded.last_ts, last_ts)",
 }
 _KEPT = ("fingerprint", "first_import_id")
-_UPSERT = SOURCES.insert_sql(verb="INSERT") + " ON CONFLICT (fingerprint) DO UPDATE SET " + ", ".join(
-    f"{c} = {_RULES.get(c, f'excluded.{c}')}" for c in SOURCES.names if c not in _KEPT
+_UPSERT = (
+    SOURCES.insert_sql(verb="INSERT")
+    + " ON CONFLICT (fingerprint) DO UPDATE SET "
+    + ", ".join(f"{c} = {_RULES.get(c, f'excluded.{c}')}" for c in SOURCES.names if c not in _KEPT)
 )
 
 
-def save(conn, *, fingerprint: str, head: bytes, tail: bytes | None, known: _Known | None,
-         path: str | None, size: int | None, bytes_done: int, import_id: int, result) -> None:
+def save(
+    conn,
+    *,
+    fingerprint: str,
+    head: bytes,
+    tail: bytes | None,
+    known: _Known | None,
+    path: str | None,
+    size: int | None,
+    bytes_done: int,
+    import_id: int,
+    result,
+) -> None:
     """Write the checkpoint and this run's counts for one source (the caller's transaction).
 
     *tail* is the last TAIL_BYTES before *bytes_done* read by this run, None when this run
     read nothing new (the stored tail hash stays valid).
     """
     values = {
-        "fingerprint": fingerprint, "head_hash": _hash(head), "fp_len": len(head), "path": path,
-        "size": size, "compression": result.compression, "format": result.format,
+        "fingerprint": fingerprint,
+        "head_hash": _hash(head),
+        "fp_len": len(head),
+        "path": path,
+        "size": size,
+        "compression": result.compression,
+        "format": result.format,
         "bytes_done": bytes_done,
         "tail_hash": _hash(tail) if tail is not None else (known.tail_hash if known else None),
-        "lines": result.lines, "redirects": result.redirects, "launches": result.launches,
-        "ordinary": result.ordinary, "rejected": result.rejected,
-        "first_ts": result.first_ts, "last_ts": result.last_ts,
-        "first_import_id": import_id, "last_import_id": import_id,
-        "last_status": result.status, "note": result.note,
+        "lines": result.lines,
+        "redirects": result.redirects,
+        "launches": result.launches,
+        "ordinary": result.ordinary,
+        "rejected": result.rejected,
+        "first_ts": result.first_ts,
+        "last_ts": result.last_ts,
+        "first_import_id": import_id,
+        "last_import_id": import_id,
+        "last_status": result.status,
+        "note": result.note,
     }
     conn.execute(_UPSERT, tuple(values[c] for c in SOURCES.names))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = ["expand_inputs"]
 
@@ -42,7 +42,8 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
                 out.append(p)
                 continue
             names = sorted(
-                os.path.join(p, n) for n in entries
+                os.path.join(p, n)
+                for n in entries
                 if not n.startswith(".") and os.path.isfile(os.path.join(p, n))
             )
             names = [n for n in names if not n.endswith(_NOT_LOGS)]

@@ -31,8 +31,16 @@ from typing import BinaryIO
 from .. import formats as _formats
 from .results import FileResult, InputError
 
-__all__ = ["CHUNK_SIZE", "MAX_LINE_BYTES", "LINE_TOO_LONG", "open_input", "read_chunk",
-           "is_bare_cr", "BareCRReader", "is_compressed"]
+__all__ = [
+    "CHUNK_SIZE",
+    "MAX_LINE_BYTES",
+    "LINE_TOO_LONG",
+    "open_input",
+    "read_chunk",
+    "is_bare_cr",
+    "BareCRReader",
+    "is_compressed",
+]
 
 CHUNK_SIZE = 4 << 20
 MAX_LINE_BYTES = 64 * 1024
@@ -235,8 +243,9 @@ class _Opened:
     compression: str | None
 
 
-def first_read(stream: BinaryIO, raw: BinaryIO, compression: str | None, path: str,
-               chunk_size: int, result: FileResult) -> _Opened:
+def first_read(
+    stream: BinaryIO, raw: BinaryIO, compression: str | None, path: str, chunk_size: int, result: FileResult
+) -> _Opened:
     """Read the first chunk of an opened input and apply the per-file input defences."""
     label = result.path
     first = read_chunk(stream, max(chunk_size, FIRST_READ_MIN), result.warnings, label)
@@ -248,6 +257,11 @@ def first_read(stream: BinaryIO, raw: BinaryIO, compression: str | None, path: s
     document = _formats.is_json_document(first)
     if document:  # one JSON array (gcloud --format=json): one canonical line per element
         first = _json_document(stream, first, result, label, chunk_size)
-    return _Opened(stream, raw, first, label,
-                   streaming=(path == "-" or compression is not None or document),
-                   compression=compression)
+    return _Opened(
+        stream,
+        raw,
+        first,
+        label,
+        streaming=(path == "-" or compression is not None or document),
+        compression=compression,
+    )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 __all__ = ["FileResult", "ImportResult", "InputError", "ProgressCallback"]
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from typing import Any, BinaryIO, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
 
 import sqlite_utils
 
@@ -29,7 +30,7 @@ __all__ = ["import_paths", "import_file"]
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def import_paths(
     stdin: BinaryIO | None = None,
     chunk_size: int = CHUNK_SIZE,
     redaction=None,
-    format_options: "_formats.FormatOptions | dict | None" = None,
+    format_options: _formats.FormatOptions | dict | None = None,
     jobs: int | None = None,
 ) -> ImportResult:
     """Import each path in turn ('-' is stdin) and record the run in ``imports``.
@@ -83,9 +84,18 @@ def import_paths(
     # The pool is forked before any transaction is open, and only when a file is big
     # enough to repay it (forking costs tens of milliseconds).
     workers = _make_workers(paths, jobs)
-    run = _Run(import_id, fmt, frozenset(map(_norm_path, redirect_paths)),
-               frozenset(map(_norm_path, launch_paths)), confirmed, redaction, format_options,
-               chunk_size, progress, workers)
+    run = _Run(
+        import_id,
+        fmt,
+        frozenset(map(_norm_path, redirect_paths)),
+        frozenset(map(_norm_path, launch_paths)),
+        confirmed,
+        redaction,
+        format_options,
+        chunk_size,
+        progress,
+        workers,
+    )
     try:
         for p in paths:
             r = _import_one(db, p, run, stdin)
@@ -101,8 +111,13 @@ def import_paths(
 
 def _begin_import(db, paths, fmt, redirect_paths, launch_paths, redaction, format_options) -> int:
     """Record the run's options in ``imports``; its id marks every row this run writes."""
-    options = {"format": fmt, "redirect_paths": list(redirect_paths),
-               "launch_paths": list(launch_paths), "paths": paths, "redact": redaction.options()}
+    options = {
+        "format": fmt,
+        "redirect_paths": list(redirect_paths),
+        "launch_paths": list(launch_paths),
+        "paths": paths,
+        "redact": redaction.options(),
+    }
     options.update({k: v for k, v in asdict(format_options).items() if v is not None})
     conn = db.conn
     cur = conn.execute(
@@ -125,13 +140,15 @@ def _finish_import(db, import_id: int, results: list[FileResult]) -> ImportResul
         key = code if outcome == "error" else outcome
         by_outcome[key] = by_outcome.get(key, 0) + n
     redirect_paths_seen = {
-        p: n for p, n in conn.execute(
+        p: n
+        for p, n in conn.execute(
             "SELECT path, count(*) FROM redirects WHERE import_id = ? GROUP BY path ORDER BY 2 DESC",
             (import_id,),
         )
     }
-    res = ImportResult(import_id=import_id, files=results, by_outcome=by_outcome,
-                       redirect_paths=redirect_paths_seen)
+    res = ImportResult(
+        import_id=import_id, files=results, by_outcome=by_outcome, redirect_paths=redirect_paths_seen
+    )
     for r in results:
         res.lines_read += r.lines
         res.redirects += r.redirects
@@ -145,8 +162,19 @@ def _finish_import(db, import_id: int, results: list[FileResult]) -> ImportResul
         """UPDATE imports SET finished_at = ?, files = ?, lines_read = ?, redirects = ?,
                launches = ?, inserted = ?, duplicates = ?, ordinary = ?, rejected = ?, errors = ?
            WHERE id = ?""",
-        (_now(), len(results), res.lines_read, res.redirects, res.launches, res.inserted,
-         res.duplicates, res.ordinary, res.rejected, res.errors, import_id),
+        (
+            _now(),
+            len(results),
+            res.lines_read,
+            res.redirects,
+            res.launches,
+            res.inserted,
+            res.duplicates,
+            res.ordinary,
+            res.rejected,
+            res.errors,
+            import_id,
+        ),
     )
     if conn.in_transaction:
         conn.commit()
@@ -165,8 +193,8 @@ def import_file(
     progress: ProgressCallback | None = None,
     stdin: BinaryIO | None = None,
     chunk_size: int = CHUNK_SIZE,
-    redaction: "_privacy.Redaction | None" = None,
-    format_options: "_formats.FormatOptions | dict | None" = None,
+    redaction: _privacy.Redaction | None = None,
+    format_options: _formats.FormatOptions | dict | None = None,
     workers: _Workers | None = None,
 ) -> FileResult:
     """Import one file (or '-' for stdin) into *db*; never raises for bad input.
@@ -174,10 +202,18 @@ def import_file(
     Returns a :class:`FileResult` whose counts satisfy
     ``lines == redirects + launches + ordinary + rejected``.
     """
-    run = _Run(import_id, fmt, frozenset(map(_norm_path, redirect_paths)),
-               frozenset(map(_norm_path, launch_paths)),
-               confirmed_paths if confirmed_paths is not None else set(), redaction, format_options,
-               chunk_size, progress, workers)
+    run = _Run(
+        import_id,
+        fmt,
+        frozenset(map(_norm_path, redirect_paths)),
+        frozenset(map(_norm_path, launch_paths)),
+        confirmed_paths if confirmed_paths is not None else set(),
+        redaction,
+        format_options,
+        chunk_size,
+        progress,
+        workers,
+    )
     return _import_one(db, path, run, stdin)
 
 
@@ -235,8 +271,9 @@ def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
     head = src.first[: checkpoint.FINGERPRINT_BYTES]
     fp, known, note = _identify(db.conn, src, head, result)
     fmt = _choose_format(src, known, run, result)
-    scan = _FileScan(db, result, fp, fmt, run.import_id, run.redirect_paths, run.launch_paths,
-                     run.confirmed, run.redaction)
+    scan = _FileScan(
+        db, result, fp, fmt, run.import_id, run.redirect_paths, run.launch_paths, run.confirmed, run.redaction
+    )
     buf = _skip_imported(src, known, run, result)
     if buf is None:
         return
@@ -244,10 +281,16 @@ def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
     _time_range(src, scanned, fmt, scan, known, result)
     result.note = note
     checkpoint.save(
-        db.conn, fingerprint=fp, head=head,
-        tail=scanned.tail if scanned.pos > result.resumed_from else None, known=known,
+        db.conn,
+        fingerprint=fp,
+        head=head,
+        tail=scanned.tail if scanned.pos > result.resumed_from else None,
+        known=known,
         path=None if src.label == "<stdin>" else os.path.abspath(src.label),
-        size=_size_on_disk(src.raw), bytes_done=scanned.pos, import_id=run.import_id, result=result,
+        size=_size_on_disk(src.raw),
+        bytes_done=scanned.pos,
+        import_id=run.import_id,
+        result=result,
     )
     _remember_paths(db.conn, scan.newly_confirmed, run)
 
@@ -336,9 +379,9 @@ def _scan_blocks(src: _Opened, buf: bytes, known, scan: _FileScan, run: _Run, re
             result.lines += n
             end = block.rfind(b"\n", 0, nl) + 1
             last_line = block[end:nl]
-            tail = (tail + block)[-checkpoint.TAIL_BYTES:]
+            tail = (tail + block)[-checkpoint.TAIL_BYTES :]
             pos += nl + 1
-            buf = buf[nl + 1:]
+            buf = buf[nl + 1 :]
         if progress is not None and raw.seekable():
             now = raw.tell()
             progress(now - raw_pos)
@@ -354,11 +397,13 @@ def _scan_blocks(src: _Opened, buf: bytes, known, scan: _FileScan, run: _Run, re
             scan.scan(buf + b"\n", pos, line_no)
             result.lines += 1
             last_line = buf
-            tail = (tail + buf)[-checkpoint.TAIL_BYTES:]
+            tail = (tail + buf)[-checkpoint.TAIL_BYTES :]
             pos += len(buf)
         elif src.streaming:
             result.partial_line = True
-            result.warnings.append(f"{label}: the damaged archive ends inside a line; that line was not imported")
+            result.warnings.append(
+                f"{label}: the damaged archive ends inside a line; that line was not imported"
+            )
         else:
             result.partial_line = True
             result.warnings.append(f"{label}: last line has no newline yet; left for the next run")

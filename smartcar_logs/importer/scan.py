@@ -11,10 +11,10 @@ is still decided here, in file order, so results are exactly those of one serial
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
-import io
 import pickle
 from collections import Counter, deque
 from dataclasses import dataclass
@@ -69,8 +69,6 @@ def _target_path(target: bytes) -> str:
     if len(s) > 1:
         s = s.rstrip("/")
     return _privacy.scrub_codes(s)  # "/cb;code=..." must not store a code (cheap no-op otherwise)
-
-
 
 
 def redact_raw(line: bytes) -> str:
@@ -149,19 +147,41 @@ def _parse_line(ctx: _ParseContext, line: bytes, offset: int, line_no: int):
     path = _target_path(target)
     if path in ctx.launch_paths:
         q = target.find(b"?")
-        state = parse_query(target[q + 1:])[0].get("state") if q != -1 else None
-        return "L", ctx.redaction.launch_row((
-            ctx.fp, line_no, offset, ctx.import_id, entry.ts, entry.method, path,
-            entry.status, entry.client_ip, entry.user_agent, state or None,
-        )), entry.ts
+        state = parse_query(target[q + 1 :])[0].get("state") if q != -1 else None
+        return (
+            "L",
+            ctx.redaction.launch_row(
+                (
+                    ctx.fp,
+                    line_no,
+                    offset,
+                    ctx.import_id,
+                    entry.ts,
+                    entry.method,
+                    path,
+                    entry.status,
+                    entry.client_ip,
+                    entry.user_agent,
+                    state or None,
+                )
+            ),
+            entry.ts,
+        )
     if ctx.explicit:
         if path not in ctx.redirect_paths:
             return None
     elif b"?" not in target and path not in ctx.confirmed:
         return "N", offset, line_no, path, line
     rec = normalize(target)
-    return ("R", offset, path, rec["outcome"] == "empty", rec["evidence"],
-            ctx.redaction.redirect_row(_row(ctx, rec, entry, path, offset, line_no)), entry.ts)
+    return (
+        "R",
+        offset,
+        path,
+        rec["outcome"] == "empty",
+        rec["evidence"],
+        ctx.redaction.redirect_row(_row(ctx, rec, entry, path, offset, line_no)),
+        entry.ts,
+    )
 
 
 def _reject_row(ctx: _ParseContext, line: bytes, offset: int, line_no: int, reason: str) -> tuple:
@@ -174,14 +194,40 @@ def _row(ctx: _ParseContext, rec: dict, entry, path: str, offset: int, line_no: 
     flags, extras = rec["flags"], rec["extras"]
     ek, vv = rec["error_known"], rec["vin_valid"]
     return (
-        ctx.fp, line_no, offset, ctx.import_id, entry.ts, entry.method, path,
-        entry.status, entry.client_ip, entry.user_agent,
-        rec["outcome"], rec["flow"], rec["category"], rec["error_code"],
-        None if ek is None else int(ek), rec["error_description"], rec["state"],
-        rec["user_id"], int(rec["has_code"]), rec["vehicle_id"], rec["external_id"],
-        rec["virtual_key_url"], rec["vin"], None if vv is None else int(vv),
-        int(rec["is_test"]), rec["vin_make"], rec["vin_year"], rec["make"], rec["make_raw"],
-        rec["model"], rec["year"], rec["year_raw"], rec["status_code"], rec["error_message"],
+        ctx.fp,
+        line_no,
+        offset,
+        ctx.import_id,
+        entry.ts,
+        entry.method,
+        path,
+        entry.status,
+        entry.client_ip,
+        entry.user_agent,
+        rec["outcome"],
+        rec["flow"],
+        rec["category"],
+        rec["error_code"],
+        None if ek is None else int(ek),
+        rec["error_description"],
+        rec["state"],
+        rec["user_id"],
+        int(rec["has_code"]),
+        rec["vehicle_id"],
+        rec["external_id"],
+        rec["virtual_key_url"],
+        rec["vin"],
+        None if vv is None else int(vv),
+        int(rec["is_test"]),
+        rec["vin_make"],
+        rec["vin_year"],
+        rec["make"],
+        rec["make_raw"],
+        rec["model"],
+        rec["year"],
+        rec["year_raw"],
+        rec["status_code"],
+        rec["error_message"],
         json.dumps(flags) if flags else None,
         json.dumps(extras, ensure_ascii=False) if extras else None,
     )
@@ -201,16 +247,34 @@ class _FileScan:
     the redirect paths confirmed by the lines before it, so it runs here, in file order.
     """
 
-    def __init__(self, db, result: FileResult, fp: str, fmt, import_id: int,
-                 redirect_paths: set[str], launch_paths: set[str], confirmed: set[str],
-                 redaction: "_privacy.Redaction | None" = None):
+    def __init__(
+        self,
+        db,
+        result: FileResult,
+        fp: str,
+        fmt,
+        import_id: int,
+        redirect_paths: set[str],
+        launch_paths: set[str],
+        confirmed: set[str],
+        redaction: _privacy.Redaction | None = None,
+    ):
         self.db = db
         self.redaction = redaction if redaction is not None else _privacy.Redaction()
         self.r = result
         self.explicit = bool(redirect_paths)
         self.confirmed = confirmed
-        self.ctx = _ParseContext(fmt, fp, import_id, result.path, self.explicit,
-                                 redirect_paths, launch_paths, confirmed, self.redaction)
+        self.ctx = _ParseContext(
+            fmt,
+            fp,
+            import_id,
+            result.path,
+            self.explicit,
+            redirect_paths,
+            launch_paths,
+            confirmed,
+            self.redaction,
+        )
         self.newly_confirmed: set[str] = set()
         self.pending: Counter = Counter()
         self.pending_offsets: dict[str, list[int]] = {}
@@ -230,12 +294,21 @@ class _FileScan:
 
     def worker_context(self) -> _ParseContext:
         c = self.ctx
-        return _ParseContext(c.fmt, c.fp, c.import_id, c.label, c.explicit,
-                             frozenset(c.redirect_paths), frozenset(c.launch_paths),
-                             frozenset(self.confirmed), c.redaction)
+        return _ParseContext(
+            c.fmt,
+            c.fp,
+            c.import_id,
+            c.label,
+            c.explicit,
+            frozenset(c.redirect_paths),
+            frozenset(c.launch_paths),
+            frozenset(self.confirmed),
+            c.redaction,
+        )
 
-    def scan(self, buf: bytes, base: int, line0: int, parsed: tuple | None = None,
-             n_needles: int = 0) -> None:
+    def scan(
+        self, buf: bytes, base: int, line0: int, parsed: tuple | None = None, n_needles: int = 0
+    ) -> None:
         """Find, parse and apply the candidate lines of *buf* (complete lines only).
 
         *parsed* is a worker's ``(items, starts)`` for this block, found with the first
@@ -302,7 +375,6 @@ class _FileScan:
             if self.last_ts is None or ts > self.last_ts:
                 self.last_ts = ts
 
-
     def flush(self) -> None:
         """Write buffered rows; the caller's transaction makes them permanent or not."""
         conn = self.db.conn
@@ -352,7 +424,7 @@ class _Dispatcher:
     of a serial pass, and memory stays bounded by those blocks.
     """
 
-    def __init__(self, scan: _FileScan, workers: "_Workers | None" = None):
+    def __init__(self, scan: _FileScan, workers: _Workers | None = None):
         self.scan = scan
         self.pool = workers.pool if workers is not None else None
         self.depth = 2 * workers.jobs if workers is not None else 0
