@@ -474,3 +474,61 @@ def test_new_readers_and_wrappers_never_raise_on_mangled_lines():
             assert e is None or isinstance(e, (str, LogEntry))
             if isinstance(e, LogEntry):
                 assert isinstance(e.target, bytes) and (e.ts is None or e.ts.endswith("+00:00"))
+
+
+def test_azure_records_document_and_forced_wrapped_format(tmp_path):
+    records = [json.loads(ln) for ln in (DATA / "azure_frontdoor_integrations.json").read_text().splitlines()]
+    doc = json.dumps({"records": records}, indent=2)  # Event Hub / older storage blobs: one document
+    path = write(tmp_path, "PT1H.json", doc)
+    db = open_db(tmp_path / "t.db")
+    f = import_paths(db, [path]).files[0]
+    assert (f.status, f.format, f.lines, f.redirects) == ("imported", "azure", 2, 1)
+    assert [(r["state"], r["client_ip"]) for r in rows(db)] == [("s3", "203.0.113.11")]
+    # a wrapped format can be forced by its compound name
+    r = CliRunner().invoke(
+        cli,
+        [
+            "import",
+            "--db",
+            str(tmp_path / "w.db"),
+            "--json",
+            "--format",
+            "syslog+haproxy",
+            str(DATA / "haproxy_lnav.log"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["inserted"] == 2
+    assert (
+        CliRunner()
+        .invoke(cli, ["import", "--db", str(tmp_path / "w.db"), "--format", "gzip+haproxy", path])
+        .exit_code
+        == 2
+    )
+
+
+def test_haproxy_documented_examples_raw_and_httpslog():
+    # HAProxy configuration manual, "HTTP log format" example, with `log stdout format raw`
+    # (no syslog prefix), then the same with a redirect and httpslog's trailing TLS fields.
+    doc = (
+        b"10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- "
+        b'1/1/1/1/0 0/0 {1wt.eu} {} "GET /index.html HTTP/1.1"'
+    )
+    red = doc.replace(b"/index.html", f"{CB}?state=a".encode()).replace(b" 200 ", b" 302 ")
+    tls = red + b" 0/0/0/0/0 app.example.com/TLSv1.3/TLS_AES_256_GCM_SHA384"
+    fmt, share = detect_format([doc, red, tls])
+    assert (fmt.name, share) == ("haproxy", 1.0)
+    for line in (red, tls):
+        e = fmt.parse(line)
+        assert (e.target, e.ts, e.status, e.client_ip, e.user_agent) == (
+            b"/smartcar/callback?state=a",
+            "2009-02-06T12:14:14+00:00",
+            302,
+            "10.0.1.2",
+            None,  # the captured header is a Host, not a user agent
+        )
+    assert fmt.parse(b"Proxy http-in started.") is None
+    assert (
+        fmt.parse(b"10.0.1.2:33317 [06/Feb/2009:12:14:14.655] fe be/srv 0/0/5007 212 -- 0/0/0/0/3 0/0")
+        is None
+    )

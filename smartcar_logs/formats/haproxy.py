@@ -21,6 +21,9 @@ _HAPROXY_RE = re.compile(
     rb"-?\d+/-?\d+/-?\d+/-?\d+/\+?-?\d+ (?P<status>-?\d+) \+?\d+ (?P<rest>.*)",
     re.DOTALL,
 )
+_TCPLOG_RE = re.compile(
+    rb"\S+:(?:\d+|-) \[\d\d/[A-Za-z]{3}/\d{4}:[\d:.]+\] \S+ \S+/\S+ -?\d+/-?\d+/\+?-?\d+ "
+)
 _HEX_RE = re.compile(rb"#([0-9A-Fa-f]{2})")
 _UA_RE = re.compile(rb"[A-Za-z][\w.-]*/\S")
 _OWN_MESSAGES = (
@@ -60,8 +63,8 @@ class HaproxyFormat(LineFormat):
     def parse(self, line: bytes) -> LogEntry | None | str:
         m = _HAPROXY_RE.match(line)
         if m is None:
-            if line.startswith(_OWN_MESSAGES):
-                return None  # HAProxy's own status messages (behind the same syslog tag): ordinary
+            if line.startswith(_OWN_MESSAGES) or _TCPLOG_RE.match(line):
+                return None  # HAProxy's own messages, or a TCP connection (tcplog): ordinary
             return "not a haproxy http log line"
         rest = m.group("rest")
         q1 = rest.find(b'"')
