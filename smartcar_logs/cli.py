@@ -103,7 +103,7 @@ def cli():
     show_default=True,
     help="Log format: auto (detected per file), alb, elb, cloudfront, w3c, s3, heroku, haproxy, envoy, "
     "uwsgi, ssl-request, gcp, cloudflare, azure, traefik-json, kong, caddy, traefik-clf, combined, "
-    "common, werkzeug, json, urls, custom; WRAPPER+FORMAT for lines inside docker, cri or syslog "
+    "common, werkzeug, json, urls, custom; WRAPPER+FORMAT for lines inside docker, cri, syslog or journald "
     "envelopes, e.g. syslog+haproxy (see docs/formats.md).",
 )
 @click.option(

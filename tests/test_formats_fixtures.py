@@ -118,6 +118,10 @@ FIXTURES = {
         "cri+combined",
         [("s1", "2026-10-01T07:00:01+00:00", "203.0.113.9", "Mozilla/5.0 (iPhone)")],
     ),
+    "journald_lnav_nginx.json": (
+        "journald+combined",
+        [("s1", "2026-10-01T07:00:01+00:00", "203.0.113.9", "Mozilla/5.0 (iPhone)")],
+    ),
     "syslog5424_nginx.log": (
         "syslog+combined",
         [
@@ -223,6 +227,18 @@ LINE = (
             "2026-10-01T07:00:05+00:00",
         ),
         (b"2026-10-01T07:00:05.123456789Z stdout F " + LINE, "cri", "2026-10-01T07:00:05+00:00"),
+        (
+            b'{"__REALTIME_TIMESTAMP":"1790838005123456","SYSLOG_IDENTIFIER":"nginx","MESSAGE":"'
+            + LINE.replace(b'"', b'\\"')
+            + b'"}',
+            "journald",
+            "2026-10-01T07:00:05+00:00",
+        ),
+        (
+            b'{"__REALTIME_TIMESTAMP":"1790838005123456","MESSAGE":' + json.dumps(list(LINE)).encode() + b"}",
+            "journald",
+            "2026-10-01T07:00:05+00:00",
+        ),
         (b"2026-10-01T07:00:05.123456789Z stderr P " + LINE, "cri", "2026-10-01T07:00:05+00:00"),
         (b"Oct  1 09:00:05 web1 nginx: " + LINE, "syslog", None),
         (b"<190>Oct  1 09:00:05 web1 nginx[42]: " + LINE, "syslog", None),
@@ -532,3 +548,23 @@ def test_haproxy_documented_examples_raw_and_httpslog():
         fmt.parse(b"10.0.1.2:33317 [06/Feb/2009:12:14:14.655] fe be/srv 0/0/5007 212 -- 0/0/0/0/3 0/0")
         is None
     )
+
+
+def test_wrapped_format_in_worker_processes_gives_the_serial_rows(tmp_path, monkeypatch):
+    from smartcar_logs.importer import scan
+
+    lines = []
+    for i in range(3000):
+        target = f"{CB}?user_id={UID}&state=w{i}" if i % 7 == 0 else f"/page/{i}"
+        inner = LINE.decode().replace("/smartcar/callback?state=a", target)
+        lines.append(json.dumps({"log": inner + "\n", "stream": "stdout", "time": "2026-10-01T07:00:05Z"}))
+    path = write(tmp_path, "web-json.log", "\n".join(lines) + "\n")
+    serial_db = open_db(tmp_path / "s.db")
+    serial = import_paths(serial_db, [path], chunk_size=64 * 1024, jobs=1)
+    monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
+    par_db = open_db(tmp_path / "p.db")
+    par = import_paths(par_db, [path], chunk_size=64 * 1024, jobs=2)
+    assert par.files[0].format == serial.files[0].format == "docker+combined"
+    assert par.redirects == serial.redirects == 429 and par.rejected == 0
+    q = "SELECT state, ts, client_ip, user_agent FROM redirects ORDER BY byte_offset"
+    assert par_db.execute(q).fetchall() == serial_db.execute(q).fetchall()

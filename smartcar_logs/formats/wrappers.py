@@ -1,15 +1,15 @@
 """Container and syslog wrappers: a layer around any format, not a format of its own.
 
-Docker's ``json-file`` driver, the Kubernetes CRI runtime and syslog each put their own
-envelope around the line the server wrote. A :class:`Wrapper` takes one envelope off a line;
-:class:`WrappedFormat` is a :class:`LineFormat` that does that and hands the inner line to the
-inner format, so the importer reads a Docker json-file of nginx lines as combined without
-knowing about wrappers (its name, ``docker+combined``, is what the summary shows and what is
-remembered for the file). Detection tries each wrapper on the sample and detects the inner
-format on what comes out (``formats.__init__``).
+Docker's ``json-file`` driver, the Kubernetes CRI runtime, syslog and the systemd journal's JSON
+export each put their own envelope around the line the server wrote. A :class:`Wrapper` takes
+one envelope off a line; :class:`WrappedFormat` is a :class:`LineFormat` that does that and
+hands the inner line to the inner format, so the importer reads a Docker json-file of nginx
+lines as combined without knowing about wrappers (its name, ``docker+combined``, is what the
+summary shows and what is remembered for the file). Detection tries each wrapper on the sample
+and detects the inner format on what comes out (``formats.__init__``).
 
-The inner line's own time wins (it is when the server handled the request); the envelope's
-time is used when the inner format has none.
+The inner line's own time wins (it is when the server handled the request); the envelope's time
+is used when the inner format has none.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import re
 
 from ._json import _load_json
 from ._text import _text_bytes
-from ._time import parse_iso_time
+from ._time import parse_epoch_time, parse_iso_time
 from .base import FormatOptions, LineFormat, LogEntry
 
 __all__ = ["Wrapper", "WrappedFormat", "WRAPPERS"]
@@ -118,7 +118,40 @@ class Syslog(Wrapper):
         return m.group(2), parse_iso_time(t.decode("ascii", "replace")) if t else None
 
 
-WRAPPERS: dict[str, Wrapper] = {w.name: w for w in (DockerJsonFile(), KubernetesCri(), Syslog())}
+class JournaldJson(Wrapper):
+    """systemd journal export, ``journalctl -u nginx -o json``: ``MESSAGE`` holds the line,
+    ``__REALTIME_TIMESTAMP`` the time in microseconds. (``journalctl``'s default output is
+    syslog-style and read by :class:`Syslog`.)"""
+
+    name = "journald"
+    description = (
+        'journald JSON: {"__REALTIME_TIMESTAMP":"1790838001123456","MESSAGE":"<the server\'s line>",...}'
+    )
+    example = "journalctl -u nginx -o json | smartcar-logs import -"
+
+    def unwrap(self, line: bytes) -> tuple[bytes, str | None] | None:
+        if line[:1] != b"{" or b'"MESSAGE"' not in line:
+            return None
+        obj = _load_json(line)
+        if obj is None:
+            return None
+        msg = obj.get("MESSAGE")
+        if isinstance(msg, list):  # the journal exports a message that is not UTF-8 as its bytes
+            try:
+                msg_b = bytes(msg)
+            except (TypeError, ValueError):
+                return None
+        elif isinstance(msg, str):
+            msg_b = _text_bytes(msg)
+        else:
+            return None
+        t = obj.get("__REALTIME_TIMESTAMP")
+        return msg_b.rstrip(b"\r\n"), parse_epoch_time(t) if isinstance(t, (str, int)) else None
+
+
+WRAPPERS: dict[str, Wrapper] = {
+    w.name: w for w in (DockerJsonFile(), KubernetesCri(), Syslog(), JournaldJson())
+}
 
 
 class WrappedFormat(LineFormat):
