@@ -11,7 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smartcar_logs.generate import generate
-from smartcar_logs.redirect import _fast, _normalize_general, normalize, state_of, parse_query
+from smartcar_logs.redirect import (
+    FIELDS,
+    _fast,
+    _normalize_general,
+    normalize,
+    normalize_row,
+    parse_query,
+    row_values,
+    state_of,
+)
+from smartcar_logs.store import REDIRECT_COLUMNS
 
 REAL = Path(__file__).parent / "data" / "apache_logs_elastic_examples.log.gz"
 _TARGET = re.compile(rb'"[A-Z]+ (\S+) HTTP/[0-9.]+"')
@@ -26,7 +36,16 @@ def agree(target: bytes) -> bool:
     assert fast == general, target
     assert list(fast) == list(general)  # same key order: rows are built from it
     assert normalize(target) == general
+    # What the importer stores: the same values, without the dict in between.
+    assert normalize_row(target) == (
+        row_values(general), general["outcome"] == "empty", general["evidence"]
+    ), target
     return True
+
+
+def test_stored_values_follow_the_table_columns():
+    # row_values relies on the record and the table sharing their order from "outcome" on.
+    assert FIELDS[1:25] + ("flags", "extras") == REDIRECT_COLUMNS[10:]
 
 
 def targets_of(data: bytes) -> list[bytes]:
