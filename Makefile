@@ -7,11 +7,12 @@ DB := data/smartcar_logs.db
 SAMPLE := data/sample/access.log data/sample/access-2.log.gz
 REPORT := data/report.html
 
-.PHONY: help install install-test demo test lab bench clean
+.PHONY: help install install-test demo lint test lab bench clean
 
 help:
 	@echo "make demo   set up .venv, import data/sample into $(DB), print the summary, write the report"
-	@echo "make test   set up .venv with test dependencies and run the whole suite"
+	@echo "make lint   ruff check + ruff format --check (to fix: .venv/bin/ruff format . && .venv/bin/ruff check --fix .)"
+	@echo "make test   set up .venv with test dependencies, lint, and run the whole suite"
 	@echo "make lab    open JupyterLab on notebooks/ with the demo database"
 	@echo "make bench  compare the import with GoAccess and DuckDB, then the import benchmark (benchmarks/)"
 
@@ -46,7 +47,11 @@ demo: $(VENV)/.installed
 	@echo "writing the HTML report (runs the report notebook)..."
 	@$(BIN)/smartcar-logs report --db $(DB) --out $(abspath $(REPORT))
 
-test: $(VENV)/.installed-test
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
 	$(BIN)/python -m pytest
 
 lab: $(VENV)/.installed-lab demo

@@ -27,9 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
 BIN = Path(sys.executable).parent
-CLI = [str(BIN / "smartcar-logs")] if (BIN / "smartcar-logs").exists() else [sys.executable, "-m", "smartcar_logs.cli"]
+CLI = (
+    [str(BIN / "smartcar-logs")]
+    if (BIN / "smartcar-logs").exists()
+    else [sys.executable, "-m", "smartcar_logs.cli"]
+)
 
-NAIVE = r'''
+NAIVE = r"""
 import re, sys
 from urllib.parse import urlsplit, parse_qsl
 rx = re.compile(r'(\S+) \S+ \S+ \[([^\]]+)\] "(\S+) (\S+) [^"]*" (\d{3}) (\S+)')
@@ -42,7 +46,7 @@ with open(sys.argv[1], "rb") as f:
             dict(parse_qsl(urlsplit(m.group(4)).query, keep_blank_values=True))
             hits += 1
 print(n, hits)
-'''
+"""
 
 
 def run_rss(cmd: list[str]) -> tuple[float, float, str]:
@@ -59,7 +63,7 @@ def run_rss(cmd: list[str]) -> tuple[float, float, str]:
 
 
 def generate(path: Path, lines: int, share: float, seed: int = 1) -> dict:
-    from smartcar_logs.generate import generate_file
+    from smartcar_logs.synthetic import generate_file
 
     if path.exists():
         return {}
@@ -84,10 +88,17 @@ def bench_import(path: Path, label: str, content_bytes: int | None = None) -> di
     res = json.loads(out)
     size = content_bytes or path.stat().st_size  # MB/s of log content, also for gzip
     return {
-        "label": label, "file": path.name, "mb": size / 1e6, "lines": res["lines_read"],
-        "redirects": res["redirects"], "seconds": wall, "rss_mb": rss,
-        "mb_s": size / 1e6 / wall, "lines_s": res["lines_read"] / wall,
-        "records_s": res["redirects"] / wall, "db": db,
+        "label": label,
+        "file": path.name,
+        "mb": size / 1e6,
+        "lines": res["lines_read"],
+        "redirects": res["redirects"],
+        "seconds": wall,
+        "rss_mb": rss,
+        "mb_s": size / 1e6 / wall,
+        "lines_s": res["lines_read"] / wall,
+        "records_s": res["redirects"] / wall,
+        "db": db,
     }
 
 
@@ -110,8 +121,16 @@ def others(path: Path) -> dict:
     out = {}
     out["naive python"] = time_cmd([sys.executable, "-c", NAIVE, str(path)])
     if shutil.which("goaccess"):
-        out["goaccess"] = time_cmd(["goaccess", str(path), "--log-format=COMBINED", "-o",
-                                    str(OUT / "goaccess.json"), "--no-progress"])
+        out["goaccess"] = time_cmd(
+            [
+                "goaccess",
+                str(path),
+                "--log-format=COMBINED",
+                "-o",
+                str(OUT / "goaccess.json"),
+                "--no-progress",
+            ]
+        )
     if shutil.which("lnav"):
         q = ";SELECT count(*) FROM access_log WHERE cs_uri_stem = '/smartcar/callback'"
         out["lnav"] = time_cmd(["lnav", "-n", "-c", q, str(path)])
@@ -127,7 +146,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version}"
+    sqlite = __import__("sqlite3").sqlite_version
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, SQLite {sqlite}"
 
 
 def main() -> None:
@@ -163,10 +183,21 @@ def main() -> None:
         tmp.unlink()
 
     rows = []
-    r_plain = best_of(args.repeat, lambda: bench_import(plain, "1M lines, 3% redirects, plain" if not args.quick else "200k lines, 3%, plain"))
+    r_plain = best_of(
+        args.repeat,
+        lambda: bench_import(
+            plain, "1M lines, 3% redirects, plain" if not args.quick else "200k lines, 3%, plain"
+        ),
+    )
     rows.append(r_plain)
-    rows.append(best_of(args.repeat, lambda: bench_import(gz, f"same, gzip ({gz.stat().st_size / 1e6:.0f} MB on disk)",
-                                                           plain.stat().st_size)))
+    rows.append(
+        best_of(
+            args.repeat,
+            lambda: bench_import(
+                gz, f"same, gzip ({gz.stat().st_size / 1e6:.0f} MB on disk)", plain.stat().st_size
+            ),
+        )
+    )
     r_all = best_of(1, lambda: bench_import(allred, "100% redirect lines"))
     rows.append(r_all)
     if n10:
@@ -195,8 +226,12 @@ def main() -> None:
     try:
         html = OUT / "report.html"
         t0 = time.perf_counter()
-        subprocess.run([*CLI, "report", "--db", str(r_all["db"]), "--out", str(html)],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [*CLI, "report", "--db", str(r_all["db"]), "--out", str(html)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         t_report = time.perf_counter() - t0
     except (subprocess.CalledProcessError, FileNotFoundError):
         pass
@@ -236,8 +271,12 @@ def main() -> None:
     if args.readme:
         readme = ROOT / "README.md"
         text = readme.read_text()
-        new = re.sub(r"(<!-- bench -->\n).*?(\n<!-- /bench -->)", lambda m: m.group(1) + table + m.group(2),
-                     text, flags=re.S)
+        new = re.sub(
+            r"(<!-- bench -->\n).*?(\n<!-- /bench -->)",
+            lambda m: m.group(1) + table + m.group(2),
+            text,
+            flags=re.S,
+        )
         readme.write_text(new)
         print("README.md updated")
 

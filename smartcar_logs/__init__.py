@@ -16,7 +16,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
+# public name -> module that defines it. No public name may also be a submodule's name:
+# importing that submodule would rebind the attribute (``sl.generate`` was the function on first
+# access and the module after); tests/test_api.py checks this.
 _EXPORTS = {
     "normalize": "redirect",
     "parse_query": "redirect",
@@ -25,19 +27,36 @@ _EXPORTS = {
     "CATEGORIES": "redirect",
     "open_db": "store",
     "ensure_schema": "store",
+    "StoreError": "store",
     "import_paths": "importer",
     "import_file": "importer",
     "ImportResult": "importer",
     "FileResult": "importer",
+    "InputError": "importer",
     "FORMATS": "formats",
     "detect_format": "formats",
     "summarize": "summary",
-    "generate": "generate",
-    "generate_file": "generate",
+    "generate_log": "synthetic",
+    "generate_file": "synthetic",
     "build_report": "report",
+    "ReportError": "report",
     "export_csv": "export",
 }
-_MODULES = ("analysis", "plots", "redirect", "formats", "store", "importer", "privacy", "report", "export")
+# every public submodule but ``cli`` (the command line, not part of the library's face)
+_MODULES = (
+    "analysis",
+    "plots",
+    "redirect",
+    "formats",
+    "store",
+    "importer",
+    "privacy",
+    "summary",
+    "display",
+    "report",
+    "export",
+    "synthetic",
+)
 
 __all__ = sorted(_EXPORTS) + list(_MODULES) + ["__version__"]
 

@@ -20,7 +20,9 @@ def _load_sqlite_utils_without_pandas() -> None:
 
     sqlite-utils imports them, when installed, only to recognise their values passed to
     insert(); the importer never passes any, and they add half a second to every
-    command's start. Later ``import pandas`` (report, notebooks) works as usual.
+    command's start. Later ``import pandas`` (report, notebooks) works as usual. Called by
+    :func:`main`, the console-script entry, before any command imports the store; a library
+    user importing ``smartcar_logs`` gets sqlite-utils exactly as installed.
     """
     hidden = [m for m in ("pandas", "numpy") if m not in sys.modules]
     if "sqlite_utils" in sys.modules or len(hidden) < 2:
@@ -33,10 +35,6 @@ def _load_sqlite_utils_without_pandas() -> None:
         for m in hidden:
             del sys.modules[m]
 
-
-_load_sqlite_utils_without_pandas()
-
-from .store import StoreError, open_db  # noqa: E402
 
 DEFAULT_DB = os.path.join("data", "smartcar_logs.db")
 
@@ -56,6 +54,8 @@ def clean(s: object) -> str:
 
 
 def _open(db_path: str, create: bool = True, busy_timeout: float | None = None):
+    from .store import StoreError, open_db
+
     try:
         return open_db(db_path, create=create, busy_timeout=busy_timeout)
     except StoreError as e:
@@ -63,7 +63,11 @@ def _open(db_path: str, create: bool = True, busy_timeout: float | None = None):
 
 
 db_option = click.option(
-    "--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
+    "--db",
+    "db_path",
+    default=DEFAULT_DB,
+    show_default=True,
+    type=click.Path(dir_okay=False),
     help="SQLite database file.",
 )
 
@@ -77,35 +81,85 @@ def cli():
 @cli.command(name="import")
 @click.argument("files", nargs=-1, required=True)
 @db_option
-@click.option("--redirect-path", "redirect_paths", multiple=True, metavar="PATH",
-              help="The app's REDIRECT_URI path (repeatable). Without it, Smartcar redirect "
-                   "paths are recognised from Smartcar-specific evidence.")
-@click.option("--launch-path", "launch_paths", multiple=True, metavar="PATH",
-              help="The app's own Connect-launch endpoint (repeatable), for the funnel.")
-@click.option("--format", "fmt", default="auto", show_default=True,
-              help="Log format: auto (detected per file), alb, elb, cloudfront, heroku, gcp, "
-                   "cloudflare, traefik-json, caddy, traefik-clf, combined, common, json, urls, "
-                   "custom (see docs/formats.md).")
-@click.option("--log-format", metavar="STRING",
-              help="Read the files with this Apache LogFormat or nginx log_format string "
-                   "(the 'custom' format).")
-@click.option("--url-field", metavar="FIELD",
-              help="JSON logs: the field holding the request URL or path?query (dotted for nested).")
-@click.option("--time-field", metavar="FIELD",
-              help="JSON logs: the field holding the request time (dotted for nested).")
+@click.option(
+    "--redirect-path",
+    "redirect_paths",
+    multiple=True,
+    metavar="PATH",
+    help="The app's REDIRECT_URI path (repeatable). Without it, Smartcar redirect "
+    "paths are recognised from Smartcar-specific evidence.",
+)
+@click.option(
+    "--launch-path",
+    "launch_paths",
+    multiple=True,
+    metavar="PATH",
+    help="The app's own Connect-launch endpoint (repeatable), for the funnel.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    help="Log format: auto (detected per file), alb, elb, cloudfront, heroku, gcp, "
+    "cloudflare, traefik-json, caddy, traefik-clf, combined, common, json, urls, "
+    "custom (see docs/formats.md).",
+)
+@click.option(
+    "--log-format",
+    metavar="STRING",
+    help="Read the files with this Apache LogFormat or nginx log_format string (the 'custom' format).",
+)
+@click.option(
+    "--url-field",
+    metavar="FIELD",
+    help="JSON logs: the field holding the request URL or path?query (dotted for nested).",
+)
+@click.option(
+    "--time-field", metavar="FIELD", help="JSON logs: the field holding the request time (dotted for nested)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes for large files (default: one per core).")
-@click.option("--redact", "redact", multiple=True, metavar="FIELD=MODE",
-              help="Privacy (repeatable): FIELD vin, user_id, client_ip, user_agent, state or all; "
-                   "MODE keep, hash (salted, joins still work) or drop. E.g. --redact all=hash "
-                   "--redact client_ip=drop. Authorization codes are never stored.")
-@click.option("--busy-timeout", type=click.FloatRange(min=0), default=60, show_default=True,
-              envvar="SMARTCAR_LOGS_BUSY_TIMEOUT", metavar="SECONDS",
-              help="How long to wait for a database another process holds locked.")
-def import_(files, db_path, redirect_paths, launch_paths, fmt, log_format, url_field, time_field,
-            as_json, quiet, jobs, redact, busy_timeout):
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for large files (default: one per core).",
+)
+@click.option(
+    "--redact",
+    "redact",
+    multiple=True,
+    metavar="FIELD=MODE",
+    help="Privacy (repeatable): FIELD vin, user_id, client_ip, user_agent, state or all; "
+    "MODE keep, hash (salted, joins still work) or drop. E.g. --redact all=hash "
+    "--redact client_ip=drop. Authorization codes are never stored.",
+)
+@click.option(
+    "--busy-timeout",
+    type=click.FloatRange(min=0),
+    default=60,
+    show_default=True,
+    envvar="SMARTCAR_LOGS_BUSY_TIMEOUT",
+    metavar="SECONDS",
+    help="How long to wait for a database another process holds locked.",
+)
+def import_(
+    files,
+    db_path,
+    redirect_paths,
+    launch_paths,
+    fmt,
+    log_format,
+    url_field,
+    time_field,
+    as_json,
+    quiet,
+    jobs,
+    redact,
+    busy_timeout,
+):
     """Import access logs (plain, gzip, bz2, xz or zstd; '-' for stdin).
 
     \b
@@ -117,8 +171,7 @@ def import_(files, db_path, redirect_paths, launch_paths, fmt, log_format, url_f
     from .importer import expand_inputs, import_paths
 
     if fmt != "auto" and fmt not in formats.FORMATS:
-        raise click.BadParameter(f"choose one of: auto, {', '.join(formats.FORMATS)}",
-                                 param_hint="--format")
+        raise click.BadParameter(f"choose one of: auto, {', '.join(formats.FORMATS)}", param_hint="--format")
     if fmt == "custom" and not log_format:
         raise click.BadParameter("--format custom needs --log-format", param_hint="--format")
     if log_format:
@@ -149,8 +202,15 @@ def import_(files, db_path, redirect_paths, launch_paths, fmt, log_format, url_f
         from tqdm import tqdm
 
         # disable=None: no bar when stderr is not a terminal.
-        bar = tqdm(total=total or None, unit="B", unit_scale=True, file=sys.stderr,
-                   disable=None, desc="importing", leave=False)
+        bar = tqdm(
+            total=total or None,
+            unit="B",
+            unit_scale=True,
+            file=sys.stderr,
+            disable=None,
+            desc="importing",
+            leave=False,
+        )
 
     def on_file(r):
         if r.status == "error":
@@ -159,10 +219,18 @@ def import_(files, db_path, redirect_paths, launch_paths, fmt, log_format, url_f
             click.echo(f"warning: {clean(w)}", err=True)
 
     try:
-        result = import_paths(db, files, fmt=fmt, redirect_paths=redirect_paths,
-                              launch_paths=launch_paths, progress=bar.update if bar is not None else None,
-                              on_file=on_file, format_options=format_options, redaction=policy,
-                              jobs=jobs)
+        result = import_paths(
+            db,
+            files,
+            fmt=fmt,
+            redirect_paths=redirect_paths,
+            launch_paths=launch_paths,
+            progress=bar.update if bar is not None else None,
+            on_file=on_file,
+            format_options=format_options,
+            redaction=policy,
+            jobs=jobs,
+        )
     except sqlite3.Error as e:  # the run's own bookkeeping (imports row) could not be written
         from .store import db_error_message
 
@@ -171,9 +239,22 @@ def import_(files, db_path, redirect_paths, launch_paths, fmt, log_format, url_f
         bar.close()
     if as_json:
         d = result.to_dict()
-        out = {k: d[k] for k in ("import_id", "lines_read", "redirects", "inserted", "duplicates",
-                                 "launches", "ordinary", "rejected", "errors", "by_outcome",
-                                 "redirect_paths")}
+        out = {
+            k: d[k]
+            for k in (
+                "import_id",
+                "lines_read",
+                "redirects",
+                "inserted",
+                "duplicates",
+                "launches",
+                "ordinary",
+                "rejected",
+                "errors",
+                "by_outcome",
+                "redirect_paths",
+            )
+        }
         out["files"] = d["files"]
         out["db"] = db_path
         click.echo(json.dumps(out, indent=2))
@@ -194,9 +275,11 @@ def _print_import(result, db_path: str) -> None:
             echo(f"{clean(f.path)}: {clean(f.message)}")
             continue
         echo(f"{clean(f.path)}: {f.status}, format {clean(f.format)}{share}{resumed}")
-        echo(f"  {f.lines:,} new lines: {f.redirects:,} redirects ({f.inserted:,} new, "
-             f"{f.duplicates:,} already stored), {f.launches:,} launches, "
-             f"{f.ordinary:,} ordinary, {f.rejected:,} rejected")
+        echo(
+            f"  {f.lines:,} new lines: {f.redirects:,} redirects ({f.inserted:,} new, "
+            f"{f.duplicates:,} already stored), {f.launches:,} launches, "
+            f"{f.ordinary:,} ordinary, {f.rejected:,} rejected"
+        )
         for reason, n in f.reject_reasons.items():
             echo(f"    rejected {n:,}: {clean(reason)}")
         if f.ignored_callbacks:
@@ -204,8 +287,10 @@ def _print_import(result, db_path: str) -> None:
             shown = ", ".join(f"{clean(p)} {n:,}" for p, n in top[:3])
             more = f" and {len(top) - 3} more" if len(top) > 3 else ""
             total = sum(f.ignored_callbacks.values())
-            echo(f"    ordinary: {total:,} OAuth-looking requests without Smartcar evidence on "
-                 f"{shown}{more} (--redirect-path takes a path as a Connect redirect path)")
+            echo(
+                f"    ordinary: {total:,} OAuth-looking requests without Smartcar evidence on "
+                f"{shown}{more} (--redirect-path takes a path as a Connect redirect path)"
+            )
     echo("")
     echo(f"{'lines read':<22}{result.lines_read:>12,}")
     echo(f"{'redirects':<22}{result.redirects:>12,}")
@@ -242,7 +327,10 @@ def summary(db_path, as_json, top, include_test):
     echo = click.echo
     echo(f"redirects: {s['redirects']:,}  ({clean(s['first_ts'] or '-')} .. {clean(s['last_ts'] or '-')})")
     if s["reloads"]:
-        echo(f"  ({s['redirect_lines']:,} log lines; {s['reloads']:,} reloads of the same redirect counted once)")
+        echo(
+            f"  ({s['redirect_lines']:,} log lines; "
+            f"{s['reloads']:,} reloads of the same redirect counted once)"
+        )
     for k, n in s["by_outcome"].items():
         echo(f"  {clean(k):<40}{n:>10,}")
     if s["by_error_code"]:
@@ -250,8 +338,10 @@ def summary(db_path, as_json, top, include_test):
         for k, n in s["by_error_code"].items():
             echo(f"  {clean(k):<40}{n:>10,}")
     if s["denial_rate"] is not None:
-        echo(f"denial rate: {s['denial_rate']:.1%} ({s['denied']:,} access_denied of "
-             f"{s['decided']:,} success and error redirects)")
+        echo(
+            f"denial rate: {s['denial_rate']:.1%} ({s['denied']:,} access_denied of "
+            f"{s['decided']:,} success and error redirects)"
+        )
     if s["top_incompatible_makes"]:
         echo("top incompatible makes:")
         for r in s["top_incompatible_makes"]:
@@ -266,7 +356,9 @@ def summary(db_path, as_json, top, include_test):
 @cli.command()
 @click.argument("out", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--lines", default=100_000, show_default=True, help="Number of lines to write.")
-@click.option("--redirect-share", default=0.03, show_default=True, help="Share of lines that are Connect redirects.")
+@click.option(
+    "--redirect-share", default=0.03, show_default=True, help="Share of lines that are Connect redirects."
+)
 @click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same file).")
 @click.option("--start", default="2026-10-01T00:00:00+00:00", show_default=True, help="First timestamp.")
 @click.option("--days", default=28, show_default=True, help="Days the log spans.")
@@ -276,13 +368,21 @@ def summary(db_path, as_json, top, include_test):
 @click.option("--json", "as_json", is_flag=True, help="Print the ground-truth counts as JSON.")
 def generate(out, lines, redirect_share, seed, start, days, fmt, redirect_path, launch_path, as_json):
     """Write a SYNTHETIC access log with Connect redirects mixed in (.gz compresses)."""
-    from .generate import generate as gen, generate_file
+    from .synthetic import generate_file, generate_log
 
-    kwargs = dict(lines=lines, redirect_share=redirect_share, seed=seed, start=start, days=days,
-                  fmt=fmt, redirect_path=redirect_path, launch_path=launch_path)
+    kwargs = dict(
+        lines=lines,
+        redirect_share=redirect_share,
+        seed=seed,
+        start=start,
+        days=days,
+        fmt=fmt,
+        redirect_path=redirect_path,
+        launch_path=launch_path,
+    )
     try:
         if out == "-":
-            counts = gen(sys.stdout.buffer, **kwargs)
+            counts = generate_log(sys.stdout.buffer, **kwargs)
         else:
             counts = generate_file(out, **kwargs)
     except (ValueError, OSError) as e:
@@ -295,8 +395,14 @@ def generate(out, lines, redirect_share, seed, start, days, fmt, redirect_path, 
 
 @cli.command()
 @db_option
-@click.option("--out", "out", default=os.path.join("data", "report.html"), show_default=True,
-              type=click.Path(dir_okay=False), help="HTML file to write.")
+@click.option(
+    "--out",
+    "out",
+    default=os.path.join("data", "report.html"),
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="HTML file to write.",
+)
 @click.option("--since", metavar="DATE", help="First day included (UTC, YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="First day excluded (UTC, YYYY-MM-DD).")
 @click.option("--include-test", is_flag=True, help="Include test traffic.")
@@ -308,6 +414,7 @@ def report(db_path, out, since, until, include_test):
         smartcar-logs report --since 2026-10-01 --until 2026-11-01 --out october.html
     """
     from .report import ReportError, build_report
+    from .store import StoreError
 
     try:
         path = build_report(db_path, out, since=since, until=until, include_test=include_test)
@@ -318,13 +425,24 @@ def report(db_path, out, since, until, include_test):
 
 @cli.command()
 @db_option
-@click.option("--out", "out", default=os.path.join("data", "export"), show_default=True,
-              type=click.Path(file_okay=False), help="Folder for the CSV files.")
-@click.option("--table", "tables", multiple=True,
-              help="Table to export (repeatable); default: redirects, launches, sources, rejects.")
+@click.option(
+    "--out",
+    "out",
+    default=os.path.join("data", "export"),
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the CSV files.",
+)
+@click.option(
+    "--table",
+    "tables",
+    multiple=True,
+    help="Table to export (repeatable); default: redirects, launches, sources, rejects.",
+)
 def export(db_path, out, tables):
     """Export the main tables to CSV for spreadsheets (formula-injection safe)."""
     from .export import export_csv
+    from .store import StoreError
 
     db = _open(db_path, create=False)
     try:
@@ -335,5 +453,11 @@ def export(db_path, out, tables):
         click.echo(str(p))
 
 
-if __name__ == "__main__":  # pragma: no cover
+def main() -> None:
+    """The ``smartcar-logs`` console script: the fast start, then the click group."""
+    _load_sqlite_utils_without_pandas()
     cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -117,9 +117,7 @@ def export_csv(
     existing = set(db.table_names())
     missing = [t for t in tables if t not in existing]
     if missing:
-        raise ValueError(
-            f"no such table: {', '.join(missing)} (tables: {', '.join(sorted(existing))})"
-        )
+        raise ValueError(f"no such table: {', '.join(missing)} (tables: {', '.join(sorted(existing))})")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []

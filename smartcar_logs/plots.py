@@ -153,7 +153,12 @@ def plot_rate(
         ax.patch.set_visible(False)
     centre = x + step * 0.4
     ax.fill_between(
-        centre, data[f"{rate}_lo"], data[f"{rate}_hi"], color=color, alpha=0.2, linewidth=0,
+        centre,
+        data[f"{rate}_lo"],
+        data[f"{rate}_hi"],
+        color=color,
+        alpha=0.2,
+        linewidth=0,
         label="95% interval",
     )
     ax.plot(centre, data[rate], color=color, linewidth=1.5, label=label)
@@ -162,8 +167,13 @@ def plot_rate(
     if (~big & (data[n] > 0)).any():
         small = ~big & (data[n] > 0)
         ax.scatter(
-            centre[small], data.loc[small, rate], facecolors="white", edgecolors=color,
-            zorder=3, s=22, label=f"n < {min_n}",
+            centre[small],
+            data.loc[small, rate],
+            facecolors="white",
+            edgecolors=color,
+            zorder=3,
+            s=22,
+            label=f"n < {min_n}",
         )
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
     top = float(np.nanmax(data[f"{rate}_hi"])) if data[f"{rate}_hi"].notna().any() else 1.0
@@ -243,8 +253,14 @@ def plot_outcome_mix(
     for key in order:
         color = CATEGORY_COLORS.get(key) or next(extra, "0.6")
         ax.bar(
-            x, shares[key], bottom=bottom, color=color, label=_shorten(key), width=0.8,
-            edgecolor="white", linewidth=0.5,
+            x,
+            shares[key],
+            bottom=bottom,
+            color=color,
+            label=_shorten(key),
+            width=0.8,
+            edgecolor="white",
+            linewidth=0.5,
         )
         bottom += shares[key].to_numpy()
     labels = [pd.Timestamp(p).strftime("%Y-%m-%d") for p in shares.index]
@@ -328,9 +344,7 @@ def plot_top_incompatible(
     else:
         labels = [_shorten(m) for m in data["make"]]
     y = np.arange(len(data))[::-1]
-    unknown = data["make"].eq(UNKNOWN) & (
-        data["model"].eq(UNKNOWN) if "model" in data.columns else True
-    )
+    unknown = data["make"].eq(UNKNOWN) & (data["model"].eq(UNKNOWN) if "model" in data.columns else True)
     colors = np.where(unknown, OKABE_ITO["grey"], OKABE_ITO["blue"])
     ax.barh(y, data["n"], color=colors, height=0.7)
     for yi, (n, share) in zip(y, zip(data["n"], data["share"])):
@@ -399,7 +413,12 @@ def plot_make_year_heatmap(
         for (i, j), v in np.ndenumerate(values):
             if v > 0:
                 ax.text(
-                    j, i, f"{int(v)}", ha="center", va="center", fontsize="x-small",
+                    j,
+                    i,
+                    f"{int(v)}",
+                    ha="center",
+                    va="center",
+                    fontsize="x-small",
                     color="white" if v < vmax * 0.6 else "black",
                 )
     ax.set_yticks(range(len(grid.index)))

@@ -25,8 +25,8 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Iterable, Mapping
 from operator import itemgetter
-from typing import Iterable, Mapping
 from urllib.parse import unquote
 
 __all__ = [
@@ -98,9 +98,7 @@ def hash_value(salt: str, value: str) -> str:
 # quoted JSON key, ":",
 # and its value up to the next separator. Case-insensitive: a hostile line's ``CODE=`` is
 # treated like the real thing.
-_CODE_RE = re.compile(
-    r"""(?i)(?<![a-z0-9_])(code(?:\s*(?:=|%3d|%253d)|"\s*:\s*"?)\s*)([^&\s"'<>;,#\\]+)"""
-)
+_CODE_RE = re.compile(r"""(?i)(?<![a-z0-9_])(code(?:\s*(?:=|%3d|%253d)|"\s*:\s*"?)\s*)([^&\s"'<>;,#\\]+)""")
 # Cheap pre-check: text with neither "code" followed by what can start a value separator nor a
 # "%" escape cannot hide a code. (It also runs on a whole row's repr, where the flow values
 # 'code' and 'code+user_id' must not trigger it.)
@@ -172,11 +170,8 @@ def scrub_extras_json(extras: str) -> str:
 
 # --- rows ----------------------------------------------------------------------------------
 
-# Column positions in the importer's row tuples (see store.REDIRECT_COLUMNS and the launch
-# and reject INSERTs in importer.py). Resolved lazily from store so the order has one owner.
-_LAUNCH_COLUMNS = ("source_fp", "line_no", "byte_offset", "import_id", "ts", "method", "path",
-                   "http_status", "client_ip", "user_agent", "state")
-_REJECT_RAW, _REJECT_REASON = 6, 5
+# Column positions in the importer's row tuples are taken by name from the table layouts
+# declared in store (REDIRECTS, LAUNCHES, REJECTS), so the order has one owner.
 _FIELD_COLUMNS = {f: f for f in FIELDS}
 
 
@@ -190,14 +185,17 @@ class Redaction:
         if self.active and any(m == "hash" for m in self.policy.values()) and not salt:
             raise RedactionError("hashing needs the database salt (store.get_salt)")
         self._cache: dict[str, str] = {}
-        from .store import REDIRECT_COLUMNS
+        from .store import LAUNCHES, REDIRECTS, REJECTS
 
-        self._r_text = [i for i, c in enumerate(REDIRECT_COLUMNS) if c not in _NON_TEXT]
-        self._r_extras = REDIRECT_COLUMNS.index("extras")
-        self._r_policy = [(REDIRECT_COLUMNS.index(f), m) for f, m in self.policy.items() if m != "keep"]
-        self._l_text = [i for i, c in enumerate(_LAUNCH_COLUMNS) if c not in _NON_TEXT]
-        self._l_policy = [(_LAUNCH_COLUMNS.index(f), m) for f, m in self.policy.items()
-                          if m != "keep" and f in _LAUNCH_COLUMNS]
+        r_cols, l_cols = REDIRECTS.names, LAUNCHES.names
+        self._r_text = [i for i, c in enumerate(r_cols) if c not in _NON_TEXT]
+        self._r_extras = REDIRECTS.index("extras")
+        self._r_policy = [(REDIRECTS.index(f), m) for f, m in self.policy.items() if m != "keep"]
+        self._l_text = [i for i, c in enumerate(l_cols) if c not in _NON_TEXT]
+        self._l_policy = [
+            (LAUNCHES.index(f), m) for f, m in self.policy.items() if m != "keep" and f in l_cols
+        ]
+        self._x_reason, self._x_raw = REJECTS.index("reason"), REJECTS.index("raw")
         self._r_get = _getter(self._r_text)
         self._l_get = _getter(self._l_text)
 
@@ -205,7 +203,7 @@ class Redaction:
         # Worker processes get the policy and salt, not the hash cache (or lambdas).
         return (Redaction, (self.policy, self.salt))
 
-    def bind(self, salt: str) -> "Redaction":
+    def bind(self, salt: str) -> Redaction:
         return Redaction(self.policy, salt)
 
     def options(self) -> dict[str, str]:
@@ -253,9 +251,9 @@ class Redaction:
 
     def reject_row(self, row: tuple) -> tuple:
         vals = list(row)
-        vals[_REJECT_REASON] = scrub_codes(vals[_REJECT_REASON])
-        raw = vals[_REJECT_RAW]
-        vals[_REJECT_RAW] = None if self.active or raw is None else scrub_codes(raw)
+        reason, raw = self._x_reason, self._x_raw
+        vals[reason] = scrub_codes(vals[reason])
+        vals[raw] = None if self.active or vals[raw] is None else scrub_codes(vals[raw])
         return tuple(vals)
 
 
@@ -267,10 +265,25 @@ def _getter(idx: list[int]):
     return itemgetter(*idx)
 
 
-_NON_TEXT = frozenset({
-    "source_fp", "line_no", "byte_offset", "import_id", "http_status", "error_known", "has_code",
-    "vin_valid", "is_test", "vin_year", "year", "status_code", "outcome", "flow", "category",
-})
+_NON_TEXT = frozenset(
+    {
+        "source_fp",
+        "line_no",
+        "byte_offset",
+        "import_id",
+        "http_status",
+        "error_known",
+        "has_code",
+        "vin_valid",
+        "is_test",
+        "vin_year",
+        "year",
+        "status_code",
+        "outcome",
+        "flow",
+        "category",
+    }
+)
 
 
 def policy_conflicts(db, policy: Mapping[str, str]) -> list[str]:

@@ -65,6 +65,7 @@ __all__ = [
     "CATEGORIES",
     "FIELDS",
     "FLAGS",
+    "UNKNOWN",
 ]
 
 #: Every Connect error code we know -> chart category.  Order is the docs' order.
@@ -86,25 +87,71 @@ GENERIC_OAUTH_ERRORS = frozenset({"access_denied", "server_error"})
 #: Chart order: the happy path first, then failures from "user said no" to "something broke".
 CATEGORIES = ("success", "denied", "exited", "incompatible", "account", "system", "other", "empty")
 
+#: How a missing make or model is labelled wherever vehicles are counted (CLI summary, analysis).
+UNKNOWN = "(unknown)"
+
 #: Keys of the dict returned by :func:`normalize`, in the order of docs/design.md.
 FIELDS = (
-    "path", "outcome", "flow", "category", "error_code", "error_known", "error_description",
-    "state", "user_id", "has_code", "vehicle_id", "external_id", "virtual_key_url", "vin",
-    "vin_valid", "is_test", "vin_make", "vin_year", "make", "make_raw", "model", "year",
-    "year_raw", "status_code", "error_message", "flags", "extras", "evidence",
+    "path",
+    "outcome",
+    "flow",
+    "category",
+    "error_code",
+    "error_known",
+    "error_description",
+    "state",
+    "user_id",
+    "has_code",
+    "vehicle_id",
+    "external_id",
+    "virtual_key_url",
+    "vin",
+    "vin_valid",
+    "is_test",
+    "vin_make",
+    "vin_year",
+    "make",
+    "make_raw",
+    "model",
+    "year",
+    "year_raw",
+    "status_code",
+    "error_message",
+    "flags",
+    "extras",
+    "evidence",
 )
 
 #: Every flag :func:`normalize` can emit.
 FLAGS = (
-    "bare_keys", "duplicate_keys", "bad_escape", "invalid_utf8", "double_encoded",
-    "description_in_bare_key", "unparseable",
+    "bare_keys",
+    "duplicate_keys",
+    "bad_escape",
+    "invalid_utf8",
+    "double_encoded",
+    "description_in_bare_key",
+    "unparseable",
 )
 
 # Keys mapped to dedicated fields; everything else goes to ``extras``.
-_MAPPED_KEYS = frozenset({
-    "code", "error", "error_description", "state", "user_id", "vehicle_id", "external_id",
-    "virtual_key_url", "vin", "make", "model", "year", "status_code", "error_message",
-})
+_MAPPED_KEYS = frozenset(
+    {
+        "code",
+        "error",
+        "error_description",
+        "state",
+        "user_id",
+        "vehicle_id",
+        "external_id",
+        "virtual_key_url",
+        "vin",
+        "make",
+        "model",
+        "year",
+        "status_code",
+        "error_message",
+    }
+)
 
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 # A lone "%" or "%" followed by anything but two hex digits: left as-is by unquote_to_bytes.
@@ -259,23 +306,36 @@ def parse_query(query: bytes | str) -> tuple[dict[str, str], list[str], list[str
 # --- makes -------------------------------------------------------------------------------
 
 _MAKE_CANON = (
-    "MERCEDES-BENZ", "ROLLS-ROYCE", "LAND ROVER", "ALFA ROMEO", "ASTON MARTIN", "VOLKSWAGEN",
-    "CHEVROLET", "MINI", "CITROEN", "SKODA", "TESLA", "HARLEY-DAVIDSON", "MCLAREN",
+    "MERCEDES-BENZ",
+    "ROLLS-ROYCE",
+    "LAND ROVER",
+    "ALFA ROMEO",
+    "ASTON MARTIN",
+    "VOLKSWAGEN",
+    "CHEVROLET",
+    "MINI",
+    "CITROEN",
+    "SKODA",
+    "TESLA",
+    "HARLEY-DAVIDSON",
+    "MCLAREN",
 )
 # Keyed by letters+digits only, so separators and case never matter.
 _MAKE_ALIASES: dict[str, str] = {_NON_ALNUM_RE.sub("", m): m for m in _MAKE_CANON}
-_MAKE_ALIASES.update({
-    "VW": "VOLKSWAGEN",
-    "MERCEDES": "MERCEDES-BENZ",
-    "MB": "MERCEDES-BENZ",
-    "BENZ": "MERCEDES-BENZ",
-    "CHEVY": "CHEVROLET",
-    "ALFA": "ALFA ROMEO",
-    "ASTONMARTINLAGONDA": "ASTON MARTIN",
-    "ASTONMARTINLAGONDALIMITED": "ASTON MARTIN",
-    "ROLLS": "ROLLS-ROYCE",
-    "TESLAMOTORS": "TESLA",
-})
+_MAKE_ALIASES.update(
+    {
+        "VW": "VOLKSWAGEN",
+        "MERCEDES": "MERCEDES-BENZ",
+        "MB": "MERCEDES-BENZ",
+        "BENZ": "MERCEDES-BENZ",
+        "CHEVY": "CHEVROLET",
+        "ALFA": "ALFA ROMEO",
+        "ASTONMARTINLAGONDA": "ASTON MARTIN",
+        "ASTONMARTINLAGONDALIMITED": "ASTON MARTIN",
+        "ROLLS": "ROLLS-ROYCE",
+        "TESLAMOTORS": "TESLA",
+    }
+)
 
 # Suffixes vininfo appends to manufacturer names ("Chevrolet Mexico", "Porsche car").
 _VIN_SUFFIX_RE = re.compile(
@@ -402,7 +462,7 @@ def _split_target(raw: bytes) -> tuple[bytes, bytes]:
         raw = raw[:hash_at]
     q_at = raw.find(b"?")
     if q_at >= 0:
-        path, query = raw[:q_at], raw[q_at + 1:]
+        path, query = raw[:q_at], raw[q_at + 1 :]
     else:
         path, query = raw, b""
     if path[:1] != b"/":
@@ -424,12 +484,34 @@ def _text(v: str | None) -> str | None:
 
 def _empty_record() -> dict:
     return {
-        "path": None, "outcome": "empty", "flow": None, "category": "empty", "error_code": None,
-        "error_known": None, "error_description": None, "state": None, "user_id": None,
-        "has_code": False, "vehicle_id": None, "external_id": None, "virtual_key_url": None,
-        "vin": None, "vin_valid": None, "is_test": False, "vin_make": None, "vin_year": None,
-        "make": None, "make_raw": None, "model": None, "year": None, "year_raw": None,
-        "status_code": None, "error_message": None, "flags": [], "extras": {}, "evidence": False,
+        "path": None,
+        "outcome": "empty",
+        "flow": None,
+        "category": "empty",
+        "error_code": None,
+        "error_known": None,
+        "error_description": None,
+        "state": None,
+        "user_id": None,
+        "has_code": False,
+        "vehicle_id": None,
+        "external_id": None,
+        "virtual_key_url": None,
+        "vin": None,
+        "vin_valid": None,
+        "is_test": False,
+        "vin_make": None,
+        "vin_year": None,
+        "make": None,
+        "make_raw": None,
+        "model": None,
+        "year": None,
+        "year_raw": None,
+        "status_code": None,
+        "error_message": None,
+        "flags": [],
+        "extras": {},
+        "evidence": False,
     }
 
 
@@ -679,8 +761,9 @@ def _normalize_general(raw: bytes) -> dict:
                 year = int(y)
         is_test = (vin is not None and vin.startswith("0SC")) or make == "SIMULATED"
         # Search pages take make/model/year too; on an error redirect they are Connect's.
-        if outcome == "error" and (vin is not None or make is not None or model is not None
-                                   or year_raw is not None):
+        if outcome == "error" and (
+            vin is not None or make is not None or model is not None or year_raw is not None
+        ):
             evidence = True
 
     virtual_key_url = _text(get("virtual_key_url"))

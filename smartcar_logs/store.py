@@ -9,59 +9,183 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
 
-__all__ = ["open_db", "ensure_schema", "SCHEMA_VERSION", "REDIRECT_COLUMNS", "get_salt",
-           "db_error_message", "DEFAULT_BUSY_TIMEOUT"]
+__all__ = [
+    "open_db",
+    "ensure_schema",
+    "SCHEMA_VERSION",
+    "REDIRECT_COLUMNS",
+    "get_salt",
+    "db_error_message",
+    "DEFAULT_BUSY_TIMEOUT",
+    "StoreError",
+    "Table",
+    "REDIRECTS",
+    "LAUNCHES",
+    "REJECTS",
+    "SOURCES",
+]
 
 #: Seconds to wait for another process's write lock; SMARTCAR_LOGS_BUSY_TIMEOUT overrides it.
 DEFAULT_BUSY_TIMEOUT = 60.0
 
 SCHEMA_VERSION = 1
 
-# Column order of the redirects table; the importer builds tuples in this order.
-REDIRECT_COLUMNS = (
-    "source_fp",
-    "line_no",
-    "byte_offset",
-    "import_id",
-    "ts",
-    "method",
-    "path",
-    "http_status",
-    "client_ip",
-    "user_agent",
-    "outcome",
-    "flow",
-    "category",
-    "error_code",
-    "error_known",
-    "error_description",
-    "state",
-    "user_id",
-    "has_code",
-    "vehicle_id",
-    "external_id",
-    "virtual_key_url",
-    "vin",
-    "vin_valid",
-    "is_test",
-    "vin_make",
-    "vin_year",
-    "make",
-    "make_raw",
-    "model",
-    "year",
-    "year_raw",
-    "status_code",
-    "error_message",
-    "flags",
-    "extras",
+
+@dataclass(frozen=True)
+class Table:
+    """One table's layout, declared once: the DDL, column tuples and INSERTs derive from it.
+
+    ``columns`` are the row columns in the order the importer builds its tuples; an
+    ``id INTEGER PRIMARY KEY`` (``rowid``) comes first in the DDL when ``rowid`` is set and
+    is not part of the rows.
+    """
+
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (name, SQL type and constraints)
+    unique: tuple[str, ...] = ()
+    indexes: tuple[str, ...] = ()
+    rowid: bool = True
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(n for n, _ in self.columns)
+
+    def index(self, column: str) -> int:
+        """Position of *column* in this table's row tuples."""
+        return self.names.index(column)
+
+    def ddl(self) -> str:
+        lines = (["id INTEGER PRIMARY KEY"] if self.rowid else []) + [f"{n} {t}" for n, t in self.columns]
+        if self.unique:
+            lines.append(f"UNIQUE ({', '.join(self.unique)})")
+        body = ",\n    ".join(lines)
+        out = f"CREATE TABLE IF NOT EXISTS {self.name} (\n    {body}\n);\n"
+        for col in self.indexes:
+            out += f"CREATE INDEX IF NOT EXISTS {self.name}_{col} ON {self.name} ({col});\n"
+        return out
+
+    def insert_sql(self, columns: Iterable[str] | None = None, *, verb: str = "INSERT OR IGNORE") -> str:
+        """``INSERT OR IGNORE INTO t (c, ...) VALUES (?, ...)`` for *columns* (default: all)."""
+        cols = self.names if columns is None else tuple(columns)
+        return f"{verb} INTO {self.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+
+
+# The unique key (source_fp, byte_offset) is what makes a rerun, a rotated copy or a crashed
+# run never double a row: the importer inserts with OR IGNORE.
+REDIRECTS = Table(
+    "redirects",
+    (
+        ("source_fp", "TEXT NOT NULL"),
+        ("line_no", "INTEGER NOT NULL"),
+        ("byte_offset", "INTEGER NOT NULL"),
+        ("import_id", "INTEGER"),
+        ("ts", "TEXT"),
+        ("method", "TEXT"),
+        ("path", "TEXT"),
+        ("http_status", "INTEGER"),
+        ("client_ip", "TEXT"),
+        ("user_agent", "TEXT"),
+        ("outcome", "TEXT NOT NULL"),
+        ("flow", "TEXT"),
+        ("category", "TEXT"),
+        ("error_code", "TEXT"),
+        ("error_known", "INTEGER"),
+        ("error_description", "TEXT"),
+        ("state", "TEXT"),
+        ("user_id", "TEXT"),
+        ("has_code", "INTEGER NOT NULL DEFAULT 0"),
+        ("vehicle_id", "TEXT"),
+        ("external_id", "TEXT"),
+        ("virtual_key_url", "TEXT"),
+        ("vin", "TEXT"),
+        ("vin_valid", "INTEGER"),
+        ("is_test", "INTEGER NOT NULL DEFAULT 0"),
+        ("vin_make", "TEXT"),
+        ("vin_year", "INTEGER"),
+        ("make", "TEXT"),
+        ("make_raw", "TEXT"),
+        ("model", "TEXT"),
+        ("year", "INTEGER"),
+        ("year_raw", "TEXT"),
+        ("status_code", "INTEGER"),
+        ("error_message", "TEXT"),
+        ("flags", "TEXT"),
+        ("extras", "TEXT"),
+    ),
+    unique=("source_fp", "byte_offset"),
+    indexes=("ts", "error_code", "make", "state"),
+)
+LAUNCHES = Table(
+    "launches",
+    (
+        ("source_fp", "TEXT NOT NULL"),
+        ("line_no", "INTEGER NOT NULL"),
+        ("byte_offset", "INTEGER NOT NULL"),
+        ("import_id", "INTEGER"),
+        ("ts", "TEXT"),
+        ("method", "TEXT"),
+        ("path", "TEXT"),
+        ("http_status", "INTEGER"),
+        ("client_ip", "TEXT"),
+        ("user_agent", "TEXT"),
+        ("state", "TEXT"),
+    ),
+    unique=("source_fp", "byte_offset"),
+    indexes=("ts", "state"),
+)
+REJECTS = Table(
+    "rejects",
+    (
+        ("source_fp", "TEXT NOT NULL"),
+        ("path", "TEXT"),
+        ("line_no", "INTEGER NOT NULL"),
+        ("byte_offset", "INTEGER NOT NULL"),
+        ("import_id", "INTEGER"),
+        ("reason", "TEXT NOT NULL"),
+        ("raw", "TEXT"),
+    ),
+    unique=("source_fp", "byte_offset"),
+)
+# One row per distinct content (see importer/checkpoint.py): identity and checkpoint, plus
+# counters summed over every import of it.
+SOURCES = Table(
+    "sources",
+    (
+        ("fingerprint", "TEXT PRIMARY KEY"),
+        ("head_hash", "TEXT"),
+        ("fp_len", "INTEGER"),
+        ("path", "TEXT"),
+        ("size", "INTEGER"),
+        ("compression", "TEXT"),
+        ("format", "TEXT"),
+        ("bytes_done", "INTEGER DEFAULT 0"),
+        ("tail_hash", "TEXT"),
+        ("lines", "INTEGER DEFAULT 0"),
+        ("redirects", "INTEGER DEFAULT 0"),
+        ("launches", "INTEGER DEFAULT 0"),
+        ("ordinary", "INTEGER DEFAULT 0"),
+        ("rejected", "INTEGER DEFAULT 0"),
+        ("first_ts", "TEXT"),
+        ("last_ts", "TEXT"),
+        ("first_import_id", "INTEGER"),
+        ("last_import_id", "INTEGER"),
+        ("last_status", "TEXT"),
+        ("note", "TEXT"),
+    ),
+    rowid=False,
 )
 
-_SCHEMA = """
+# Column order of the redirects table; the importer builds tuples in this order.
+REDIRECT_COLUMNS = REDIRECTS.names
+
+
+_BOOKKEEPING = """
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT
@@ -81,106 +205,14 @@ CREATE TABLE IF NOT EXISTS imports (
     rejected INTEGER DEFAULT 0,
     errors INTEGER DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS sources (
-    fingerprint TEXT PRIMARY KEY,
-    head_hash TEXT,
-    fp_len INTEGER,
-    path TEXT,
-    size INTEGER,
-    compression TEXT,
-    format TEXT,
-    bytes_done INTEGER DEFAULT 0,
-    tail_hash TEXT,
-    lines INTEGER DEFAULT 0,
-    redirects INTEGER DEFAULT 0,
-    launches INTEGER DEFAULT 0,
-    ordinary INTEGER DEFAULT 0,
-    rejected INTEGER DEFAULT 0,
-    first_ts TEXT,
-    last_ts TEXT,
-    first_import_id INTEGER,
-    last_import_id INTEGER,
-    last_status TEXT,
-    note TEXT
-);
-CREATE INDEX IF NOT EXISTS sources_head ON sources (head_hash);
 CREATE TABLE IF NOT EXISTS redirect_paths (
     path TEXT PRIMARY KEY,
     how TEXT NOT NULL,
     first_import_id INTEGER
 );
-CREATE TABLE IF NOT EXISTS redirects (
-    id INTEGER PRIMARY KEY,
-    source_fp TEXT NOT NULL,
-    line_no INTEGER NOT NULL,
-    byte_offset INTEGER NOT NULL,
-    import_id INTEGER,
-    ts TEXT,
-    method TEXT,
-    path TEXT,
-    http_status INTEGER,
-    client_ip TEXT,
-    user_agent TEXT,
-    outcome TEXT NOT NULL,
-    flow TEXT,
-    category TEXT,
-    error_code TEXT,
-    error_known INTEGER,
-    error_description TEXT,
-    state TEXT,
-    user_id TEXT,
-    has_code INTEGER NOT NULL DEFAULT 0,
-    vehicle_id TEXT,
-    external_id TEXT,
-    virtual_key_url TEXT,
-    vin TEXT,
-    vin_valid INTEGER,
-    is_test INTEGER NOT NULL DEFAULT 0,
-    vin_make TEXT,
-    vin_year INTEGER,
-    make TEXT,
-    make_raw TEXT,
-    model TEXT,
-    year INTEGER,
-    year_raw TEXT,
-    status_code INTEGER,
-    error_message TEXT,
-    flags TEXT,
-    extras TEXT,
-    UNIQUE (source_fp, byte_offset)
-);
-CREATE INDEX IF NOT EXISTS redirects_ts ON redirects (ts);
-CREATE INDEX IF NOT EXISTS redirects_error_code ON redirects (error_code);
-CREATE INDEX IF NOT EXISTS redirects_make ON redirects (make);
-CREATE INDEX IF NOT EXISTS redirects_state ON redirects (state);
-CREATE TABLE IF NOT EXISTS launches (
-    id INTEGER PRIMARY KEY,
-    source_fp TEXT NOT NULL,
-    line_no INTEGER NOT NULL,
-    byte_offset INTEGER NOT NULL,
-    import_id INTEGER,
-    ts TEXT,
-    method TEXT,
-    path TEXT,
-    http_status INTEGER,
-    client_ip TEXT,
-    user_agent TEXT,
-    state TEXT,
-    UNIQUE (source_fp, byte_offset)
-);
-CREATE INDEX IF NOT EXISTS launches_ts ON launches (ts);
-CREATE INDEX IF NOT EXISTS launches_state ON launches (state);
-CREATE TABLE IF NOT EXISTS rejects (
-    id INTEGER PRIMARY KEY,
-    source_fp TEXT NOT NULL,
-    path TEXT,
-    line_no INTEGER NOT NULL,
-    byte_offset INTEGER NOT NULL,
-    import_id INTEGER,
-    reason TEXT NOT NULL,
-    raw TEXT,
-    UNIQUE (source_fp, byte_offset)
-);
+"""
+
+_VIEWS = """
 CREATE VIEW IF NOT EXISTS daily_outcomes AS
     SELECT substr(ts, 1, 10) AS day,
            outcome,
@@ -196,6 +228,14 @@ CREATE VIEW IF NOT EXISTS incompatible_vehicles AS
     GROUP BY make, model, year
     ORDER BY n DESC;
 """
+
+_SCHEMA = (
+    _BOOKKEEPING
+    + SOURCES.ddl()
+    + "CREATE INDEX IF NOT EXISTS sources_head ON sources (head_hash);\n"
+    + "".join(t.ddl() for t in (REDIRECTS, LAUNCHES, REJECTS))
+    + _VIEWS
+)
 
 
 class StoreError(Exception):
@@ -229,8 +269,9 @@ def db_error_message(e: sqlite3.Error, db=None, path: str | os.PathLike | None =
     return f"{path}: {msg}" if path is not None else msg
 
 
-def open_db(path: str | os.PathLike | None = None, *, create: bool = True,
-            busy_timeout: float | None = None) -> sqlite_utils.Database:
+def open_db(
+    path: str | os.PathLike | None = None, *, create: bool = True, busy_timeout: float | None = None
+) -> sqlite_utils.Database:
     """Open (creating if needed) the database at *path*, or in memory when *path* is None.
 
     A new database file is created readable by its owner only, because it holds VINs,

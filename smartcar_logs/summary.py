@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from .redirect import UNKNOWN
+
 __all__ = ["summarize"]
 
 
@@ -41,7 +43,7 @@ def summarize(db: sqlite_utils.Database, *, top: int = 10, include_test: bool = 
     makes = [
         {"make": m, "n": n}
         for m, n in conn.execute(
-            f"SELECT coalesce(make, '(unknown)'), {events} FROM redirects WHERE {incompatible}"
+            f"SELECT coalesce(make, '{UNKNOWN}'), {events} FROM redirects WHERE {incompatible}"
             " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
             [top],
         )
@@ -49,7 +51,7 @@ def summarize(db: sqlite_utils.Database, *, top: int = 10, include_test: bool = 
     models = [
         {"make": m, "model": mo, "n": n}
         for m, mo, n in conn.execute(
-            f"SELECT coalesce(make, '(unknown)'), coalesce(model, '(unknown)'), {events}"
+            f"SELECT coalesce(make, '{UNKNOWN}'), coalesce(model, '{UNKNOWN}'), {events}"
             f" FROM redirects WHERE {incompatible} GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT ?",
             [top],
         )

@@ -50,8 +50,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from smartcar_logs.store import open_db
 
 SCRIPT_MAKE = "<script>alert(1)</script>"
@@ -72,11 +70,7 @@ def _redirect(state, ts, outcome, error_code=None, **extra):
         "state": state,
         "outcome": outcome,
         "error_code": error_code,
-        "category": (
-            outcome
-            if outcome in ("success", "empty")
-            else _CATEGORY.get(error_code, "other")
-        ),
+        "category": (outcome if outcome in ("success", "empty") else _CATEGORY.get(error_code, "other")),
         "error_known": None if outcome != "error" else int(error_code in _CATEGORY),
         "has_code": int(outcome == "success"),
         "flow": "code" if outcome == "success" else None,
@@ -97,20 +91,40 @@ REDIRECTS = [
     _redirect("s04", "10-06T09:00:00", "error", "access_denied"),
     _redirect("s04", "10-06T09:05:00", "success"),
     _redirect(
-        "s05", "10-07T12:00:00", "error", "vehicle_incompatible",
-        make="AUDI", make_raw="Audi", model="A3", year=2015,
-        vin="WAUZZZ8V0FA000001", vin_valid=0, vin_make="AUDI", vin_year=2015,
+        "s05",
+        "10-07T12:00:00",
+        "error",
+        "vehicle_incompatible",
+        make="AUDI",
+        make_raw="Audi",
+        model="A3",
+        year=2015,
+        vin="WAUZZZ8V0FA000001",
+        vin_valid=0,
+        vin_make="AUDI",
+        vin_year=2015,
     ),
     _redirect(
-        "s06", "10-07T13:00:00", "error", "vehicle_incompatible",
-        make=SCRIPT_MAKE, make_raw=SCRIPT_MAKE, model=IMG_MODEL, year=2019,
+        "s06",
+        "10-07T13:00:00",
+        "error",
+        "vehicle_incompatible",
+        make=SCRIPT_MAKE,
+        make_raw=SCRIPT_MAKE,
+        model=IMG_MODEL,
+        year=2019,
     ),
     _redirect(None, "10-08T14:00:00", "success"),
     _redirect("", "10-08T15:00:00", "error", "access_denied"),
     _redirect("s09", "10-08T16:00:00", "empty"),
     _redirect(
-        "s10", "10-09T10:00:00", "error", "vehicle_incompatible",
-        make="AUDI", vin="0SCAUDI012FE3B132", is_test=1,
+        "s10",
+        "10-09T10:00:00",
+        "error",
+        "vehicle_incompatible",
+        make="AUDI",
+        vin="0SCAUDI012FE3B132",
+        is_test=1,
     ),
     _redirect("s11", "10-09T11:00:00", "error", "server_error"),
     _redirect("s11", "10-09T11:00:05", "error", "server_error"),
@@ -118,18 +132,40 @@ REDIRECTS = [
     _redirect("s13", "10-13T09:00:00", "success"),
     _redirect("s14", "10-14T09:00:00", "error", "access_denied"),
     _redirect(
-        "s15", "10-14T10:00:00", "error", "vehicle_incompatible",
-        make="TESLA", model="Model 3", year=2020,
-        vin="5YJ3E1EA0MF000001", vin_valid=0, vin_make="TESLA", vin_year=2021,
+        "s15",
+        "10-14T10:00:00",
+        "error",
+        "vehicle_incompatible",
+        make="TESLA",
+        model="Model 3",
+        year=2020,
+        vin="5YJ3E1EA0MF000001",
+        vin_valid=0,
+        vin_make="TESLA",
+        vin_year=2021,
     ),
     _redirect(
-        "s16", "10-15T10:00:00", "error", "vehicle_incompatible",
-        make="AUDI", model="A3", year=2016,
-        vin="WVWZZZ1KZGW000001", vin_valid=0, vin_make="VOLKSWAGEN", vin_year=2016,
+        "s16",
+        "10-15T10:00:00",
+        "error",
+        "vehicle_incompatible",
+        make="AUDI",
+        model="A3",
+        year=2016,
+        vin="WVWZZZ1KZGW000001",
+        vin_valid=0,
+        vin_make="VOLKSWAGEN",
+        vin_year=2016,
     ),
     _redirect(
-        "s17", "10-15T11:00:00", "error", "vehicle_incompatible",
-        vin="WAUZZZ8V0HA000001", vin_valid=0, vin_make="AUDI", vin_year=2017,
+        "s17",
+        "10-15T11:00:00",
+        "error",
+        "vehicle_incompatible",
+        vin="WAUZZZ8V0HA000001",
+        vin_valid=0,
+        vin_make="AUDI",
+        vin_year=2017,
     ),
     _redirect("s18", "10-16T10:00:00", "error", "user_manually_returned_to_application"),
     _redirect("s19", "10-16T11:00:00", "success"),
@@ -138,7 +174,10 @@ REDIRECTS = [
     _redirect("s20", "10-16T12:00:03", "error", "access_denied"),
     _redirect("s20", "10-16T12:02:00", "success"),
     _redirect(
-        "s23", "10-16T13:00:00", "error", "weird_error",
+        "s23",
+        "10-16T13:00:00",
+        "error",
+        "weird_error",
         error_description=SCRIPT_DESCRIPTION,
     ),
 ]
@@ -165,9 +204,7 @@ def build_analysis_db(path: str | Path) -> Path:
     path = Path(path)
     db = open_db(path)
     fp = "fixture-analysis"
-    db["sources"].insert(
-        {"fingerprint": fp, "path": "fixture.log", "format": "combined", "lines": 40}
-    )
+    db["sources"].insert({"fingerprint": fp, "path": "fixture.log", "format": "combined", "lines": 40})
     db["redirects"].insert_all(
         [
             {"source_fp": fp, "line_no": i + 1, "byte_offset": 100 * i, **row}
@@ -196,25 +233,8 @@ def build_analysis_db(path: str | Path) -> Path:
             "line_no": 2000,
             "byte_offset": 200_000,
             "reason": "unparseable",
-            "raw": "=HYPERLINK(\"http://evil\")",
+            "raw": '=HYPERLINK("http://evil")',
         }
     )
     db.conn.close()
     return path
-
-
-# --- pytest fixtures (import them into a test module by name) ----------------------------
-
-
-@pytest.fixture(scope="module")
-def analysis_db_path(tmp_path_factory) -> Path:
-    """Path of a fresh copy of the hand-built database, one per test module."""
-    return build_analysis_db(tmp_path_factory.mktemp("analysis") / "analysis.db")
-
-
-@pytest.fixture(scope="module")
-def analysis_db(analysis_db_path):
-    """The hand-built database, open (read it only: it is shared by the module's tests)."""
-    db = open_db(analysis_db_path, create=False)
-    yield db
-    db.conn.close()

@@ -11,23 +11,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from logs import CB, UID, clf
 from smartcar_logs.cli import cli
 
-UID = "725146a3-69f4-46c8-965d-54b3b6f81eb7"
-UID2 = "0b9c6f43-3f4e-4c8e-9d55-2a7f1f0f5a11"
-CB = "/smartcar/callback"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def clf(target: str | bytes, *, ua: str | bytes = "Mozilla/5.0", ip: str = "203.0.113.9",
-        t: str = "01/Oct/2026:09:00:01 +0200", status: int = 302) -> bytes:
-    """One nginx/Apache combined line (bytes, with its newline)."""
-    if isinstance(target, str):
-        target = target.encode()
-    if isinstance(ua, str):
-        ua = ua.encode()
-    return (f"{ip} - - [{t}] \"GET ".encode() + target + f" HTTP/1.1\" {status} 0 \"-\" \"".encode()
-            + ua + b"\"\n")
 
 
 #: Three ordinary-and-redirect lines every matrix file can carry alongside its bad input.
@@ -36,12 +23,6 @@ GOOD = (
     + clf(f"{CB}?user_id={UID}&state=s1")
     + clf(f"{CB}?error=access_denied&error_description=User+denied&state=s2")
 )
-
-
-def write(tmp_path: Path, name: str, data: bytes | str) -> str:
-    p = tmp_path / name
-    p.write_bytes(data.encode() if isinstance(data, str) else data)
-    return str(p)
 
 
 def run(*args: str, input=None, env=None):
@@ -117,13 +98,20 @@ def unprivileged_prefix() -> list[str] | None:
     return cmd if r.returncode != 0 else None
 
 
-def cli_subprocess(*args: str, prefix: list[str] | None = None, timeout: float = 60, env=None,
-                   cwd=None) -> subprocess.CompletedProcess:
+def cli_subprocess(
+    *args: str, prefix: list[str] | None = None, timeout: float = 60, env=None, cwd=None
+) -> subprocess.CompletedProcess:
     """Run ``python -m smartcar_logs.cli`` in a child process."""
     e = dict(os.environ)
     e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
     e.pop("SMARTCAR_LOGS_BUSY_TIMEOUT", None)
     if env:
         e.update(env)
-    return subprocess.run([*(prefix or []), sys.executable, "-m", "smartcar_logs.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, env=e, cwd=cwd)
+    return subprocess.run(
+        [*(prefix or []), sys.executable, "-m", "smartcar_logs.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=e,
+        cwd=cwd,
+    )

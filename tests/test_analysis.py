@@ -12,16 +12,11 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures_analysis import (  # noqa: F401  (pytest fixtures)
-    IMG_MODEL,
-    SCRIPT_MAKE,
-    analysis_db,
-    analysis_db_path,
-)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
+from fixtures_analysis import IMG_MODEL, SCRIPT_MAKE
 from smartcar_logs import analysis
 from smartcar_logs.store import StoreError, open_db
 
@@ -74,14 +69,16 @@ def test_wilson_equals_statsmodels_and_contains_estimate(kn):
 
 
 def test_bounds_accept_dates_datetimes_and_strings():
-    assert analysis._bound("2026-10-01", "since") == "2026-10-01"
-    assert analysis._bound(date(2026, 10, 1), "since") == "2026-10-01"
+    assert analysis.bounds("2026-10-01") == ("2026-10-01", None)
+    assert analysis.bounds(date(2026, 10, 1)) == ("2026-10-01", None)
     aware = datetime(2026, 10, 1, 9, 30, tzinfo=timezone(timedelta(hours=2)))
-    assert analysis._bound(aware, "since") == "2026-10-01T07:30:00+00:00"
-    assert analysis._bound("2026-10-01T07:30:00Z", "since") == "2026-10-01T07:30:00+00:00"
-    assert analysis._bound(None, "since") is None
+    assert analysis.bounds(aware)[0] == "2026-10-01T07:30:00+00:00"
+    assert analysis.bounds(until="2026-10-01T07:30:00Z") == (None, "2026-10-01T07:30:00+00:00")
+    assert analysis.bounds(None, "") == (None, None)
     with pytest.raises(ValueError, match="since"):
-        analysis._bound("last tuesday", "since")
+        analysis.bounds("last tuesday")
+    with pytest.raises(ValueError, match="until"):
+        analysis.bounds(None, "next week")
 
 
 def test_bad_period_and_by_are_rejected(analysis_db):
@@ -298,7 +295,12 @@ def test_attempts_collapse_reloads_and_show_retries(analysis_db):
     assert att.loc["s11", ["redirects", "events", "reloads"]].tolist() == [2, 1, 1]
     # retry after an error, recovered
     s04 = att.loc["s04"]
-    assert (s04["events"], s04["retries"], s04["first_outcome"], s04["final_outcome"]) == (2, 1, "error", "success")
+    assert (s04["events"], s04["retries"], s04["first_outcome"], s04["final_outcome"]) == (
+        2,
+        1,
+        "error",
+        "success",
+    )
     assert s04["recovered"]
     # reload of the denial, then success: 3 lines, 2 events, recovered
     s20 = att.loc["s20"]
@@ -306,7 +308,10 @@ def test_attempts_collapse_reloads_and_show_retries(analysis_db):
     # success, then a denial: a retry but not a recovery; the final outcome is the error
     s19 = att.loc["s19"]
     assert (s19["retries"], s19["final_outcome"], s19["final_error_code"], s19["recovered"]) == (
-        1, "error", "access_denied", False,
+        1,
+        "error",
+        "access_denied",
+        False,
     )
     assert att["recovered"].sum() == 2
 
@@ -331,7 +336,12 @@ def test_attempt_summary_reports_stateless_redirects(analysis_db):
 def test_attempt_summary_per_week(analysis_db):
     s = analysis.attempt_summary(analysis_db, period="week").set_index("period")
     assert s.loc[WEEK_A, ["attempts", "stateless_redirects", "reloads", "recovered"]].tolist() == [8, 2, 2, 1]
-    assert s.loc[WEEK_B, ["attempts", "stateless_redirects", "reloads", "recovered"]].tolist() == [10, 0, 1, 1]
+    assert s.loc[WEEK_B, ["attempts", "stateless_redirects", "reloads", "recovered"]].tolist() == [
+        10,
+        0,
+        1,
+        1,
+    ]
 
 
 def test_attempts_with_test_traffic(analysis_db):
@@ -405,9 +415,16 @@ def test_incompatible_by_make(analysis_db):
 def test_incompatible_by_make_model_and_year(analysis_db):
     mm = analysis.incompatible_vehicles(analysis_db, by="make_model")
     got = {(a, b): n for a, b, n in mm[["make", "model", "n"]].itertuples(index=False)}
-    assert got == {("AUDI", "A3"): 2, (SCRIPT_MAKE, IMG_MODEL): 1, ("AUDI", "(unknown)"): 1, ("TESLA", "Model 3"): 1}
+    assert got == {
+        ("AUDI", "A3"): 2,
+        (SCRIPT_MAKE, IMG_MODEL): 1,
+        ("AUDI", "(unknown)"): 1,
+        ("TESLA", "Model 3"): 1,
+    }
     my = analysis.incompatible_vehicles(analysis_db, by="make_year")
-    got = {(a, int(y)): (n, v) for a, y, n, v in my[["make", "year", "n", "from_vin"]].itertuples(index=False)}
+    got = {
+        (a, int(y)): (n, v) for a, y, n, v in my[["make", "year", "n", "from_vin"]].itertuples(index=False)
+    }
     assert got == {
         ("AUDI", 2015): (1, 0),
         ("AUDI", 2016): (1, 0),
@@ -421,7 +438,12 @@ def test_incompatible_by_make_model_and_year(analysis_db):
 def test_incompatible_per_week(analysis_db):
     w = analysis.incompatible_vehicles(analysis_db, by="make", period="week")
     got = {(p.strftime("%m-%d"), m): n for p, m, n in w[["period", "make", "n"]].itertuples(index=False)}
-    assert got == {("10-05", "AUDI"): 1, ("10-05", SCRIPT_MAKE): 1, ("10-12", "AUDI"): 2, ("10-12", "TESLA"): 1}
+    assert got == {
+        ("10-05", "AUDI"): 1,
+        ("10-05", SCRIPT_MAKE): 1,
+        ("10-12", "AUDI"): 2,
+        ("10-12", "TESLA"): 1,
+    }
 
 
 def test_vin_agreement_and_disagreements(analysis_db):
@@ -448,3 +470,23 @@ def test_choose_period_and_data_range(analysis_db):
     first, last = analysis.data_range(analysis_db)
     assert first == "2026-10-05T09:00:00+00:00"  # launch L1 comes before the first redirect
     assert last == "2026-10-16T13:00:00+00:00"
+
+
+def test_public_names_survive_the_split_into_modules():
+    # Notebooks and users call analysis.<name>; the split into modules must not move any of them.
+    before_split = {
+        "PERIODS", "CONVERSION_WINDOW_MINUTES", "MIN_N", "UNKNOWN", "connect", "wilson_interval",
+        "choose_period", "data_range", "summary", "outcome_counts", "error_codes", "rates",
+        "compare_periods", "compare_latest", "attempts", "attempt_summary", "funnel",
+        "funnel_summary", "time_to_complete", "incompatible_vehicles", "vin_agreement",
+        "vehicle_disagreements",
+    }  # fmt: skip
+    assert before_split <= set(analysis.__all__)
+    assert all(hasattr(analysis, name) for name in analysis.__all__)
+    import importlib
+
+    for name in ("outcomes", "retries", "conversion", "vehicles", "stats"):
+        module = importlib.import_module(f"smartcar_logs.analysis.{name}")
+        assert set(module.__all__) <= set(analysis.__all__), name
+    # importing every submodule did not turn a function into a module
+    assert callable(analysis.attempts) and callable(analysis.funnel)

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import subprocess
+import sys
 
 from click.testing import CliRunner
 
+from logs import UID
+from logs import clf_text as clf
 from smartcar_logs.cli import cli
 
-UID = "725146a3-69f4-46c8-965d-54b3b6f81eb7"
-
-
-def clf(target: str, status: int = 302) -> str:
-    return f'203.0.113.9 - - [01/Oct/2026:09:00:01 +0200] "GET {target} HTTP/1.1" {status} 0 "-" "UA"\n'
-
-
 LOG = (
-    clf("/index.html", 200)
+    clf("/index.html", status=200)
     + clf(f"/smartcar/callback?user_id={UID}&state=a")
     + clf("/smartcar/callback?error=access_denied&error_description=User+denied&state=b")
     + clf("/smartcar/callback?error=vehicle_incompatible&make=VW&model=ID.4&year=2021&state=c")
@@ -70,7 +66,9 @@ def test_import_human_output_and_summary(tmp_path):
 
 def test_summary_counts_reloads_once(tmp_path):
     log = tmp_path / "a.log"
-    log.write_text(LOG + clf("/smartcar/callback?error=access_denied&error_description=User+denied&state=b") * 2)
+    log.write_text(
+        LOG + clf("/smartcar/callback?error=access_denied&error_description=User+denied&state=b") * 2
+    )
     db = tmp_path / "x.db"
     run("import", "--db", str(db), "-q", str(log))
     js = json.loads(run("summary", "--db", str(db), "--json").stdout)
@@ -141,7 +139,9 @@ def test_generate_then_import(tmp_path):
     g = run("generate", str(out), "--lines", "2000", "--seed", "3", "--json")
     assert g.exit_code == 0
     truth = json.loads(g.output)
-    r = run("import", "--db", str(tmp_path / "x.db"), "--json", "--launch-path", "/connect/smartcar", str(out))
+    r = run(
+        "import", "--db", str(tmp_path / "x.db"), "--json", "--launch-path", "/connect/smartcar", str(out)
+    )
     got = json.loads(r.stdout)
     assert got["lines_read"] == 2000
     assert got["redirects"] == truth["redirects"]
@@ -156,9 +156,9 @@ def test_help_for_every_command():
 
 def test_summary_agrees_with_the_analysis_layer(tmp_path):
     from smartcar_logs import analysis
-    from smartcar_logs.generate import generate_file
     from smartcar_logs.store import open_db
     from smartcar_logs.summary import summarize
+    from smartcar_logs.synthetic import generate_file
 
     log = tmp_path / "g.log"
     generate_file(str(log), lines=20_000, seed=5)  # reloads, retries and stateless redirects
@@ -170,3 +170,18 @@ def test_summary_agrees_with_the_analysis_layer(tmp_path):
     assert s["redirects"] == a["events"] and s["redirect_lines"] == a["redirects"]
     assert s["by_outcome"]["success"] == a["success"] and s["denied"] == a["denied"]
     assert abs(s["denial_rate"] - a["denial_rate"]) < 1e-12
+
+
+def test_console_script_imports_without_pandas(tmp_path):
+    """The fast start: `smartcar-logs import` never loads pandas or numpy (half a second each run)."""
+    log = tmp_path / "a.log"
+    log.write_text(LOG)
+    code = (
+        "import sys\nfrom smartcar_logs import cli\n"
+        f"sys.argv = ['smartcar-logs', 'import', '-q', '--db', {str(tmp_path / 'x.db')!r}, {str(log)!r}]\n"
+        "try:\n    cli.main()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+        "print(sorted(m for m in ('pandas', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert (tmp_path / "x.db").exists()

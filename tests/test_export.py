@@ -7,10 +7,10 @@ import shutil
 import stat
 
 import pytest
-from fixtures_analysis import IMG_MODEL, SCRIPT_MAKE, analysis_db, analysis_db_path  # noqa: F401
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fixtures_analysis import IMG_MODEL, SCRIPT_MAKE
 from smartcar_logs.export import DEFAULT_TABLES, FORMULA_PREFIXES, export_csv, safe_cell
 from smartcar_logs.store import StoreError, open_db
 
@@ -24,7 +24,7 @@ def _read(path):
     ("value", "expected"),
     [
         ("=1+1", "'=1+1"),
-        ('=HYPERLINK("http://evil","x")', "'=HYPERLINK(\"http://evil\",\"x\")"),
+        ('=HYPERLINK("http://evil","x")', '\'=HYPERLINK("http://evil","x")'),
         ("+1", "'+1"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),
@@ -78,7 +78,7 @@ def test_export_round_trips_hostile_text_and_neutralises_formulas(analysis_db_pa
     evil = [r for r in rows if r["source_fp"] == "evil"][0]
     assert evil["make"] == "'=cmd|' /C calc'!A0"
     assert evil["model"] == "'+SUM(1,2)"
-    assert evil["error_description"] == "'-1\n=2, \"quoted\""
+    assert evil["error_description"] == '\'-1\n=2, "quoted"'
     assert evil["user_agent"] == "'@evil"
     assert evil["state"] == "'\tx"
     assert evil["year"] == "-1"  # a number stays a number
@@ -91,7 +91,7 @@ def test_export_round_trips_hostile_text_and_neutralises_formulas(analysis_db_pa
 
 def test_reject_raw_line_is_neutralised(analysis_db, tmp_path):
     (path,) = export_csv(analysis_db, tmp_path, tables=("rejects",))
-    assert _read(path)[0]["raw"] == "'=HYPERLINK(\"http://evil\")"
+    assert _read(path)[0]["raw"] == '\'=HYPERLINK("http://evil")'
 
 
 def test_unknown_table_and_missing_db(analysis_db, tmp_path):

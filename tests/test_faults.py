@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from helpers_hostile import CB, GOOD, ROOT, UID, clf, rows, run, write
-import smartcar_logs.importer as importer
-from smartcar_logs.importer import import_paths
+from helpers_hostile import GOOD, ROOT, rows, run
+from logs import CB, UID, clf, write
+from smartcar_logs.importer import import_paths, inputs
 from smartcar_logs.store import ensure_schema, open_db
 
 LAUNCH = "/connect/smartcar"
@@ -45,7 +45,7 @@ def snapshot(db_path) -> dict:
 def _make_logs(d: Path, n_files: int = 3, lines: int = 10_000) -> list[str]:
     paths = []
     try:
-        from smartcar_logs.generate import generate_file
+        from smartcar_logs.synthetic import generate_file
     except ImportError:  # pragma: no cover - the generator is optional for these tests
         generate_file = None
     for i in range(n_files):
@@ -53,8 +53,14 @@ def _make_logs(d: Path, n_files: int = 3, lines: int = 10_000) -> list[str]:
         if generate_file is not None:
             generate_file(p, lines=lines, seed=100 + i, redirect_share=0.05)
         else:  # pragma: no cover
-            p.write_bytes(b"".join(clf(f"{CB}?user_id={UID}&state=f{i}-{k}") if k % 20 == 0
-                                   else clf(f"/page/{k}", status=200) for k in range(lines)))
+            p.write_bytes(
+                b"".join(
+                    clf(f"{CB}?user_id={UID}&state=f{i}-{k}")
+                    if k % 20 == 0
+                    else clf(f"/page/{k}", status=200)
+                    for k in range(lines)
+                )
+            )
         with open(p, "ab") as f:  # a few rejects too, so every table is exercised
             f.write(b"broken line with user_id=1\n" * 3)
         paths.append(str(p))
@@ -107,15 +113,24 @@ def _env():
 def _events(tmp_path, files) -> list[str]:
     """The driver's event sequence for a clean run (same callbacks, in-process)."""
     events = ["opened"]
-    import_paths(open_db(tmp_path / "probe.db"), files, launch_paths=[LAUNCH], chunk_size=CHUNK,
-                 progress=lambda b: events.append("chunk"),
-                 on_file=lambda r: events.append("file " + r.status))
+    import_paths(
+        open_db(tmp_path / "probe.db"),
+        files,
+        launch_paths=[LAUNCH],
+        chunk_size=CHUNK,
+        progress=lambda b: events.append("chunk"),
+        on_file=lambda r: events.append("file " + r.status),
+    )
     return events + ["done"]
 
 
 def _kill_at(db_path, files, stop_at: int) -> str:
-    p = subprocess.Popen([sys.executable, "-c", _DRIVER, str(db_path), str(stop_at), *files],
-                         stdout=subprocess.PIPE, text=True, env=_env())
+    p = subprocess.Popen(
+        [sys.executable, "-c", _DRIVER, str(db_path), str(stop_at), *files],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
     last = ""
     try:
         for line in p.stdout:
@@ -160,8 +175,9 @@ def test_kill_minus_9_of_the_cli_after_various_delays(tmp_path, logs):
     cmd = [sys.executable, "-m", "smartcar_logs.cli", "import", "-q", "--launch-path", LAUNCH]
     for i, delay in enumerate((0.0, 0.15, 0.4)):
         db = tmp_path / f"cli-{i}.db"
-        p = subprocess.Popen([*cmd, "--db", str(db), *files], env=_env(),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(
+            [*cmd, "--db", str(db), *files], env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 30
         while not Path(f"{db}-wal").exists() and p.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)  # the import has begun writing
@@ -200,7 +216,7 @@ class _FailingStream:
 
 
 def _fail_reads_of(monkeypatch, name: str, ok: int, err: int):
-    real = importer.open_input
+    real = inputs.open_input
 
     def open_input(path, stdin=None):
         stream, raw, comp = real(path, stdin)
@@ -208,7 +224,7 @@ def _fail_reads_of(monkeypatch, name: str, ok: int, err: int):
             stream = _FailingStream(stream, ok, err)
         return stream, raw, comp
 
-    monkeypatch.setattr(importer, "open_input", open_input)
+    monkeypatch.setattr(inputs, "open_input", open_input)
 
 
 @pytest.mark.parametrize("err", [errno.EIO, errno.ENOSPC])
@@ -262,8 +278,11 @@ def test_damaged_archive_is_a_warning_but_a_device_error_is_not(tmp_path, monkey
 
 def test_full_disk_rolls_back_that_file_and_imports_the_others(tmp_path):
     small1 = write(tmp_path, "small1.log", GOOD)
-    big = write(tmp_path, "big.log", b"".join(
-        clf(f"{CB}?user_id={UID}&state=s{i}&error_description={'x' * 200}") for i in range(6_000)))
+    big = write(
+        tmp_path,
+        "big.log",
+        b"".join(clf(f"{CB}?user_id={UID}&state=s{i}&error_description={'x' * 200}") for i in range(6_000)),
+    )
     small2 = write(tmp_path, "small2.log", GOOD.replace(b"s1", b"t1").replace(b"s2", b"t2"))
     dbp = tmp_path / "x.db"
     db = open_db(dbp)
@@ -301,8 +320,13 @@ def test_sqlite_error_from_executemany_rolls_back_that_file(tmp_path):
     db = sqlite_utils.Database(conn)
     ensure_schema(db)
     a = write(tmp_path, "a.log", GOOD)
-    b = write(tmp_path, "b.log", GOOD.replace(b"s1", b"b1") * 50
-              + clf(f"{CB}?user_id={UID}&state=boom-state") + GOOD.replace(b"s1", b"b3") * 50)
+    b = write(
+        tmp_path,
+        "b.log",
+        GOOD.replace(b"s1", b"b1") * 50
+        + clf(f"{CB}?user_id={UID}&state=boom-state")
+        + GOOD.replace(b"s1", b"b3") * 50,
+    )
     c = write(tmp_path, "c.log", GOOD.replace(b"s1", b"c1").replace(b"s2", b"c2"))
     res = import_paths(db, [a, b, c], chunk_size=1024)
     assert [f.status for f in res.files] == ["imported", "error", "imported"]

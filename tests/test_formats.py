@@ -14,14 +14,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from logs import CB, UID
+from logs import clf_text as clf
 from smartcar_logs import formats as F
 from smartcar_logs.cli import cli
 from smartcar_logs.formats import FORMATS, LogEntry, detect_format, get_format
-from smartcar_logs.importer import _target_path, import_paths
+from smartcar_logs.importer import import_paths
+from smartcar_logs.importer.scan import _target_path
 from smartcar_logs.store import open_db
 
-UID = "725146a3-69f4-46c8-965d-54b3b6f81eb7"
-CB = "/smartcar/callback"
 OK = f"{CB}?user_id={UID}&state=s1"
 DENIED = f"{CB}?error=access_denied&error_description=User+denied+access&state=s2"
 INCOMPATIBLE = f"{CB}?error=vehicle_incompatible&make=Tesla&model=Model%203&year=2021&state=s3"
@@ -52,23 +53,35 @@ def entry(fmt_name: str, line: str | bytes, sample=(), **options) -> LogEntry | 
 # --- sample-line builders (layouts from the vendors' docs) ---------------------------------------
 
 
-def alb(target: str, *, t="2018-07-02T22:23:00.186641Z", client="192.168.131.39:2817", status=302,
-        host="www.example.com:443", kind="https", extra="") -> str:
+def alb(
+    target: str,
+    *,
+    t="2018-07-02T22:23:00.186641Z",
+    client="192.168.131.39:2817",
+    status=302,
+    host="www.example.com:443",
+    kind="https",
+    extra="",
+) -> str:
     # AWS docs "Example HTTPS entry" with our request; `extra` = fields AWS may append later.
-    return (f'{kind} {t} app/my-loadbalancer/50dc6c495c0c9188 {client} 10.0.0.1:80 0.086 0.048 0.037 '
-            f'{status} {status} 0 57 "GET https://{host}{target} HTTP/1.1" "curl/7.46.0" '
-            "ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 "
-            "arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "
-            '"Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" '
-            '"arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" '
-            '1 2018-07-02T22:22:48.364000Z "authenticate,forward" "-" "-" "10.0.0.1:80" "200" "-" "-"'
-            f"{extra}\n")
+    return (
+        f"{kind} {t} app/my-loadbalancer/50dc6c495c0c9188 {client} 10.0.0.1:80 0.086 0.048 0.037 "
+        f'{status} {status} 0 57 "GET https://{host}{target} HTTP/1.1" "curl/7.46.0" '
+        "ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 "
+        "arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "
+        '"Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" '
+        '"arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" '
+        '1 2018-07-02T22:22:48.364000Z "authenticate,forward" "-" "-" "10.0.0.1:80" "200" "-" "-"'
+        f"{extra}\n"
+    )
 
 
 def elb(target: str, *, t="2015-05-13T23:39:43.945958Z", client="192.168.131.39:2817", status=302) -> str:
     # AWS Classic Load Balancer docs, "Example HTTPS entry".
-    return (f"{t} my-loadbalancer {client} 10.0.0.1:443 0.000086 0.001048 0.001337 {status} {status} 0 57 "
-            f'"GET https://www.example.com:443{target} HTTP/1.1" "curl/7.38.0" DHE-RSA-AES128-SHA TLSv1.2\n')
+    return (
+        f"{t} my-loadbalancer {client} 10.0.0.1:443 0.000086 0.001048 0.001337 {status} {status} 0 57 "
+        f'"GET https://www.example.com:443{target} HTTP/1.1" "curl/7.38.0" DHE-RSA-AES128-SHA TLSv1.2\n'
+    )
 
 
 CF_HEADER = "#Version: 1.0\n#Fields: " + " ".join(F.CLOUDFRONT_FIELDS) + "\n"
@@ -77,13 +90,46 @@ CF_HEADER = "#Version: 1.0\n#Fields: " + " ".join(F.CLOUDFRONT_FIELDS) + "\n"
 def cloudfront(stem: str, query: str, *, date="2019-12-04", time="21:02:31", status=302) -> str:
     # AWS CloudFront docs example line (web distribution), our stem/query/status.
     ua = "Mozilla/5.0%20(Windows%20NT%2010.0;%20Win64;%20x64)%20AppleWebKit/537.36"
-    return "\t".join([
-        date, time, "LAX1", "392", "192.0.2.100", "GET", "d111111abcdef8.cloudfront.net", stem,
-        str(status), "-", ua, query, "-", "Miss",
-        "SOX4xwn4XV6Q4rgb7XiVGOHms_BGlTAC4KyHmureZmBNrjGdRLiNIQ==", "app.example.com", "https", "23",
-        "0.001", "-", "TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256", "Miss", "HTTP/2.0", "-", "-", "11040",
-        "0.001", "Miss", "text/html", "78", "-", "-",
-    ]) + "\n"
+    return (
+        "\t".join(
+            [
+                date,
+                time,
+                "LAX1",
+                "392",
+                "192.0.2.100",
+                "GET",
+                "d111111abcdef8.cloudfront.net",
+                stem,
+                str(status),
+                "-",
+                ua,
+                query,
+                "-",
+                "Miss",
+                "SOX4xwn4XV6Q4rgb7XiVGOHms_BGlTAC4KyHmureZmBNrjGdRLiNIQ==",
+                "app.example.com",
+                "https",
+                "23",
+                "0.001",
+                "-",
+                "TLSv1.2",
+                "ECDHE-RSA-AES128-GCM-SHA256",
+                "Miss",
+                "HTTP/2.0",
+                "-",
+                "-",
+                "11040",
+                "0.001",
+                "Miss",
+                "text/html",
+                "78",
+                "-",
+                "-",
+            ]
+        )
+        + "\n"
+    )
 
 
 def cf_query(target: str) -> tuple[str, str]:
@@ -95,16 +141,26 @@ def cf_query(target: str) -> tuple[str, str]:
 def gcp_obj(url: str, *, status=302, ts="2018-08-06T07:55:14.708181828Z") -> dict:
     # LogEntry with HttpRequest (proto3 JSON: int64 as strings, Duration as "0.01s").
     return {
-        "httpRequest": {"requestMethod": "GET", "requestUrl": f"https://app.example.com{url}",
-                        "requestSize": "254", "status": status, "responseSize": "386",
-                        "userAgent": "Mozilla/5.0 (X11; Linux x86_64)", "remoteIp": "203.0.113.9",
-                        "serverIp": "10.8.0.3", "latency": "0.012345s", "protocol": "HTTP/1.1"},
+        "httpRequest": {
+            "requestMethod": "GET",
+            "requestUrl": f"https://app.example.com{url}",
+            "requestSize": "254",
+            "status": status,
+            "responseSize": "386",
+            "userAgent": "Mozilla/5.0 (X11; Linux x86_64)",
+            "remoteIp": "203.0.113.9",
+            "serverIp": "10.8.0.3",
+            "latency": "0.012345s",
+            "protocol": "HTTP/1.1",
+        },
         "insertId": "65f1b2c3000a1b2c3d4e5f67",
         "labels": {"instanceId": "00c61b117c"},
         "logName": "projects/my-project/logs/run.googleapis.com%2Frequests",
         "receiveTimestamp": "2018-08-06T07:55:15.012345678Z",
         "resource": {"type": "cloud_run_revision", "labels": {"service_name": "app"}},
-        "severity": "INFO", "timestamp": ts, "trace": "projects/my-project/traces/abc",
+        "severity": "INFO",
+        "timestamp": ts,
+        "trace": "projects/my-project/traces/abc",
     }
 
 
@@ -113,66 +169,128 @@ def gcp(url: str, **kw) -> str:
 
 
 def caddy(uri: str, *, ts=1646861401.5241024, status=302) -> str:
-    return json.dumps({
-        "level": "info", "ts": ts, "logger": "http.log.access.log0", "msg": "handled request",
-        "request": {"remote_ip": "127.0.0.1", "remote_port": "41342", "client_ip": "203.0.113.9",
-                    "proto": "HTTP/2.0", "method": "GET", "host": "app.example.com", "uri": uri,
+    return (
+        json.dumps(
+            {
+                "level": "info",
+                "ts": ts,
+                "logger": "http.log.access.log0",
+                "msg": "handled request",
+                "request": {
+                    "remote_ip": "127.0.0.1",
+                    "remote_port": "41342",
+                    "client_ip": "203.0.113.9",
+                    "proto": "HTTP/2.0",
+                    "method": "GET",
+                    "host": "app.example.com",
+                    "uri": uri,
                     "headers": {"User-Agent": ["curl/7.82.0"], "Accept": ["*/*"]},
-                    "tls": {"resumed": False, "version": 772, "cipher_suite": 4865, "proto": "h2",
-                            "server_name": "app.example.com"}},
-        "bytes_read": 0, "user_id": "", "duration": 0.000929675, "size": 10900, "status": status,
-        "resp_headers": {"Server": ["Caddy"], "Content-Type": ["text/html; charset=utf-8"]},
-    }) + "\n"
+                    "tls": {
+                        "resumed": False,
+                        "version": 772,
+                        "cipher_suite": 4865,
+                        "proto": "h2",
+                        "server_name": "app.example.com",
+                    },
+                },
+                "bytes_read": 0,
+                "user_id": "",
+                "duration": 0.000929675,
+                "size": 10900,
+                "status": status,
+                "resp_headers": {"Server": ["Caddy"], "Content-Type": ["text/html; charset=utf-8"]},
+            }
+        )
+        + "\n"
+    )
 
 
 def traefik_json(path: str, *, start="2026-10-01T07:00:01.123456789Z", status=302) -> str:
     # Go's encoder writes & as \u0026: json.dumps escapes nothing there, so do it by hand.
-    return json.dumps({
-        "ClientAddr": "203.0.113.9:52334", "ClientHost": "203.0.113.9", "ClientPort": "52334",
-        "ClientUsername": "-", "DownstreamContentSize": 0, "DownstreamStatus": status,
-        "Duration": 1264312, "OriginContentSize": 0, "OriginDuration": 1105567, "OriginStatus": status,
-        "Overhead": 158745, "RequestAddr": "app.example.com", "RequestContentSize": 0,
-        "RequestCount": 42, "RequestHost": "app.example.com", "RequestMethod": "GET",
-        "RequestPath": path, "RequestPort": "-", "RequestProtocol": "HTTP/2.0",
-        "RequestScheme": "https", "RetryAttempts": 0, "RouterName": "app@docker",
-        "ServiceAddr": "10.0.0.5:8080", "ServiceName": "app@docker",
-        "ServiceURL": {"Scheme": "http", "Host": "10.0.0.5:8080"},
-        "StartLocal": "2026-10-01T09:00:01.123456789+02:00", "StartUTC": start,
-        "entryPointName": "websecure", "level": "info", "msg": "", "time": "2026-10-01T09:00:01+02:00",
-        "request_User-Agent": "Mozilla/5.0",
-    }).replace("&", "\\u0026") + "\n"
+    return (
+        json.dumps(
+            {
+                "ClientAddr": "203.0.113.9:52334",
+                "ClientHost": "203.0.113.9",
+                "ClientPort": "52334",
+                "ClientUsername": "-",
+                "DownstreamContentSize": 0,
+                "DownstreamStatus": status,
+                "Duration": 1264312,
+                "OriginContentSize": 0,
+                "OriginDuration": 1105567,
+                "OriginStatus": status,
+                "Overhead": 158745,
+                "RequestAddr": "app.example.com",
+                "RequestContentSize": 0,
+                "RequestCount": 42,
+                "RequestHost": "app.example.com",
+                "RequestMethod": "GET",
+                "RequestPath": path,
+                "RequestPort": "-",
+                "RequestProtocol": "HTTP/2.0",
+                "RequestScheme": "https",
+                "RetryAttempts": 0,
+                "RouterName": "app@docker",
+                "ServiceAddr": "10.0.0.5:8080",
+                "ServiceName": "app@docker",
+                "ServiceURL": {"Scheme": "http", "Host": "10.0.0.5:8080"},
+                "StartLocal": "2026-10-01T09:00:01.123456789+02:00",
+                "StartUTC": start,
+                "entryPointName": "websecure",
+                "level": "info",
+                "msg": "",
+                "time": "2026-10-01T09:00:01+02:00",
+                "request_User-Agent": "Mozilla/5.0",
+            }
+        ).replace("&", "\\u0026")
+        + "\n"
+    )
 
 
 def traefik_clf(target: str, *, status=302) -> str:
-    return (f'203.0.113.9 - - [01/Oct/2026:09:00:01 +0200] "GET {target} HTTP/2.0" {status} 0 "-" '
-            f'"Mozilla/5.0" 42 "app@docker" "http://10.0.0.5:8080" 3ms\n')
+    return (
+        f'203.0.113.9 - - [01/Oct/2026:09:00:01 +0200] "GET {target} HTTP/2.0" {status} 0 "-" '
+        f'"Mozilla/5.0" 42 "app@docker" "http://10.0.0.5:8080" 3ms\n'
+    )
 
 
 def heroku(path: str, *, t="2018-09-16T15:13:46.677020+00:00", status=302, quoted=True) -> str:
     p = f'"{path}"' if quoted else path
-    return (f"{t} heroku[router]: at=info method=GET path={p} host=myapp.herokuapp.com "
-            f'request_id=8601b555-6a83-4c12-8269-97c8e32cdb22 fwd="204.204.204.204" dyno=web.1 '
-            f"connect=0ms service=1ms status={status} bytes=147 protocol=https\n")
+    return (
+        f"{t} heroku[router]: at=info method=GET path={p} host=myapp.herokuapp.com "
+        f'request_id=8601b555-6a83-4c12-8269-97c8e32cdb22 fwd="204.204.204.204" dyno=web.1 '
+        f"connect=0ms service=1ms status={status} bytes=147 protocol=https\n"
+    )
 
 
 def cloudflare(uri: str, *, ts=1506702504433000200, status=302) -> str:
-    return json.dumps({
-        "ClientIP": "89.163.242.206", "ClientRequestHost": "app.example.com",
-        "ClientRequestMethod": "GET", "ClientRequestURI": uri, "ClientRequestUserAgent": "Mozilla/5.0",
-        "EdgeEndTimestamp": 1506702504461999900, "EdgeResponseBytes": 69045,
-        "EdgeResponseStatus": status, "EdgeStartTimestamp": ts, "RayID": "3a6050bcbe121a87",
-    }) + "\n"
+    return (
+        json.dumps(
+            {
+                "ClientIP": "89.163.242.206",
+                "ClientRequestHost": "app.example.com",
+                "ClientRequestMethod": "GET",
+                "ClientRequestURI": uri,
+                "ClientRequestUserAgent": "Mozilla/5.0",
+                "EdgeEndTimestamp": 1506702504461999900,
+                "EdgeResponseBytes": 69045,
+                "EdgeResponseStatus": status,
+                "EdgeStartTimestamp": ts,
+                "RayID": "3a6050bcbe121a87",
+            }
+        )
+        + "\n"
+    )
 
 
 def nginx_json(uri: str, *, t="2026-10-01T09:00:01+02:00", status=302) -> str:
     # log_format j escape=json '{"time_iso8601":"$time_iso8601","remote_addr":"$remote_addr",...}'
-    return ('{"time_iso8601":"%s","remote_addr":"203.0.113.9","request_method":"GET",'
-            '"request_uri":"%s","status":"%d","body_bytes_sent":"0","http_referer":"",'
-            '"http_user_agent":"Mozilla/5.0"}\n' % (t, uri, status))
-
-
-def clf(target: str, status: int = 302) -> str:
-    return f'203.0.113.9 - - [01/Oct/2026:09:00:01 +0200] "GET {target} HTTP/1.1" {status} 0 "-" "UA"\n'
+    return (
+        f'{{"time_iso8601":"{t}","remote_addr":"203.0.113.9","request_method":"GET",'
+        f'"request_uri":"{uri}","status":"{status:d}","body_bytes_sent":"0","http_referer":"",'
+        '"http_user_agent":"Mozilla/5.0"}\n'
+    )
 
 
 # --- ALB / ELB ---------------------------------------------------------------------------------------
@@ -183,21 +301,31 @@ def test_alb_documented_line_absolute_url_with_port():
     assert e.target == f"https://www.example.com:443{OK}".encode()
     assert _target_path(e.target) == CB
     assert (e.ts, e.method, e.status, e.client_ip, e.user_agent) == (
-        "2018-07-02T22:23:00+00:00", "GET", 302, "192.168.131.39", "curl/7.46.0")
+        "2018-07-02T22:23:00+00:00",
+        "GET",
+        302,
+        "192.168.131.39",
+        "curl/7.46.0",
+    )
 
 
 def test_alb_quote_escape_trailing_fields_and_ipv6():
     # A literal " in the URL is logged as \x22; fields AWS adds later are ignored.
-    line = alb(f"{CB}?error=vehicle_incompatible&model=C\\x224&state=q", client="2001:db8::1:50718",
-               extra=' "TGT" "Classification" "reason" TID-1234 future1 "future 2"')
+    line = alb(
+        f"{CB}?error=vehicle_incompatible&model=C\\x224&state=q",
+        client="2001:db8::1:50718",
+        extra=' "TGT" "Classification" "reason" TID-1234 future1 "future 2"',
+    )
     e = entry("alb", line)
     assert e.target.endswith(b'model=C"4&state=q') and e.client_ip == "2001:db8::1"
     assert entry("alb", alb(OK, client="[2001:db8::1]:443")).client_ip == "2001:db8::1"
     assert entry("alb", alb(OK, kind="h2")).status == 302
     assert entry("alb", alb(OK, kind="bogus")) == "not an ALB log line"
     # A malformed request is logged as "- - - ": a rejection, not an exception.
-    assert entry("alb", alb(OK).replace(f"GET https://www.example.com:443{OK} HTTP/1.1", "- - - ")) \
+    assert (
+        entry("alb", alb(OK).replace(f"GET https://www.example.com:443{OK} HTTP/1.1", "- - - "))
         == "malformed request line"
+    )
 
 
 def test_elb_classic_layout():
@@ -216,7 +344,9 @@ def test_cloudfront_undoes_its_own_percent_layer_once():
     stem, q = cf_query(f"{CB}?error=access_denied&error_description=User%20denied%20access&state=a%2Fb")
     assert "%2520" in q and "%252F" in q
     e = entry("cloudfront", cloudfront(stem, q), sample=CF_HEADER.splitlines())
-    assert e.target == f"{CB}?error=access_denied&error_description=User%20denied%20access&state=a%2Fb".encode()
+    assert (
+        e.target == f"{CB}?error=access_denied&error_description=User%20denied%20access&state=a%2Fb".encode()
+    )
     assert e.ts == "2019-12-04T21:02:31+00:00" and e.status == 302 and e.client_ip == "192.0.2.100"
     assert e.user_agent.startswith("Mozilla/5.0 (Windows NT 10.0;")
 
@@ -229,10 +359,13 @@ def test_cloudfront_dash_query_headers_and_fields_order():
     names = "date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query".split()
     custom = ["time", "date", "cs-uri-query", "cs-uri-stem", "sc-status", "c-ip"]
     header = "#Fields: " + " ".join(custom)
-    line = "\t".join(["07:08:09", "2014-01-02", "user_id=%s&state=old" % UID, CB, "302", "198.51.100.7"])
+    line = "\t".join(["07:08:09", "2014-01-02", f"user_id={UID}&state=old", CB, "302", "198.51.100.7"])
     e = entry("cloudfront", line, sample=["#Version: 1.0", header])
     assert e.ts == "2014-01-02T07:08:09+00:00" and e.target == f"{CB}?user_id={UID}&state=old".encode()
-    assert len(names) == 12 and entry("cloudfront", "a\tb", sample=[header]) == "fewer fields than the #Fields header"
+    assert (
+        len(names) == 12
+        and entry("cloudfront", "a\tb", sample=[header]) == "fewer fields than the #Fields header"
+    )
 
 
 # --- Heroku ----------------------------------------------------------------------------------------------
@@ -269,7 +402,12 @@ def test_gcp_request_log_status_as_int_or_string():
 def test_caddy_epoch_float_and_header_arrays():
     e = entry("caddy", caddy(OK))
     assert (e.target, e.ts, e.status, e.client_ip, e.user_agent) == (
-        OK.encode(), "2022-03-09T21:30:01+00:00", 302, "203.0.113.9", "curl/7.82.0")
+        OK.encode(),
+        "2022-03-09T21:30:01+00:00",
+        302,
+        "203.0.113.9",
+        "curl/7.82.0",
+    )
     assert entry("caddy", caddy(OK, ts="2022-03-09T21:30:01.52Z")).ts == "2022-03-09T21:30:01+00:00"
     assert entry("caddy", caddy(OK, ts=1646861401524.1)).ts == "2022-03-09T21:30:01+00:00"  # unix_milli_float
 
@@ -294,16 +432,24 @@ def test_cloudflare_timestamp_variants():
 
 def test_nginx_escape_json_raw_high_bytes_survive():
     # escape=json leaves bytes >= 0x80 raw: here valid UTF-8 (ë) and an invalid \xff.
-    line = (nginx_json(f"{CB}?error=vehicle_incompatible&make=CitroXn&state=bad\\u0026x").encode()
-            .replace(b"X", "ë".encode()).replace(b"bad", b"b\xffd"))
+    line = (
+        nginx_json(f"{CB}?error=vehicle_incompatible&make=CitroXn&state=bad\\u0026x")
+        .encode()
+        .replace(b"X", "ë".encode())
+        .replace(b"bad", b"b\xffd")
+    )
     e = entry("json", line)
     assert e.target == f"{CB}?error=vehicle_incompatible&make=Citroën&state=b".encode() + b"\xffd&x"
     assert (e.ts, e.status, e.client_ip, e.method) == ("2026-10-01T07:00:01+00:00", 302, "203.0.113.9", "GET")
 
 
 def test_json_known_fields_request_line_and_uri_plus_args():
-    e = entry("json", json.dumps({"time_local": "01/Oct/2026:09:00:01 +0200", "request": f"GET {OK} HTTP/1.1",
-                                  "status": 302}))
+    e = entry(
+        "json",
+        json.dumps(
+            {"time_local": "01/Oct/2026:09:00:01 +0200", "request": f"GET {OK} HTTP/1.1", "status": 302}
+        ),
+    )
     assert e.target == OK.encode() and e.method == "GET" and e.ts == "2026-10-01T07:00:01+00:00"
     e = entry("json", json.dumps({"msec": "1790838001.123", "uri": CB, "args": f"user_id={UID}&state=a"}))
     assert e.target == f"{CB}?user_id={UID}&state=a".encode() and e.ts == "2026-10-01T07:00:01+00:00"
@@ -322,11 +468,16 @@ def test_json_url_and_time_field_options_dotted():
 
 
 def test_custom_apache_logformat_with_pasted_escapes():
-    fmt = r'%v:%p %a %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\" %D'
+    fmt = r"%v:%p %a %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\" %D"
     line = f'app.example.com:443 203.0.113.9 - - [01/Oct/2026:09:00:01 +0200] "GET {CB}?error=x&model=\\"S\\"&state=c HTTP/1.1" 302 512 "-" "UA \\"q\\"" 1234'
     e = entry("custom", line, log_format=fmt)
     assert e.target == f'{CB}?error=x&model="S"&state=c'.encode()
-    assert (e.ts, e.status, e.client_ip, e.user_agent) == ("2026-10-01T07:00:01+00:00", 302, "203.0.113.9", 'UA "q"')
+    assert (e.ts, e.status, e.client_ip, e.user_agent) == (
+        "2026-10-01T07:00:01+00:00",
+        302,
+        "203.0.113.9",
+        'UA "q"',
+    )
 
 
 def test_custom_apache_path_and_query_and_epoch():
@@ -336,24 +487,44 @@ def test_custom_apache_path_and_query_and_epoch():
 
 
 def test_custom_apache_strftime_time_layouts():
-    e = entry("custom", f'1.2.3.4 [01/Oct/2026 09:00:01 +0200] "GET {OK} HTTP/1.1" 302',
-              log_format='%h [%{%d/%b/%Y %T %z}t] "%r" %>s')
+    e = entry(
+        "custom",
+        f'1.2.3.4 [01/Oct/2026 09:00:01 +0200] "GET {OK} HTTP/1.1" 302',
+        log_format='%h [%{%d/%b/%Y %T %z}t] "%r" %>s',
+    )
     assert e.ts == "2026-10-01T07:00:01+00:00" and e.target == OK.encode()
     # No zone in the layout: read as UTC. The _frac part is skipped.
-    e = entry("custom", f'1.2.3.4 2026-10-01T09:00:01.123 "GET {OK} HTTP/1.1" 302',
-              log_format='%h %{%Y-%m-%dT%H:%M:%S}t.%{msec_frac}t "%r" %>s')
+    e = entry(
+        "custom",
+        f'1.2.3.4 2026-10-01T09:00:01.123 "GET {OK} HTTP/1.1" 302',
+        log_format='%h %{%Y-%m-%dT%H:%M:%S}t.%{msec_frac}t "%r" %>s',
+    )
     assert e.ts == "2026-10-01T09:00:01+00:00"
-    assert entry("custom", f'1.2.3.4 2026-13-01T09:00:01.1 "GET {OK} HTTP/1.1" 302',
-                 log_format='%h %{%Y-%m-%dT%H:%M:%S}t.%{msec_frac}t "%r" %>s') == "bad timestamp"
+    assert (
+        entry(
+            "custom",
+            f'1.2.3.4 2026-13-01T09:00:01.1 "GET {OK} HTTP/1.1" 302',
+            log_format='%h %{%Y-%m-%dT%H:%M:%S}t.%{msec_frac}t "%r" %>s',
+        )
+        == "bad timestamp"
+    )
 
 
 def test_custom_nginx_log_format_variants():
-    fmt = '[$time_iso8601] $remote_addr "$request" $status $body_bytes_sent "$http_user_agent" rt=$request_time'
-    e = entry("custom", f'[2026-10-01T09:00:01+02:00] 203.0.113.9 "GET {OK} HTTP/1.1" 302 0 "curl/8 \\x22x\\x22" rt=0.003',
-              log_format=fmt)
+    fmt = (
+        '[$time_iso8601] $remote_addr "$request" $status $body_bytes_sent "$http_user_agent" rt=$request_time'
+    )
+    e = entry(
+        "custom",
+        f'[2026-10-01T09:00:01+02:00] 203.0.113.9 "GET {OK} HTTP/1.1" 302 0 "curl/8 \\x22x\\x22" rt=0.003',
+        log_format=fmt,
+    )
     assert e.target == OK.encode() and e.ts == "2026-10-01T07:00:01+00:00" and e.user_agent == 'curl/8 "x"'
-    e = entry("custom", f"203.0.113.9 [01/Oct/2026:09:00:01 +0200] {CB}?user_id={UID}&state=n 302",
-              log_format="$remote_addr [$time_local] $uri$is_args$args $status")
+    e = entry(
+        "custom",
+        f"203.0.113.9 [01/Oct/2026:09:00:01 +0200] {CB}?user_id={UID}&state=n 302",
+        log_format="$remote_addr [$time_local] $uri$is_args$args $status",
+    )
     assert e.target == f"{CB}?user_id={UID}&state=n".encode()
     assert entry("custom", "garbage", log_format=fmt) == "line does not match --log-format"
     with pytest.raises(ValueError):
@@ -365,15 +536,20 @@ def test_custom_nginx_log_format_variants():
 # --- time helpers -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value, want", [
-    (1506702504, "2017-09-29T16:28:24+00:00"),
-    (1506702504.999, "2017-09-29T16:28:24+00:00"),
-    (1506702504433, "2017-09-29T16:28:24+00:00"),
-    (1506702504433000, "2017-09-29T16:28:24+00:00"),
-    (1506702504433000200, "2017-09-29T16:28:24+00:00"),
-    ("1506702504.433", "2017-09-29T16:28:24+00:00"),
-    (0.003, None), (True, None), ("abc", None),
-])
+@pytest.mark.parametrize(
+    "value, want",
+    [
+        (1506702504, "2017-09-29T16:28:24+00:00"),
+        (1506702504.999, "2017-09-29T16:28:24+00:00"),
+        (1506702504433, "2017-09-29T16:28:24+00:00"),
+        (1506702504433000, "2017-09-29T16:28:24+00:00"),
+        (1506702504433000200, "2017-09-29T16:28:24+00:00"),
+        ("1506702504.433", "2017-09-29T16:28:24+00:00"),
+        (0.003, None),
+        (True, None),
+        ("abc", None),
+    ],
+)
 def test_parse_epoch_time(value, want):
     assert F.parse_epoch_time(value) == want
 
@@ -392,35 +568,93 @@ ODD = "this line is not part of any log format\n"
 # name -> (file text, format options). Each holds the three redirects below (in this order)
 # plus ordinary lines; several start with an odd line that detection must shrug off.
 CASES = {
-    "alb": (ODD + alb("/index.html", status=200) + alb(OK) + alb(DENIED, t="2018-07-02T22:24:00.000001Z")
-            + alb(INCOMPATIBLE, t="2018-07-02T22:25:00.5Z", client="2001:db8::1:443"), {}),
-    "elb": (elb("/", status=200) + elb(OK) + elb(DENIED, t="2015-05-13T23:40:43.945958Z")
-            + elb(INCOMPATIBLE, t="2015-05-13T23:41:43Z"), {}),
-    "cloudfront": (CF_HEADER + cloudfront("/index.html", "-", status=200) + cloudfront(*cf_query(OK))
-                   + cloudfront(*cf_query(DENIED), time="21:03:31")
-                   + cloudfront(*cf_query(INCOMPATIBLE), time="21:04:31"), {}),
-    "heroku": (heroku("/", status=200) + heroku(OK)
-               + f"2018-09-16T15:13:47+00:00 app[web.1]: Redirected with user_id={UID}\n"
-               + heroku(DENIED, t="2018-09-16T16:13:46+01:00", quoted=False)
-               + heroku(INCOMPATIBLE, t="2018-09-16T15:15:46Z"), {}),
-    "gcp": (ODD + gcp("/", status=200) + gcp(OK) + gcp(DENIED, status="302", ts="2018-08-06T07:56:14Z")
-            + json.dumps({"textPayload": f"user_id={UID}", "timestamp": "2018-08-06T07:56:00Z"}) + "\n"
-            + gcp(INCOMPATIBLE, ts="2018-08-06T09:57:14+02:00"), {}),
-    "cloudflare": (cloudflare("/", status=200) + cloudflare(OK) + cloudflare(DENIED, ts=1506702564)
-                   + cloudflare(INCOMPATIBLE, ts="2017-09-29T16:30:24Z"), {}),
-    "traefik-json": (traefik_json("/", status=200) + traefik_json(OK)
-                     + traefik_json(DENIED, start="2026-10-01T07:01:01Z")
-                     + traefik_json(INCOMPATIBLE, start="2026-10-01T07:02:01.5Z"), {}),
-    "caddy": (ODD + caddy("/", status=200) + caddy(OK) + caddy(DENIED, ts=1646861461.0)
-              + caddy(INCOMPATIBLE, ts=1646861521), {}),
-    "traefik-clf": (ODD + traefik_clf("/", status=200) + traefik_clf(OK) + traefik_clf(DENIED)
-                    + traefik_clf(INCOMPATIBLE), {}),
+    "alb": (
+        ODD
+        + alb("/index.html", status=200)
+        + alb(OK)
+        + alb(DENIED, t="2018-07-02T22:24:00.000001Z")
+        + alb(INCOMPATIBLE, t="2018-07-02T22:25:00.5Z", client="2001:db8::1:443"),
+        {},
+    ),
+    "elb": (
+        elb("/", status=200)
+        + elb(OK)
+        + elb(DENIED, t="2015-05-13T23:40:43.945958Z")
+        + elb(INCOMPATIBLE, t="2015-05-13T23:41:43Z"),
+        {},
+    ),
+    "cloudfront": (
+        CF_HEADER
+        + cloudfront("/index.html", "-", status=200)
+        + cloudfront(*cf_query(OK))
+        + cloudfront(*cf_query(DENIED), time="21:03:31")
+        + cloudfront(*cf_query(INCOMPATIBLE), time="21:04:31"),
+        {},
+    ),
+    "heroku": (
+        heroku("/", status=200)
+        + heroku(OK)
+        + f"2018-09-16T15:13:47+00:00 app[web.1]: Redirected with user_id={UID}\n"
+        + heroku(DENIED, t="2018-09-16T16:13:46+01:00", quoted=False)
+        + heroku(INCOMPATIBLE, t="2018-09-16T15:15:46Z"),
+        {},
+    ),
+    "gcp": (
+        ODD
+        + gcp("/", status=200)
+        + gcp(OK)
+        + gcp(DENIED, status="302", ts="2018-08-06T07:56:14Z")
+        + json.dumps({"textPayload": f"user_id={UID}", "timestamp": "2018-08-06T07:56:00Z"})
+        + "\n"
+        + gcp(INCOMPATIBLE, ts="2018-08-06T09:57:14+02:00"),
+        {},
+    ),
+    "cloudflare": (
+        cloudflare("/", status=200)
+        + cloudflare(OK)
+        + cloudflare(DENIED, ts=1506702564)
+        + cloudflare(INCOMPATIBLE, ts="2017-09-29T16:30:24Z"),
+        {},
+    ),
+    "traefik-json": (
+        traefik_json("/", status=200)
+        + traefik_json(OK)
+        + traefik_json(DENIED, start="2026-10-01T07:01:01Z")
+        + traefik_json(INCOMPATIBLE, start="2026-10-01T07:02:01.5Z"),
+        {},
+    ),
+    "caddy": (
+        ODD
+        + caddy("/", status=200)
+        + caddy(OK)
+        + caddy(DENIED, ts=1646861461.0)
+        + caddy(INCOMPATIBLE, ts=1646861521),
+        {},
+    ),
+    "traefik-clf": (
+        ODD
+        + traefik_clf("/", status=200)
+        + traefik_clf(OK)
+        + traefik_clf(DENIED)
+        + traefik_clf(INCOMPATIBLE),
+        {},
+    ),
     "combined": (ODD + clf("/", status=200) + clf(OK) + clf(DENIED) + clf(INCOMPATIBLE), {}),
-    "json": (ODD + nginx_json("/", status=200) + nginx_json(OK) + nginx_json(DENIED.replace("&", "\\u0026"))
-             + nginx_json(INCOMPATIBLE), {}),
-    "custom": ("".join(f"[01/Oct/2026:09:00:01 +0200] 203.0.113.9 {t} {s}\n"
-                       for t, s in (("/", 200), (OK, 302), (DENIED, 302), (INCOMPATIBLE, 302))),
-               {"log_format": "[$time_local] $remote_addr $request_uri $status"}),
+    "json": (
+        ODD
+        + nginx_json("/", status=200)
+        + nginx_json(OK)
+        + nginx_json(DENIED.replace("&", "\\u0026"))
+        + nginx_json(INCOMPATIBLE),
+        {},
+    ),
+    "custom": (
+        "".join(
+            f"[01/Oct/2026:09:00:01 +0200] 203.0.113.9 {t} {s}\n"
+            for t, s in (("/", 200), (OK, 302), (DENIED, 302), (INCOMPATIBLE, 302))
+        ),
+        {"log_format": "[$time_local] $remote_addr $request_uri $status"},
+    ),
 }
 EXPECTED_TS = {
     "alb": ["2018-07-02T22:23:00+00:00", "2018-07-02T22:24:00+00:00", "2018-07-02T22:25:00+00:00"],
@@ -452,7 +686,8 @@ def test_detection_and_import_per_format(tmp_path, name):
     assert f.lines == text.count("\n") and f.ordinary == f.lines - 3
     got = rows(db)
     assert [(r["outcome"], r["error_code"], r["state"], r["path"]) for r in got] == [
-        ("success", None, "s1", CB), ("error", "access_denied", "s2", CB),
+        ("success", None, "s1", CB),
+        ("error", "access_denied", "s2", CB),
         ("error", "vehicle_incompatible", "s3", CB),
     ]
     assert [r["ts"] for r in got] == EXPECTED_TS[name]
@@ -493,8 +728,12 @@ def test_forced_format_and_remembered_format(tmp_path):
 
 
 def test_gcp_json_array_document(tmp_path):
-    elements = [gcp_obj("/", status=200), gcp_obj(OK), {"textPayload": f"user_id={UID}"},
-                gcp_obj(DENIED, ts="2018-08-06T07:56:14Z")]
+    elements = [
+        gcp_obj("/", status=200),
+        gcp_obj(OK),
+        {"textPayload": f"user_id={UID}"},
+        gcp_obj(DENIED, ts="2018-08-06T07:56:14Z"),
+    ]
     doc = json.dumps(elements, indent=2)  # pretty-printed, many lines per element
     db = open_db(tmp_path / "t.db")
     p = write(tmp_path, "gcp.json", doc)
@@ -504,7 +743,9 @@ def test_gcp_json_array_document(tmp_path):
     assert f.format == "gcp" and f.lines == 4 and f.redirects == 2 and f.ordinary == 2
     got = rows(db)
     assert [(r["line_no"], r["state"], r["ts"]) for r in got] == [
-        (2, "s1", "2018-08-06T07:55:14+00:00"), (4, "s2", "2018-08-06T07:56:14+00:00")]
+        (2, "s1", "2018-08-06T07:55:14+00:00"),
+        (4, "s2", "2018-08-06T07:56:14+00:00"),
+    ]
     again = import_paths(db, [p])  # same document: nothing new, nothing doubled
     assert again.inserted == 0 and again.lines_read == 0
     gz = write(tmp_path, "gcp.json.gz", gzip.compress(doc.encode()))
@@ -573,17 +814,33 @@ def test_readme_lists_every_format_with_an_example():
         assert f"`{name}`" in section, name
         if name != "common":  # shares the combined row
             assert fmt.example.replace("|", "\\|") in section, name
-    F.CustomFormat("$remote_addr [$time_iso8601] \"$request\" $status \"$http_user_agent\"")
+    F.CustomFormat('$remote_addr [$time_iso8601] "$request" $status "$http_user_agent"')
 
 
 def test_readers_never_raise_on_mangled_lines():
     import random
 
     rnd = random.Random(7)
-    seeds = [s.encode() for s in (alb(OK), elb(OK), cloudfront(*cf_query(OK)), heroku(OK), gcp(OK), caddy(OK),
-                                  traefik_json(OK), traefik_clf(OK), cloudflare(OK), nginx_json(OK), clf(OK))]
-    readers = [get_format(n, [], {"log_format": '%h [%{%d/%b/%Y %T %z}t] "%r" %>s'} if n == "custom" else {})
-               for n in FORMATS]
+    seeds = [
+        s.encode()
+        for s in (
+            alb(OK),
+            elb(OK),
+            cloudfront(*cf_query(OK)),
+            heroku(OK),
+            gcp(OK),
+            caddy(OK),
+            traefik_json(OK),
+            traefik_clf(OK),
+            cloudflare(OK),
+            nginx_json(OK),
+            clf(OK),
+        )
+    ]
+    readers = [
+        get_format(n, [], {"log_format": '%h [%{%d/%b/%Y %T %z}t] "%r" %>s'} if n == "custom" else {})
+        for n in FORMATS
+    ]
     readers.append(get_format("custom", [], {"log_format": "$remote_addr [$time_local] $uri$is_args$args"}))
     junk = b' "\\[]{}:,\t%?&=-09\xff\xc3/'
     for _ in range(1500):
@@ -591,7 +848,7 @@ def test_readers_never_raise_on_mangled_lines():
         for _ in range(rnd.randint(1, 5)):
             pos = rnd.randrange(len(s) + 1)
             if rnd.random() < 0.5:
-                del s[pos:pos + rnd.randint(1, 8)]
+                del s[pos : pos + rnd.randint(1, 8)]
             else:
                 s[pos:pos] = bytes(rnd.choice(junk) for _ in range(rnd.randint(1, 4)))
         for r in readers:

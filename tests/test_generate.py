@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from smartcar_logs.generate import ERROR_CODES, FORMATS, generate, generate_file
+from smartcar_logs.synthetic import GENERATED_ERRORS, WRITERS, generate_file, generate_log
 
 COMBINED = re.compile(
     rb"^(?P<ip>[0-9a-f.:]+) - - \[(?P<ts>\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\] "
@@ -28,7 +28,7 @@ N = 20_000
 
 def run(**kwargs) -> tuple[bytes, dict]:
     buf = io.BytesIO()
-    counts = generate(buf, **kwargs)
+    counts = generate_log(buf, **kwargs)
     return buf.getvalue(), counts
 
 
@@ -60,7 +60,7 @@ def test_same_seed_same_bytes_different_seed_different():
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 500, 2_345])
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("fmt", sorted(WRITERS))
 def test_exact_line_count(n, fmt):
     data, counts = run(lines=n, seed=1, fmt=fmt)
     assert data.count(b"\n") == n == counts["lines"]
@@ -70,40 +70,56 @@ def test_exact_line_count(n, fmt):
 def test_every_line_is_combined(sample, parsed):
     lines, _ = sample
     assert len(parsed) == len(lines) == N
-    assert all(b'\\' not in line for line in lines)  # nothing that would need log escaping
+    assert all(b"\\" not in line for line in lines)  # nothing that would need log escaping
 
 
 def test_counts_match_a_reparse(sample, parsed):
     _, counts = sample
     redirect_lines = [(m, q, raw) for m, p, q, raw in parsed if p == "/smartcar/callback"]
     launches = [(m, q) for m, p, q, _ in parsed if p == "/connect/smartcar"]
-    assert counts["redirects"] == len(redirect_lines) == sum(b"/smartcar/callback" in line for line in sample[0])
+    assert (
+        counts["redirects"] == len(redirect_lines) == sum(b"/smartcar/callback" in line for line in sample[0])
+    )
     assert counts["launches"] == len(launches)
-    assert counts["redirects"] + counts["launches"] + counts["ordinary"] + counts["google_callbacks"] + sum(
-        counts["noise"].values()
-    ) == N
+    assert (
+        counts["redirects"]
+        + counts["launches"]
+        + counts["ordinary"]
+        + counts["google_callbacks"]
+        + sum(counts["noise"].values())
+        == N
+    )
 
     by_outcome = Counter()
     by_flow = Counter()
-    for m, q, raw in redirect_lines:
+    for _m, q, raw in redirect_lines:
         if "error" in q:
             by_outcome[q["error"]] += 1
         else:
             assert "user_id" in q or "code" in q, raw
             by_outcome["success"] += 1
-            by_flow[{(1, 0): "user_id", (0, 1): "code", (1, 1): "code+user_id"}["user_id" in q, "code" in q]] += 1
-    assert counts["by_outcome"] == {"success": by_outcome["success"], **{c: by_outcome[c] for c in ERROR_CODES}}
+            by_flow[
+                {(1, 0): "user_id", (0, 1): "code", (1, 1): "code+user_id"}["user_id" in q, "code" in q]
+            ] += 1
+    assert counts["by_outcome"] == {
+        "success": by_outcome["success"],
+        **{c: by_outcome[c] for c in GENERATED_ERRORS},
+    }
     assert sum(by_outcome.values()) == counts["redirects"]
     assert counts["by_flow"] == dict(by_flow)
     assert counts["by_status"] == dict(Counter(int(m["status"]) for m, _, _ in redirect_lines))
     assert counts["test_vins"] == sum(q.get("vin", "").startswith("0SC") for _, q, _ in redirect_lines)
     assert counts["vehicle_info"] == sum(
-        q["error"] == "vehicle_incompatible" and any(k in q for k in ("vin", "make")) for _, q, _ in redirect_lines if "error" in q
+        q["error"] == "vehicle_incompatible" and any(k in q for k in ("vin", "make"))
+        for _, q, _ in redirect_lines
+        if "error" in q
     )
     assert counts["google_callbacks"] == sum(p == "/auth/google/callback" for _, p, _, _ in parsed)
     for key in ("code", "error", "user_id"):
         other = [
-            q for _, p, q, _ in parsed if key in q and p not in ("/smartcar/callback", "/auth/google/callback")
+            q
+            for _, p, q, _ in parsed
+            if key in q and p not in ("/smartcar/callback", "/auth/google/callback")
         ]
         assert counts["noise"][key] == len(other)
 
@@ -161,7 +177,7 @@ def test_timestamps_monotonic_in_range_and_daily_rhythm(parsed, sample):
 
 def test_start_mid_hour_and_negative_offset():
     data, c = run(lines=2_000, seed=9, start="2026-03-05T07:30:15+00:00", days=1, tz_offset_minutes=-300)
-    times = [datetime.strptime(COMBINED.match(l)["ts"].decode(), TS_FORMAT) for l in data.splitlines()]
+    times = [datetime.strptime(COMBINED.match(line)["ts"].decode(), TS_FORMAT) for line in data.splitlines()]
     start = datetime.fromisoformat("2026-03-05T07:30:15+00:00")
     assert start <= times[0] and times[-1] < start + timedelta(days=1)
     assert data.splitlines()[0].split(b"]")[0].endswith(b"-0500")
@@ -184,7 +200,7 @@ def test_other_formats():
 
 def test_custom_paths():
     data, c = run(lines=5_000, seed=4, redirect_path="/cb", launch_path="/go/smartcar", redirect_share=0.05)
-    targets = [COMBINED.match(l)["target"] for l in data.splitlines()]
+    targets = [COMBINED.match(line)["target"] for line in data.splitlines()]
     assert c["redirects"] == sum(t.startswith(b"/cb?") for t in targets) > 0
     assert c["launches"] == sum(t.startswith(b"/go/smartcar?") for t in targets) > 0
     with pytest.raises(ValueError):
@@ -200,3 +216,19 @@ def test_generate_file_gzip_is_reproducible(tmp_path):
     assert c1 == c3
     assert gzip.decompress(p1.read_bytes()) == plain.read_bytes()
     assert p1.read_bytes() == p2.read_bytes()  # mtime 0: byte-identical archives
+
+
+def test_the_generator_imports_nothing_from_the_package():
+    """An independent oracle: ground truth the readers and the normaliser did not shape."""
+    import ast
+    from pathlib import Path
+
+    import smartcar_logs.synthetic as synthetic
+
+    for path in Path(synthetic.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level in (0, 1), (path.name, node.module)  # siblings only, never ..
+                assert not (node.module or "").startswith("smartcar_logs"), (path.name, node.module)
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("smartcar_logs") for a in node.names), path.name

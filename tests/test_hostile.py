@@ -18,13 +18,10 @@ import time
 
 import pytest
 
-from helpers_hostile import (
-    CB, GOOD, UID, cli_subprocess, clf, count, one_line_error, rows, run, unprivileged_prefix,
-    write,
-)
-import smartcar_logs.importer as importer
 import smartcar_logs.store as store
-from smartcar_logs.importer import import_paths
+from helpers_hostile import GOOD, cli_subprocess, count, one_line_error, rows, run, unprivileged_prefix
+from logs import CB, UID, clf, write
+from smartcar_logs.importer import discovery, inputs
 from smartcar_logs.store import open_db
 
 
@@ -35,7 +32,9 @@ def imported(tmp_path, name: str, data: bytes, *extra: str):
     return r, json.loads(r.stdout)
 
 
-def stored(tmp_path, sql: str = "SELECT state, user_id, client_ip, user_agent FROM redirects ORDER BY byte_offset"):
+def stored(
+    tmp_path, sql: str = "SELECT state, user_id, client_ip, user_agent FROM redirects ORDER BY byte_offset"
+):
     conn = sqlite3.connect(tmp_path / "x.db")
     try:
         return conn.execute(sql).fetchall()
@@ -46,12 +45,15 @@ def stored(tmp_path, sql: str = "SELECT state, user_id, client_ip, user_agent FR
 # --- not a log at all: stop with one line naming the file ---------------------------------------
 
 
-@pytest.mark.parametrize("name, data", [
-    ("garbage.bin", random.Random(1).randbytes(64 * 1024)),
-    ("image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + random.Random(2).randbytes(4000)),
-    # A capture of raw TLS ClientHellos sent to a plain-HTTP port.
-    ("tls.cap", (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + random.Random(3).randbytes(500)) * 20),
-])
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("garbage.bin", random.Random(1).randbytes(64 * 1024)),
+        ("image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + random.Random(2).randbytes(4000)),
+        # A capture of raw TLS ClientHellos sent to a plain-HTTP port.
+        ("tls.cap", (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + random.Random(3).randbytes(500)) * 20),
+    ],
+)
 def test_not_a_log_stops_with_one_line_naming_the_file(tmp_path, name, data):
     log = write(tmp_path, name, data)
     good = write(tmp_path, "good.log", GOOD)
@@ -81,8 +83,7 @@ def test_tls_handshake_as_request_line(tmp_path):
 def test_nul_bytes(tmp_path):
     # A zero-filled block left by a crash, then a redirect on the same "line"; NULs inside a
     # value (raw in the user agent, %00 in the state) are data and are kept.
-    data = (GOOD + b"\0" * 5000
-            + clf(f"{CB}?user_id={UID}&state=nul%00x", ua=b"U\0A", ip="198.51.100.1"))
+    data = GOOD + b"\0" * 5000 + clf(f"{CB}?user_id={UID}&state=nul%00x", ua=b"U\0A", ip="198.51.100.1")
     r, out = imported(tmp_path, "nul.log", data)
     assert r.exit_code == 0
     assert out["redirects"] == 3 and out["rejected"] == 0
@@ -135,7 +136,7 @@ def test_crlf_line_endings_read_like_lf(tmp_path):
 
 
 def test_bare_cr_line_endings_read_as_line_breaks(tmp_path):
-    # Decision (hostile.py): a file with \r but no \n at all has classic Mac line endings;
+    # Decision (importer/inputs.py): a file with \r but no \n at all has classic Mac line endings;
     # every \r is a line break, byte for byte, so offsets equal the LF file's.
     data = GOOD + clf(f"{CB}?error=vehicle_incompatible&make=VW&state=s3")
     expected = _lf_reference(tmp_path, data)
@@ -183,7 +184,7 @@ def test_unreadable_directory_is_one_line(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(p))
         return real(p)
 
-    monkeypatch.setattr(importer.os, "listdir", listdir)
+    monkeypatch.setattr(discovery.os, "listdir", listdir)
     good = write(tmp_path, "good.log", GOOD)
     r = run("import", "--db", tmp_path / "x.db", d, good)
     assert r.exit_code == 1
@@ -202,7 +203,7 @@ def test_file_without_read_permission_simulated(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", file)
         return real_open(file, *a, **k)
 
-    monkeypatch.setattr(importer, "open", fake_open, raising=False)
+    monkeypatch.setattr(inputs, "open", fake_open, raising=False)
     r = run("import", "--db", tmp_path / "x.db", "--json", bad, good)
     assert r.exit_code == 1
     one_line_error(r, "secret.log", "cannot read: Permission denied")
@@ -213,7 +214,8 @@ def test_file_without_read_permission_simulated(tmp_path, monkeypatch):
 
 UNPRIVILEGED = unprivileged_prefix()
 needs_real_permissions = pytest.mark.skipif(
-    UNPRIVILEGED is None, reason="root without setpriv: permission bits cannot be made to apply",
+    UNPRIVILEGED is None,
+    reason="root without setpriv: permission bits cannot be made to apply",
 )
 
 
@@ -358,8 +360,9 @@ def locked_db(tmp_path):
     """A database another process holds with BEGIN EXCLUSIVE until the test ends."""
     db = tmp_path / "x.db"
     open_db(db).conn.close()
-    p = subprocess.Popen([sys.executable, "-c", _LOCKER, str(db)], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", _LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert p.stdout.readline().strip() == "locked"
     yield db
     p.stdin.close()
@@ -414,17 +417,24 @@ def test_sql_in_query_values_stays_data(tmp_path, value):
 
     q = quote_plus(value)
     ua = value.replace("\\", "\\x5C").replace('"', "\\x22")  # as nginx escapes them
-    data = (GOOD + clf(f"{CB}?error=vehicle_incompatible&make={q}&model={q}&error_description={q}"
-                       f"&state={q}&{q}={q}", ua=ua)
-            + clf(f"/launch?state={q}", status=302))
+    data = (
+        GOOD
+        + clf(
+            f"{CB}?error=vehicle_incompatible&make={q}&model={q}&error_description={q}&state={q}&{q}={q}",
+            ua=ua,
+        )
+        + clf(f"/launch?state={q}", status=302)
+    )
     log = write(tmp_path, f"{value[:3]}.log".replace("/", "_"), data)
     r = run("import", "--db", tmp_path / "x.db", "--json", "--launch-path", "/launch", log)
     assert r.exit_code == 0
     conn = sqlite3.connect(tmp_path / "x.db")
     tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"redirects", "launches", "rejects", "sources", "imports", "meta"} <= tables
-    row = conn.execute("SELECT make_raw, model, error_description, state, extras, user_agent"
-                       " FROM redirects WHERE error_code = 'vehicle_incompatible'").fetchone()
+    row = conn.execute(
+        "SELECT make_raw, model, error_description, state, extras, user_agent"
+        " FROM redirects WHERE error_code = 'vehicle_incompatible'"
+    ).fetchone()
     assert row[:4] == (value, value, value, value)
     assert json.loads(row[4]) == {value: value}
     assert row[5] == value
@@ -459,9 +469,11 @@ def test_terminal_output_from_log_strings_is_clean(tmp_path):
         GOOD
         # unknown error code, odd path, make, model: all reach the summary tables
         + clf(f"{CB}?error=vehicle_incompatible&make={e}VW&model=M{e}&year=2020&state=a")
-        + clf(f"{CB}?error={e}weird{quote(chr(0x202e))}&state=b")
+        + clf(f"{CB}?error={e}weird{quote(chr(0x202E))}&state=b")
         # a rejected line whose text is escape-laden (the reason is printed)
-        + b'\x1b[31m garbage user_id=' + ESC.encode() + b"\n"
+        + b"\x1b[31m garbage user_id="
+        + ESC.encode()
+        + b"\n"
         # an OAuth-looking path without evidence, printed in the "OAuth-looking requests" line
         + clf(f"/oauth{e}/cb?code=x&state=y")
         + clf(f"/cb{e}?user_id={UID}&state=c")
@@ -510,8 +522,16 @@ def test_json_output_escapes_controls(tmp_path):
 
 # --- CSV export and HTML tables (only when those modules exist) ---------------------------------
 
-FORMULAS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1",
-            "<script>alert(1)</script>", "<img src=x onerror=alert(1)>"]
+FORMULAS = [
+    '=HYPERLINK("http://evil","x")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=1",
+    "\r=1",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+]
 
 
 def _hostile_db(tmp_path):
@@ -520,8 +540,11 @@ def _hostile_db(tmp_path):
     data = GOOD
     for i, v in enumerate(FORMULAS):
         e = quote(v, safe="")
-        data += clf(f"{CB}?error=vehicle_incompatible&make={e}&model={e}&year=2020"
-                    f"&error_description={e}&state={e}&x{i}={e}", ua=v.replace("\t", " ").replace("\r", " ").replace('"', "'"))
+        data += clf(
+            f"{CB}?error=vehicle_incompatible&make={e}&model={e}&year=2020"
+            f"&error_description={e}&state={e}&x{i}={e}",
+            ua=v.replace("\t", " ").replace("\r", " ").replace('"', "'"),
+        )
     data += b"=cmd|' /C calc'!A0 user_id=1\n"  # a rejected line starting with a formula
     log = write(tmp_path, "f.log", data)
     r = run("import", "--db", tmp_path / "x.db", log)
@@ -546,13 +569,15 @@ def test_csv_export_neutralises_formulas_from_logs(tmp_path):
 
 
 def test_html_tables_render_log_strings_as_text(tmp_path):
-    report = pytest.importorskip("smartcar_logs.report")
+    display = pytest.importorskip("smartcar_logs.display")
     import pandas as pd
 
     db = _hostile_db(tmp_path)
     conn = sqlite3.connect(db)
-    frame = pd.read_sql("SELECT make, model, error_description, state, user_agent, extras FROM redirects", conn)
+    frame = pd.read_sql(
+        "SELECT make, model, error_description, state, user_agent, extras FROM redirects", conn
+    )
     conn.close()
-    html = report.html_table(frame, caption="<script>cap</script>").data
+    html = display.html_table(frame, caption="<script>cap</script>").data
     assert "<script" not in html.lower() and "<img" not in html.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

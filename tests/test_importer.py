@@ -8,25 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from logs import UID, write
+from logs import clf_text as clf
 from smartcar_logs.importer import import_paths
 from smartcar_logs.store import open_db
 
 DATA = Path(__file__).parent / "data"
 REAL = DATA / "apache_logs_elastic_examples.log.gz"
-
-UID = "725146a3-69f4-46c8-965d-54b3b6f81eb7"
-
-
-def clf(target: str, *, t: str = "01/Oct/2026:09:00:01 +0200", status: int = 302,
-        ua: str = "Mozilla/5.0", vhost: str = "") -> str:
-    prefix = f"{vhost} " if vhost else ""
-    return f'{prefix}203.0.113.9 - - [{t}] "GET {target} HTTP/1.1" {status} 0 "-" "{ua}"\n'
-
-
-def write(tmp_path: Path, name: str, text: str | bytes) -> str:
-    p = tmp_path / name
-    p.write_bytes(text.encode() if isinstance(text, str) else text)
-    return str(p)
 
 
 def rows(db, sql="SELECT * FROM redirects ORDER BY byte_offset"):
@@ -48,8 +36,10 @@ def test_seed_page_redirects_into_rows(tmp_path, db):
     log = (
         clf("/index.html", status=200)
         + clf(f"/home?user_id={UID}&state=0facda3319")
-        + clf("/home?error=access_denied&error_description=User+denied+access+to+application.&state=0facda3319",
-              t="01/Oct/2026:09:05:00 +0200")
+        + clf(
+            "/home?error=access_denied&error_description=User+denied+access+to+application.&state=0facda3319",
+            t="01/Oct/2026:09:05:00 +0200",
+        )
     )
     res = import_paths(db, [write(tmp_path, "a.log", log)])
     check_sum(res)
@@ -85,10 +75,14 @@ def test_time_zone_offsets_become_utc(tmp_path, db):
 
 def test_nginx_and_apache_escapes(tmp_path, db):
     # nginx writes a quote as \x22 and high bytes as \xHH; Apache writes \" and \xhh.
-    nginx = ('198.51.100.1 - - [01/Oct/2026:09:00:01 +0000] "GET /cb?error=vehicle_incompatible'
-             '&make=Citro\\xC3\\xABn&model=C\\x224&state=n1 HTTP/1.1" 302 0 "-" "curl \\x22x\\x22"\n')
-    apache = ('198.51.100.2 - - [01/Oct/2026:09:00:02 +0000] "GET /cb?error=vehicle_incompatible'
-              '&make=Tesla&model=Model\\"S\\"&state=a\\xc3\\xa91 HTTP/1.1" 302 0 "-" "UA \\"quoted\\""\n')
+    nginx = (
+        '198.51.100.1 - - [01/Oct/2026:09:00:01 +0000] "GET /cb?error=vehicle_incompatible'
+        '&make=Citro\\xC3\\xABn&model=C\\x224&state=n1 HTTP/1.1" 302 0 "-" "curl \\x22x\\x22"\n'
+    )
+    apache = (
+        '198.51.100.2 - - [01/Oct/2026:09:00:02 +0000] "GET /cb?error=vehicle_incompatible'
+        '&make=Tesla&model=Model\\"S\\"&state=a\\xc3\\xa91 HTTP/1.1" 302 0 "-" "UA \\"quoted\\""\n'
+    )
     res = import_paths(db, [write(tmp_path, "esc.log", nginx + apache)])
     check_sum(res)
     assert res.rejected == 0
@@ -99,7 +93,9 @@ def test_nginx_and_apache_escapes(tmp_path, db):
 
 def test_vhost_and_common_formats(tmp_path, db):
     vhost = clf(f"/cb?user_id={UID}&state=v", vhost="app.example.com:443")
-    common = f'203.0.113.9 - frank [01/Oct/2026:09:00:01 +0000] "GET /cb2?user_id={UID}&state=c HTTP/1.0" 302 -\n'
+    common = (
+        f'203.0.113.9 - frank [01/Oct/2026:09:00:01 +0000] "GET /cb2?user_id={UID}&state=c HTTP/1.0" 302 -\n'
+    )
     r1 = import_paths(db, [write(tmp_path, "v.log", vhost * 3)])
     r2 = import_paths(db, [write(tmp_path, "c.log", common)])
     assert r1.files[0].format == "combined" and r1.inserted == 3
@@ -149,7 +145,9 @@ def test_rescan_from_zero_is_deduplicated_by_unique_key(tmp_path, db):
     text = "".join(clf(f"/cb?user_id={UID}&state=s{i}") for i in range(10))
     path = write(tmp_path, "a.log", text)
     import_paths(db, [path])
-    db.execute("UPDATE sources SET bytes_done = 0, lines = 0, tail_hash = NULL")  # as if the checkpoint were lost
+    db.execute(
+        "UPDATE sources SET bytes_done = 0, lines = 0, tail_hash = NULL"
+    )  # as if the checkpoint were lost
     db.conn.commit()
     res = import_paths(db, [path])
     assert res.redirects == 10 and res.inserted == 0 and res.duplicates == 10
@@ -200,7 +198,9 @@ def test_google_callback_is_not_taken(tmp_path, db):
 
 def test_explicit_redirect_path_takes_legacy_code_flow(tmp_path, db):
     log = clf("/exchange?code=90abecb6-e7ab-4b85-864a-e1c8bf67f2ad&state=x") + clf("/other?code=1&state=y")
-    res = import_paths(db, [write(tmp_path, "c.log", log)], redirect_paths=["https://app.example.com/exchange"])
+    res = import_paths(
+        db, [write(tmp_path, "c.log", log)], redirect_paths=["https://app.example.com/exchange"]
+    )
     got = rows(db)
     assert res.inserted == 1 and got[0]["flow"] == "code" and got[0]["has_code"] == 1
     assert "90abecb6" not in str(got)
@@ -274,12 +274,12 @@ def test_stdin(tmp_path, db):
 
 @pytest.mark.parametrize("chunk_size", [64, 1000, 1 << 20])
 def test_chunk_boundaries_do_not_change_results(tmp_path, chunk_size):
-    from smartcar_logs.generate import generate
-
     import io
 
+    from smartcar_logs.synthetic import generate_log
+
     buf = io.BytesIO()
-    truth = generate(buf, lines=3000, seed=7)
+    truth = generate_log(buf, lines=3000, seed=7)
     p = write(tmp_path, "g.log", buf.getvalue())
     db = open_db(tmp_path / f"c{chunk_size}.db")
     res = import_paths(db, [p], launch_paths=["/connect/smartcar"], chunk_size=chunk_size)

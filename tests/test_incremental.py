@@ -15,22 +15,19 @@ from pathlib import Path
 import pytest
 import zstandard
 
+from logs import CB, UID, T, clf
 from smartcar_logs.importer import expand_inputs, import_paths
 from smartcar_logs.store import open_db
 
-UID = "725146a3-69f4-46c8-965d-54b3b6f81eb7"
 
-
-def clf(i: int, target: str | None = None, t: str = "01/Oct/2026:09:00:01 +0200") -> bytes:
-    target = target or f"/smartcar/callback?user_id={UID}&state=s{i:06d}"
-    return f'203.0.113.9 - - [{t}] "GET {target} HTTP/1.1" 302 0 "-" "UA {i}"\n'.encode()
+def line(i: int, target: str | None = None, t: str = T) -> bytes:
+    """Line *i*: a redirect with state s{i:06d} unless *target* is given; distinct user agents."""
+    return clf(target or f"{CB}?user_id={UID}&state=s{i:06d}", ua=f"UA {i}", t=t)
 
 
 def block(start: int, n: int, every: int = 3) -> bytes:
     """n lines, one redirect every *every* lines, distinct states."""
-    return b"".join(
-        clf(i) if i % every == 0 else clf(i, f"/page/{i}") for i in range(start, start + n)
-    )
+    return b"".join(line(i) if i % every == 0 else line(i, f"/page/{i}") for i in range(start, start + n))
 
 
 def states(db) -> list[str]:
@@ -180,8 +177,12 @@ print(r.inserted, r.errors)
 
 
 def _run_import(db_path, *files):
-    return subprocess.Popen([sys.executable, "-c", _DRIVER, str(db_path), *map(str, files)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", _DRIVER, str(db_path), *map(str, files)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_two_concurrent_imports_lose_and_double_nothing(tmp_path):

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from fixtures_analysis import analysis_db_path  # noqa: F401
 
 from smartcar_logs.report import _kernel_env, report_notebook_path
 
@@ -110,12 +109,16 @@ def _outputs(nb):
 
 
 def _stdout(nb):
-    return "".join(o.get("text", "") for o in _outputs(nb) if o.output_type == "stream" and o.name == "stdout")
+    return "".join(
+        o.get("text", "") for o in _outputs(nb) if o.output_type == "stream" and o.name == "stdout"
+    )
 
 
 def _html(nb):
     return "".join(
-        o.data.get("text/html", "") for o in _outputs(nb) if o.output_type in ("display_data", "execute_result")
+        o.data.get("text/html", "")
+        for o in _outputs(nb)
+        if o.output_type in ("display_data", "execute_result")
     )
 
 
@@ -151,7 +154,7 @@ def test_denial_rates_notebook(executed):
     assert len(_pngs(nb)) == 2  # rates, outcome mix
     markdown = "".join(o.data.get("text/markdown", "") for o in _outputs(nb) if "data" in o)
     assert "went from 30.0% (3/10" in markdown and "not a significant change" in markdown
-    assert "&lt;script&gt;alert(&quot;desc&quot;)" in _html(nb) or "&lt;script&gt;alert(\"desc\")" in _html(nb)
+    assert "&lt;script&gt;alert(&quot;desc&quot;)" in _html(nb) or '&lt;script&gt;alert("desc")' in _html(nb)
 
 
 def test_incompatible_vehicles_notebook(executed):

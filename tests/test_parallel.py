@@ -6,16 +6,10 @@ import io
 
 import pytest
 
-from smartcar_logs import importer
-from smartcar_logs.generate import generate
-from smartcar_logs.importer import import_paths
+from logs import UID, clf
+from smartcar_logs.importer import import_paths, scan
 from smartcar_logs.store import open_db
-
-UID = "725146a3-69f4-46c8-965d-54b3b6f81eb7"
-
-
-def clf(target: str) -> bytes:
-    return f'203.0.113.9 - - [01/Oct/2026:09:00:01 +0200] "GET {target} HTTP/1.1" 302 0 "-" "UA"\n'.encode()
+from smartcar_logs.synthetic import generate_log
 
 
 def snapshot(db):
@@ -29,7 +23,7 @@ def snapshot(db):
 @pytest.fixture
 def tricky_log(tmp_path):
     buf = io.BytesIO()
-    generate(buf, lines=20_000, seed=11)
+    generate_log(buf, lines=20_000, seed=11)
     body = buf.getvalue().splitlines(keepends=True)
     # Early on: an empty redirect before its path is known (ordinary), Google callbacks
     # (dropped at the end), a rejected line; later: the path is confirmed and empty
@@ -40,7 +34,11 @@ def tricky_log(tmp_path):
         b"garbage with user_id= in it\n",
     ]
     mid = [clf(f"/connect/cb?user_id={UID}&state=z1")]
-    tail = [clf("/connect/cb"), clf("/connect/cb?state=only"), clf("/auth/google/callback?code=4/0AY&state=h")]
+    tail = [
+        clf("/connect/cb"),
+        clf("/connect/cb?state=only"),
+        clf("/auth/google/callback?code=4/0AY&state=h"),
+    ]
     lines = head + body[:5000] + mid + body[5000:15000] + tail + body[15000:] + tail
     p = tmp_path / "tricky.log"
     p.write_bytes(b"".join(lines))
@@ -49,15 +47,17 @@ def tricky_log(tmp_path):
 
 def test_workers_give_the_serial_rows(tmp_path, tricky_log, monkeypatch):
     serial_db = open_db(tmp_path / "serial.db")
-    serial = import_paths(serial_db, [str(tricky_log)], launch_paths=["/connect/smartcar"],
-                          chunk_size=64 * 1024, jobs=1)
-    monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 0)
+    serial = import_paths(
+        serial_db, [str(tricky_log)], launch_paths=["/connect/smartcar"], chunk_size=64 * 1024, jobs=1
+    )
+    monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
     parallel_db = open_db(tmp_path / "parallel.db")
     calls = []
-    real = importer._Dispatcher._complete_one
-    monkeypatch.setattr(importer._Dispatcher, "_complete_one", lambda self: calls.append(1) or real(self))
-    par = import_paths(parallel_db, [str(tricky_log)], launch_paths=["/connect/smartcar"],
-                       chunk_size=64 * 1024, jobs=2)
+    real = scan._Dispatcher._complete_one
+    monkeypatch.setattr(scan._Dispatcher, "_complete_one", lambda self: calls.append(1) or real(self))
+    par = import_paths(
+        parallel_db, [str(tricky_log)], launch_paths=["/connect/smartcar"], chunk_size=64 * 1024, jobs=2
+    )
     assert len(calls) > 10  # blocks really went through the worker processes
     assert par.files[0].status == "imported"
     for k in ("lines_read", "redirects", "inserted", "launches", "ordinary", "rejected"):
@@ -65,13 +65,17 @@ def test_workers_give_the_serial_rows(tmp_path, tricky_log, monkeypatch):
     assert par.files[0].ignored_callbacks == serial.files[0].ignored_callbacks
     assert snapshot(parallel_db) == snapshot(serial_db)
     empties = parallel_db.execute(
-        "SELECT count(*) FROM redirects WHERE path = '/connect/cb' AND outcome = 'empty'").fetchone()[0]
+        "SELECT count(*) FROM redirects WHERE path = '/connect/cb' AND outcome = 'empty'"
+    ).fetchone()[0]
     assert empties == 4  # the two tails; the one before confirmation stays ordinary
-    assert serial.rejected == 1 and serial.lines_read == serial.redirects + serial.launches + serial.ordinary + serial.rejected
+    assert (
+        serial.rejected == 1
+        and serial.lines_read == serial.redirects + serial.launches + serial.ordinary + serial.rejected
+    )
 
 
 def test_pool_only_for_big_files(tmp_path):
     small = tmp_path / "s.log"
     small.write_bytes(clf(f"/cb?user_id={UID}&state=a"))
-    assert importer._make_workers([str(small)], 2) is None
-    assert importer._make_workers([str(small)], 1) is None
+    assert scan._make_workers([str(small)], 2) is None
+    assert scan._make_workers([str(small)], 1) is None

@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from fixtures_analysis import SCRIPT_MAKE, analysis_db, analysis_db_path  # noqa: E402,F401
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
+from fixtures_analysis import SCRIPT_MAKE  # noqa: E402
 from smartcar_logs import analysis, plots  # noqa: E402
 
 OKABE_ITO = {c.lower() for c in plots.OKABE_ITO.values()}
@@ -71,7 +71,10 @@ def test_outcome_mix_is_stacked_shares(ax, analysis_db):
         tops[x] = max(tops.get(x, 0), patch.get_y() + patch.get_height())
     assert tops == {0: pytest.approx(1.0), 1: pytest.approx(1.0)}
     # fixed category colours from the Okabe-Ito palette
-    legend = {t.get_text(): to_hex(h.get_facecolor()) for t, h in zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles)}
+    legend = {
+        t.get_text(): to_hex(h.get_facecolor())
+        for t, h in zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles)
+    }
     assert legend["success"] == plots.CATEGORY_COLORS["success"].lower()
     assert legend["denied"] == plots.CATEGORY_COLORS["denied"].lower()
     assert set(legend.values()) <= OKABE_ITO
@@ -81,14 +84,24 @@ def test_outcome_mix_is_stacked_shares(ax, analysis_db):
 def test_funnel_plot(ax, analysis_db):
     assert plots.plot_funnel(ax, analysis.funnel(analysis_db)) is ax
     assert [p.get_width() for p in ax.patches] == [10, 8, 5]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["Connect launched", "Redirect received", "Success"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "Connect launched",
+        "Redirect received",
+        "Success",
+    ]
     assert any("50% of launches" in t for t in _texts(ax))
     assert ax.get_title() and ax.get_xlabel()
 
 
 def test_funnel_plot_without_launches(ax):
-    frame = pd.DataFrame({"step": ["Connect launched", "Redirect received", "Success"], "n": [0, 0, 0],
-                          "share_of_launches": [np.nan] * 3, "share_of_previous": [np.nan] * 3})
+    frame = pd.DataFrame(
+        {
+            "step": ["Connect launched", "Redirect received", "Success"],
+            "n": [0, 0, 0],
+            "share_of_launches": [np.nan] * 3,
+            "share_of_previous": [np.nan] * 3,
+        }
+    )
     plots.plot_funnel(ax, frame)
     assert "--launch-path" in " ".join(_texts(ax))
 
@@ -105,8 +118,10 @@ def test_top_incompatible_bars(ax, analysis_db):
     # the unknown-model bar is grey
     by_make = analysis.incompatible_vehicles(analysis_db, by="make")
     fig, ax2 = plt.subplots()
-    plots.plot_top_incompatible(ax2, pd.concat([by_make, pd.DataFrame(
-        [{"make": analysis.UNKNOWN, "n": 9, "share": 0.5, "from_vin": 0}])]))
+    plots.plot_top_incompatible(
+        ax2,
+        pd.concat([by_make, pd.DataFrame([{"make": analysis.UNKNOWN, "n": 9, "share": 0.5, "from_vin": 0}])]),
+    )
     assert to_hex(ax2.patches[0].get_facecolor()) == plots.OKABE_ITO["grey"].lower()
     plt.close(fig)
 
@@ -124,8 +139,15 @@ def test_make_year_heatmap(ax, analysis_db):
 
 
 def test_heatmap_folds_old_years(ax):
-    frame = pd.DataFrame({"make": ["A", "A", "A"], "year": pd.array([1985, 2010, 2026], dtype="Int64"),
-                          "n": [1, 2, 3], "share": [1 / 6, 2 / 6, 3 / 6], "from_vin": [0, 0, 0]})
+    frame = pd.DataFrame(
+        {
+            "make": ["A", "A", "A"],
+            "year": pd.array([1985, 2010, 2026], dtype="Int64"),
+            "n": [1, 2, 3],
+            "share": [1 / 6, 2 / 6, 3 / 6],
+            "from_vin": [0, 0, 0],
+        }
+    )
     plots.plot_make_year_heatmap(ax, frame, max_years=5)
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert labels == ["≤2022", "2023", "2024", "2025", "2026"]

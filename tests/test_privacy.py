@@ -11,10 +11,17 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers_hostile import CB, GOOD, ROOT, UID, UID2, all_text, clf, count, run, write
+from helpers_hostile import ROOT, all_text, count, run
+from logs import CB, UID, UID2, clf, write
 from smartcar_logs.importer import import_paths
 from smartcar_logs.privacy import (
-    FIELDS, HASH_CHARS, Redaction, RedactionError, hash_value, parse_redact, policy_conflicts,
+    FIELDS,
+    HASH_CHARS,
+    Redaction,
+    RedactionError,
+    hash_value,
+    parse_redact,
+    policy_conflicts,
     scrub_codes,
 )
 from smartcar_logs.store import get_salt, open_db
@@ -29,14 +36,26 @@ LOG = (
     + clf(f"{CB}?user_id={UID}&state=st-1", ip=IP1, ua=UA1)
     + clf(f"{CB}?user_id={UID}&state=st-1", ip=IP1, ua=UA1)  # a reload: same values again
     + clf("/connect/smartcar?state=st-2", ip=IP2, ua="curl/8.5")
-    + clf(f"{CB}?error=vehicle_incompatible&vin={VIN}&make=Honda&model=Accord&year=2003&state=st-2",
-          ip=IP2, ua="curl/8.5")
+    + clf(
+        f"{CB}?error=vehicle_incompatible&vin={VIN}&make=Honda&model=Accord&year=2003&state=st-2",
+        ip=IP2,
+        ua="curl/8.5",
+    )
     + clf(f"{CB}?user_id={UID2}&state=st-3", ip=IP2, ua="curl/8.5")
-    + b"not a log line but user_id=" + UID.encode() + b" from " + IP1.encode() + b"\n"
+    + b"not a log line but user_id="
+    + UID.encode()
+    + b" from "
+    + IP1.encode()
+    + b"\n"
 )
 
-COLUMNS = {"vin": ["vin"], "user_id": ["user_id"], "client_ip": ["client_ip"],
-           "user_agent": ["user_agent"], "state": ["state"]}
+COLUMNS = {
+    "vin": ["vin"],
+    "user_id": ["user_id"],
+    "client_ip": ["client_ip"],
+    "user_agent": ["user_agent"],
+    "state": ["state"],
+}
 
 
 def imp(tmp_path: Path, *redact: str, log: bytes = LOG, name: str = "a.log", db: str = "x.db"):
@@ -64,8 +83,7 @@ def test_parse_redact():
     assert parse_redact(None) == dict.fromkeys(FIELDS, "keep")
     assert parse_redact(["vin=hash"])["vin"] == "hash"
     p = parse_redact(["all=hash", "client_ip=drop"])
-    assert p == {"vin": "hash", "user_id": "hash", "client_ip": "drop", "user_agent": "hash",
-                 "state": "hash"}
+    assert p == {"vin": "hash", "user_id": "hash", "client_ip": "drop", "user_agent": "hash", "state": "hash"}
     assert parse_redact(["ip=drop", "USER-ID=Hash"])["client_ip"] == "drop"
     assert parse_redact({"state": "drop"})["state"] == "drop"
     for bad in (["vin"], ["vin=scramble"], ["email=hash"], ["=hash"]):
@@ -82,7 +100,10 @@ def test_bad_redact_is_a_usage_error(tmp_path, spec):
 
 def test_keep_is_the_default_and_stores_clear_values(tmp_path):
     imp(tmp_path)
-    assert {r[0] for r in q(tmp_path, "SELECT user_id FROM redirects WHERE user_id IS NOT NULL")} == {UID, UID2}
+    assert {r[0] for r in q(tmp_path, "SELECT user_id FROM redirects WHERE user_id IS NOT NULL")} == {
+        UID,
+        UID2,
+    }
     assert (VIN,) in q(tmp_path, "SELECT vin FROM redirects")
     assert q(tmp_path, "SELECT count(*) FROM rejects WHERE raw LIKE '%user_id=%'") == [(1,)]
 
@@ -114,8 +135,7 @@ def test_hash_all_fields(tmp_path):
 
 
 def test_hashed_state_still_joins_launches_to_redirects(tmp_path):
-    sql = ("SELECT count(*), count(DISTINCT l.state) FROM launches l"
-           " JOIN redirects r ON r.state = l.state")
+    sql = "SELECT count(*), count(DISTINCT l.state) FROM launches l JOIN redirects r ON r.state = l.state"
     imp(tmp_path, db="clear.db")
     imp(tmp_path, "state=hash", db="hashed.db")
     clear = q(tmp_path, sql, db="clear.db")
@@ -138,8 +158,11 @@ def test_hashes_differ_between_databases(tmp_path):
 
 def test_drop_fields(tmp_path):
     imp(tmp_path, "vin=drop", "client_ip=drop", "user_agent=drop")
-    got = q(tmp_path, "SELECT vin, client_ip, user_agent, user_id, state, vin_make, vin_year, vin_valid,"
-                      " make, model, year FROM redirects WHERE vin_make IS NOT NULL")
+    got = q(
+        tmp_path,
+        "SELECT vin, client_ip, user_agent, user_id, state, vin_make, vin_year, vin_valid,"
+        " make, model, year FROM redirects WHERE vin_make IS NOT NULL",
+    )
     # The VIN itself is gone; its coarse attributes (make, model year, validity) stay.
     assert got == [(None, None, None, None, "st-2", "HONDA", 2003, 1, "HONDA", "Accord", 2003)]
     assert q(tmp_path, "SELECT DISTINCT client_ip, user_agent FROM redirects") == [(None, None)]
@@ -149,25 +172,35 @@ def test_drop_fields(tmp_path):
 
 def test_rejected_lines_keep_no_raw_text_under_a_policy(tmp_path):
     imp(tmp_path, "client_ip=hash")
-    (reason, raw, line_no), = q(tmp_path, "SELECT reason, raw, line_no FROM rejects")
+    ((reason, raw, line_no),) = q(tmp_path, "SELECT reason, raw, line_no FROM rejects")
     assert raw is None and line_no == 7 and reason
 
 
 def test_policy_recorded_in_imports(tmp_path):
     imp(tmp_path, "all=hash", "client_ip=drop")
     opts = json.loads(q(tmp_path, "SELECT options FROM imports")[0][0])
-    assert opts["redact"] == {"vin": "hash", "user_id": "hash", "client_ip": "drop",
-                              "user_agent": "hash", "state": "hash"}
+    assert opts["redact"] == {
+        "vin": "hash",
+        "user_id": "hash",
+        "client_ip": "drop",
+        "user_agent": "hash",
+        "state": "hash",
+    }
 
 
 def test_library_accepts_a_policy(tmp_path):
     db = open_db(tmp_path / "x.db")
-    import_paths(db, [write(tmp_path, "a.log", LOG)], launch_paths=["/connect/smartcar"],
-                 redaction={"user_id": "hash"})
+    import_paths(
+        db, [write(tmp_path, "a.log", LOG)], launch_paths=["/connect/smartcar"], redaction={"user_id": "hash"}
+    )
     salt = get_salt(db)
     assert {r[0] for r in db.execute("SELECT user_id FROM redirects WHERE user_id IS NOT NULL")} == {
-        hash_value(salt, UID), hash_value(salt, UID2)}
-    import_paths(db, [write(tmp_path, "b.log", LOG.replace(b"st-", b"zz-"))], redaction=Redaction(["all=drop"]))
+        hash_value(salt, UID),
+        hash_value(salt, UID2),
+    }
+    import_paths(
+        db, [write(tmp_path, "b.log", LOG.replace(b"st-", b"zz-"))], redaction=Redaction(["all=drop"])
+    )
     assert db.execute("SELECT count(*) FROM redirects WHERE state LIKE 'zz-%'").fetchone()[0] == 0
 
 
@@ -181,7 +214,10 @@ def test_changing_the_policy_warns(tmp_path):
     assert "user_id=keep" in warn[0] and "user_id=hash" in warn[0] and "mixes" in warn[0]
     db = open_db(tmp_path / "x.db")
     assert policy_conflicts(db, parse_redact(["user_id=hash"]))  # earlier import kept clear ids
-    assert any(w.startswith("--redact vin=drop") for w in policy_conflicts(db, parse_redact(["user_id=hash", "vin=drop"])))
+    assert any(
+        w.startswith("--redact vin=drop")
+        for w in policy_conflicts(db, parse_redact(["user_id=hash", "vin=drop"]))
+    )
 
 
 def test_hash_needs_a_salt():
@@ -236,7 +272,9 @@ def _assert_no_secret(tmp_path: Path, *outputs: str) -> None:
             assert s not in out
 
 
-@pytest.mark.parametrize("policy", [[], ["all=keep"], ["all=hash"], ["all=drop"], ["state=hash", "user_id=drop"]])
+@pytest.mark.parametrize(
+    "policy", [[], ["all=keep"], ["all=hash"], ["all=drop"], ["state=hash", "user_id=drop"]]
+)
 def test_authorization_codes_are_never_stored(tmp_path, policy):
     r = imp(tmp_path, *policy, log=_code_lines())
     out = json.loads(r.stdout)
@@ -254,18 +292,21 @@ def test_code_in_the_first_line_of_a_non_log_is_not_echoed(tmp_path):
     _assert_no_secret(tmp_path, r.stdout, r.stderr)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("code=abc", "code=<redacted>"),
-    ("a&code=abc&b=1", "a&code=<redacted>&b=1"),
-    ("CODE = abc", "CODE = <redacted>"),
-    ("/x?code%3Dabc", "/x?code%3D<redacted>"),
-    ('{"code": "abc"}', '{"code": "<redacted>"}'),
-    ("%63ode%3Dabc", "code=<redacted>"),
-    ("error_code=abc&status_code=200", "error_code=abc&status_code=200"),
-    ("zipcode=12345", "zipcode=12345"),
-    ("status code: 403", "status code: 403"),
-    ("Model 3", "Model 3"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("code=abc", "code=<redacted>"),
+        ("a&code=abc&b=1", "a&code=<redacted>&b=1"),
+        ("CODE = abc", "CODE = <redacted>"),
+        ("/x?code%3Dabc", "/x?code%3D<redacted>"),
+        ('{"code": "abc"}', '{"code": "<redacted>"}'),
+        ("%63ode%3Dabc", "code=<redacted>"),
+        ("error_code=abc&status_code=200", "error_code=abc&status_code=200"),
+        ("zipcode=12345", "zipcode=12345"),
+        ("status code: 403", "status code: 403"),
+        ("Model 3", "Model 3"),
+    ],
+)
 def test_scrub_codes(text, expected):
     assert scrub_codes(text) == expected
     assert scrub_codes(expected) == expected  # idempotent
@@ -291,6 +332,16 @@ def test_privacy_doc_describes_what_is_stored():
     text = doc.read_text() if doc.exists() and "What is stored" in doc.read_text() else ""
     text += (ROOT / "docs" / "privacy.md").read_text() if (ROOT / "docs" / "privacy.md").exists() else ""
     assert "What is stored and how to minimise it" in text
-    for word in ("--redact", "all=hash", "salt", "client_ip", "user_agent", "vin", "user_id", "state",
-                 "code", "0600"):
+    for word in (
+        "--redact",
+        "all=hash",
+        "salt",
+        "client_ip",
+        "user_agent",
+        "vin",
+        "user_id",
+        "state",
+        "code",
+        "0600",
+    ):
         assert word in text, word

@@ -103,7 +103,16 @@ EXPECTED_CATEGORY = {
 
 def test_error_codes_table_is_complete():
     assert ERROR_CODES == EXPECTED_CATEGORY
-    assert CATEGORIES == ("success", "denied", "exited", "incompatible", "account", "system", "other", "empty")
+    assert CATEGORIES == (
+        "success",
+        "denied",
+        "exited",
+        "incompatible",
+        "account",
+        "system",
+        "other",
+        "empty",
+    )
 
 
 @pytest.mark.parametrize("code,category", sorted(EXPECTED_CATEGORY.items()))
@@ -264,7 +273,16 @@ def test_blank_values_are_none_but_kept_in_extras():
 
 
 @pytest.mark.parametrize(
-    "raw", ["mercedes%20benz", "Mercedes-Benz", "MERCEDES_BENZ", "Mercedes+Benz", "Mercedes", "MB", "mercedes+-+benz"]
+    "raw",
+    [
+        "mercedes%20benz",
+        "Mercedes-Benz",
+        "MERCEDES_BENZ",
+        "Mercedes+Benz",
+        "Mercedes",
+        "MB",
+        "mercedes+-+benz",
+    ],
 )
 def test_make_aliases_mercedes(raw):
     rec = normalize(f"/cb?error=vehicle_incompatible&make={raw}")
@@ -597,9 +615,38 @@ def test_normalize_never_raises_on_bytes(data):
 
 _URL_BYTES = st.lists(
     st.sampled_from(
-        [b"&", b"=", b"%", b"%2", b"%25", b"%41", b"%C3", b"%A9", b"%FF", b"+", b"#", b"?", b"\xff",
-         b"\xc3", b"code", b"error", b"user_id", b"vin", b"make", b"year", b"model", b"state",
-         b"status_code", b"1", b"a", b"0SC", b"vehicle_incompatible", b"https://", b"sc1://", b"/"]
+        [
+            b"&",
+            b"=",
+            b"%",
+            b"%2",
+            b"%25",
+            b"%41",
+            b"%C3",
+            b"%A9",
+            b"%FF",
+            b"+",
+            b"#",
+            b"?",
+            b"\xff",
+            b"\xc3",
+            b"code",
+            b"error",
+            b"user_id",
+            b"vin",
+            b"make",
+            b"year",
+            b"model",
+            b"state",
+            b"status_code",
+            b"1",
+            b"a",
+            b"0SC",
+            b"vehicle_incompatible",
+            b"https://",
+            b"sc1://",
+            b"/",
+        ]
     ),
     max_size=40,
 ).map(b"".join)
@@ -627,11 +674,22 @@ def _blank_to_none(s: str) -> str | None:
 
 
 @settings(max_examples=300)
-@given(state=_TEXT, make=_TEXT, model=_TEXT, description=_TEXT, sep=st.sampled_from(["/cb?", "https://a.example/cb?"]))
+@given(
+    state=_TEXT,
+    make=_TEXT,
+    model=_TEXT,
+    description=_TEXT,
+    sep=st.sampled_from(["/cb?", "https://a.example/cb?"]),
+)
 def test_urlencode_round_trip(state, make, model, description, sep):
     query = urlencode(
-        {"error": "vehicle_incompatible", "error_description": description, "state": state,
-         "make": make, "model": model}
+        {
+            "error": "vehicle_incompatible",
+            "error_description": description,
+            "state": state,
+            "make": make,
+            "model": model,
+        }
     )
     rec = normalize(sep + query)
     # A literal "%41" in the text legitimately looks double-encoded once encoded ("%2541").

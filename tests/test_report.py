@@ -10,9 +10,8 @@ import shutil
 import subprocess
 
 import pytest
-from fixtures_analysis import analysis_db_path  # noqa: F401
 
-from smartcar_logs import report
+from smartcar_logs import display, report
 from smartcar_logs.store import StoreError
 
 
@@ -38,7 +37,7 @@ def test_charts_are_embedded_png(built):
 
 def test_no_code_and_no_external_resources(built):
     _, html = built
-    assert "class=\"jp-CodeMirrorEditor" not in html and "<div class=\"highlight" not in html
+    assert 'class="jp-CodeMirrorEditor' not in html and '<div class="highlight' not in html
     assert 'class="jp-OutputPrompt' not in html
     for code in ("from smartcar_logs", "analysis.connect", "plt.subplots", "db_path ="):
         assert code not in html
@@ -98,7 +97,7 @@ def test_bad_dates_and_period_are_rejected(analysis_db_path, tmp_path):
 def test_html_table_escapes_and_formats():
     import pandas as pd
 
-    table = report.html_table(
+    table = display.html_table(
         pd.DataFrame({"make": ["<b>x</b>"], "share": [0.25], "year": pd.array([None], dtype="Int64")}),
         percent=["share"],
         caption="<i>cap</i>",

@@ -1,0 +1,307 @@
+"""The SQL every analysis question shares: opening the database, date bounds, periods, filters,
+the reloads-collapsed ``events`` expression and the overview of what the database holds.
+
+``bounds`` and ``check_period`` are public so that callers outside the package (the report)
+validate their arguments exactly as the analysis functions do.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+import sqlite_utils
+
+from ..store import open_db
+
+__all__ = [
+    "PERIODS",
+    "DbLike",
+    "connect",
+    "bounds",
+    "check_period",
+    "data_range",
+    "choose_period",
+]
+
+#: The period names every function accepts.
+PERIODS = ("day", "week", "month")
+
+_PERIOD_SQL = {
+    "day": "substr({ts}, 1, 10)",
+    # %w is 0 for Sunday; (w + 6) % 7 is the number of days since Monday.
+    "week": (
+        "date(substr({ts}, 1, 10), '-' || ((CAST(strftime('%w', substr({ts}, 1, 10)) AS INTEGER)"
+        " + 6) % 7) || ' days')"
+    ),
+    "month": "substr({ts}, 1, 7) || '-01'",
+}
+PANDAS_FREQ = {"day": "D", "week": "W-MON", "month": "MS"}
+
+DENIED = "(outcome = 'error' AND lower(error_code) = 'access_denied')"
+INCOMPATIBLE = "(outcome = 'error' AND lower(error_code) = 'vehicle_incompatible')"
+HAS_STATE = "(state IS NOT NULL AND state <> '')"
+NO_STATE = "(state IS NULL OR state = '')"
+
+DbLike = sqlite_utils.Database | str | os.PathLike
+
+# --- plumbing ------------------------------------------------------------------------------
+
+
+def connect(db: DbLike) -> sqlite_utils.Database:
+    """Return *db* as a :class:`sqlite_utils.Database`, opening it when it is a path.
+
+    Parameters
+    ----------
+    db : sqlite_utils.Database or str or os.PathLike
+        An open database, or the path of an existing database file.
+
+    Returns
+    -------
+    sqlite_utils.Database
+
+    Raises
+    ------
+    smartcar_logs.store.StoreError
+        The path does not exist or is not a database.
+
+    Examples
+    --------
+    >>> from smartcar_logs.analysis import connect
+    >>> db = connect(open_db())  # doctest: +SKIP
+    """
+    if isinstance(db, sqlite_utils.Database):
+        return db
+    return open_db(db, create=False)
+
+
+def bounds(since: Any = None, until: Any = None) -> tuple[str | None, str | None]:
+    """Normalise a ``since``/``until`` pair to strings comparable with the stored timestamps.
+
+    Parameters
+    ----------
+    since, until : date-like, optional
+        ISO date or datetime strings, :class:`datetime.date` or :class:`datetime.datetime`
+        (naive means UTC); None, NaN or an empty string means open-ended.
+
+    Returns
+    -------
+    (since, until) : tuple of str or None
+        ``"YYYY-MM-DD"`` for whole days, ``"YYYY-MM-DDTHH:MM:SS+00:00"`` otherwise.
+
+    Raises
+    ------
+    ValueError
+        A value is not a date; the message names ``since`` or ``until``.
+
+    Examples
+    --------
+    >>> bounds("2026-10-01", "2026-10-01T07:30:00Z")
+    ('2026-10-01', '2026-10-01T07:30:00+00:00')
+    """
+    return _bound(since, "since"), _bound(until, "until")
+
+
+def _bound(value: Any, name: str) -> str | None:
+    """Normalise a ``since``/``until`` value to a string comparable with ``redirects.ts``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        if value.time() == datetime.min.time():
+            return value.date().isoformat()
+        return value.isoformat(timespec="seconds") + "+00:00"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
+        try:
+            return _bound(datetime.fromisoformat(text.replace("Z", "+00:00")), name)
+        except ValueError:
+            pass
+    raise ValueError(f"{name}: expected an ISO date such as 2026-10-01, got {value!r}")
+
+
+def check_period(period: str | None, allow_none: bool = False) -> None:
+    """Raise :class:`ValueError` unless *period* is one of :data:`PERIODS` (or None if allowed).
+
+    Examples
+    --------
+    >>> check_period("week")
+    >>> check_period("fortnight")
+    Traceback (most recent call last):
+    ...
+    ValueError: period: expected one of day, week, month, got 'fortnight'
+    """
+    if period is None and allow_none:
+        return
+    if period not in PERIODS:
+        choices = ", ".join(PERIODS) + (" or None" if allow_none else "")
+        raise ValueError(f"period: expected one of {choices}, got {period!r}")
+
+
+def period_expr(period: str | None, ts: str = "ts") -> str:
+    if period is None:
+        return "'all'"
+    return _PERIOD_SQL[period].format(ts=ts)
+
+
+def filters(
+    since: Any, until: Any, include_test: bool, *, ts: str = "ts", test_col: str | None = "is_test"
+) -> tuple[str, list[Any]]:
+    """SQL conditions (joined with AND, never empty) and their parameters."""
+    clauses, params = ["1 = 1"], []
+    lo, hi = _bound(since, "since"), _bound(until, "until")
+    if lo is not None:
+        clauses.append(f"{ts} >= ?")
+        params.append(lo)
+    if hi is not None:
+        clauses.append(f"{ts} < ?")
+        params.append(hi)
+    if not include_test and test_col:
+        clauses.append(f"{test_col} = 0")
+    return " AND ".join(clauses), params
+
+
+def events_cte(
+    since: Any, until: Any, include_test: bool, dedupe: bool, columns: Sequence[str] = ()
+) -> tuple[str, list[Any]]:
+    """``base`` (filtered redirects) and ``events`` (reloads collapsed) common table expressions.
+
+    ``events`` has ts, state, outcome, category, error_code, hits and *columns*.  With
+    *dedupe*, redirects sharing state + outcome + error code become one event at their first
+    timestamp (SQLite takes the bare columns from the row that holds the MIN); stateless
+    redirects are always one event each.
+    """
+    where, params = filters(since, until, include_test)
+    cols = ", ".join(["ts", "state", "outcome", "category", "error_code", *columns])
+    extra = "".join(f", {c}" for c in columns)
+    if dedupe:
+        events = f"""
+            SELECT MIN(ts) AS ts, state, outcome, category, error_code, COUNT(*) AS hits{extra}
+            FROM base WHERE {HAS_STATE}
+            GROUP BY state, outcome, lower(COALESCE(error_code, ''))
+            UNION ALL
+            SELECT ts, state, outcome, category, error_code, 1 AS hits{extra}
+            FROM base WHERE {NO_STATE}"""
+    else:
+        events = f"SELECT ts, state, outcome, category, error_code, 1 AS hits{extra} FROM base"
+    cte = f"WITH base AS (SELECT {cols} FROM redirects WHERE {where}), events AS ({events})"
+    return cte, params
+
+
+def query(db: sqlite_utils.Database, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+    cursor = db.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return pd.DataFrame.from_records(cursor.fetchall(), columns=names)
+
+
+def period_index(
+    db: sqlite_utils.Database,
+    period: str,
+    since: Any,
+    until: Any,
+    observed: pd.Series,
+) -> pd.DatetimeIndex:
+    """All periods from *since* (or the first observed) to *until* (or the last observed)."""
+    lo, hi = _bound(since, "since"), _bound(until, "until")
+    obs = pd.to_datetime(observed.dropna())
+    start = pd.Timestamp(lo[:10]) if lo else (obs.min() if len(obs) else None)
+    if hi:
+        end = pd.Timestamp(hi[:10])
+        if len(hi) == 10:  # exclusive date bound: the last included day is the one before
+            end -= pd.Timedelta(days=1)
+    else:
+        end = obs.max() if len(obs) else None
+    if start is None or end is None or end < start:
+        return pd.DatetimeIndex(obs.unique()).sort_values()
+    start = _floor(start, period)
+    end = _floor(end, period)
+    return pd.date_range(start, end, freq=PANDAS_FREQ[period])
+
+
+def _floor(ts: pd.Timestamp, period: str) -> pd.Timestamp:
+    ts = pd.Timestamp(ts).normalize()
+    if period == "week":
+        return ts - pd.Timedelta(days=ts.weekday())
+    if period == "month":
+        return ts.replace(day=1)
+    return ts
+
+
+# --- overview ------------------------------------------------------------------------------
+
+
+def data_range(db: DbLike, include_test: bool = False) -> tuple[str | None, str | None]:
+    """First and last redirect or launch timestamp in the database.
+
+    Parameters
+    ----------
+    db : sqlite_utils.Database or path
+    include_test : bool, default False
+        Count test redirects too.
+
+    Returns
+    -------
+    (first, last) : tuple of str or None
+        ISO timestamps as stored; ``(None, None)`` for an empty database.
+
+    Examples
+    --------
+    >>> data_range(db)  # doctest: +SKIP
+    ('2026-10-05T09:00:10+00:00', '2026-10-16T12:00:00+00:00')
+    """
+    db = connect(db)
+    test = "" if include_test else "WHERE is_test = 0"
+    row = db.execute(
+        f"""SELECT MIN(lo), MAX(hi) FROM (
+              SELECT MIN(ts) AS lo, MAX(ts) AS hi FROM redirects {test}
+              UNION ALL SELECT MIN(ts), MAX(ts) FROM launches)"""
+    ).fetchone()
+    return row[0], row[1]
+
+
+def choose_period(db: DbLike, since: Any = None, until: Any = None) -> str:
+    """Pick a readable period for a date range: day up to 6 weeks, week up to a year, else month.
+
+    Parameters
+    ----------
+    db : sqlite_utils.Database or path
+        Used for the ends of the range that are None.
+    since, until : date-like, optional
+        The range (inclusive, exclusive).
+
+    Returns
+    -------
+    str
+        ``"day"``, ``"week"`` or ``"month"``.
+
+    Examples
+    --------
+    >>> choose_period(db, "2026-10-01", "2026-10-15")  # doctest: +SKIP
+    'day'
+    """
+    lo, hi = _bound(since, "since"), _bound(until, "until")
+    if lo is None or hi is None:
+        first, last = data_range(db, include_test=True)
+        lo = lo or first
+        hi = hi or last
+    if not lo or not hi:
+        return "day"
+    days = (pd.Timestamp(hi[:10]) - pd.Timestamp(lo[:10])).days
+    if days <= 42:
+        return "day"
+    if days <= 366:
+        return "week"
+    return "month"

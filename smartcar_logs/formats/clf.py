@@ -1,0 +1,159 @@
+"""nginx / Apache combined and common (with or without a vhost), and Traefik's CLF."""
+
+from __future__ import annotations
+
+import re
+
+from ._text import _Q, _dec, split_request, unescape_log_bytes
+from ._time import parse_clf_time
+from .base import LineFormat, LogEntry
+
+__all__ = ["CombinedFormat", "CommonFormat", "TraefikClfFormat"]
+
+_CLF_RE = re.compile(
+    rb"(?:(?P<vhost>\S+) )?(?P<ip>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]*)\] "
+    rb'"(?P<request>' + _Q + rb')" (?P<status>\d{3}|-) (?P<size>\S+)'
+    rb'(?: "(?P<referer>' + _Q + rb')" "(?P<ua>' + _Q + rb')")?',
+    re.DOTALL,
+)
+
+
+def _quote_end(line: bytes, i: int) -> int:
+    """Index of the quote closing a field that starts at *i* (-1 if none); skips ``\\"``."""
+    find = line.find
+    q = find(b'"', i)
+    while q != -1 and line[q - 1] == 92:  # a backslash before it: count the run
+        k = q - 1
+        while line[k - 1] == 92:
+            k -= 1
+        if (q - k) % 2 == 0:
+            break  # an even run is escaped backslashes; the quote is real
+        q = find(b'"', q + 1)
+    return q
+
+
+def _fast_clf(line: bytes) -> LogEntry | None:
+    """Slice a well-formed combined/common line without the regex; None means "use it".
+
+    Slicing at known delimiters is several times faster than the general regex and
+    gives the same fields; anything unusual falls through to the regex.
+    """
+    b = line.find(b" [")
+    if b < 0 or line[b + 28 : b + 31] != b'] "':
+        return None
+    head = line[:b].split(b" ")
+    if len(head) == 3:
+        ip = head[0]
+    elif len(head) == 4:
+        ip = head[1]
+    else:
+        return None
+    ts = parse_clf_time(line[b + 2 : b + 28])
+    if ts is None:
+        return None
+    q = _quote_end(line, b + 31)
+    if q < 0 or line[q + 1 : q + 2] != b" ":
+        return None
+    status_b = line[q + 2 : q + 5]
+    if not status_b.isdigit() or line[q + 5 : q + 6] not in (b" ", b""):
+        return None
+    req = line[b + 31 : q]
+    if b"\\" in req:
+        req = unescape_log_bytes(req)
+    sp1 = req.find(b" ")
+    sp2 = req.rfind(b" ")
+    if sp1 <= 0 or sp2 == sp1 or not req.startswith(b"HTTP/", sp2 + 1):
+        return None
+    ua = None
+    r1 = line.find(b' "', q + 5)
+    if r1 != -1:
+        r2 = _quote_end(line, r1 + 2)
+        if r2 == -1 or line[r2 + 1 : r2 + 3] != b' "':
+            return None
+        u2 = _quote_end(line, r2 + 3)
+        if u2 == -1:
+            return None
+        ua_b = line[r2 + 3 : u2]
+        ua = (
+            None
+            if ua_b == b"-"
+            else (unescape_log_bytes(ua_b) if b"\\" in ua_b else ua_b).decode("utf-8", "replace")
+        )
+    return LogEntry(
+        target=req[sp1 + 1 : sp2],
+        ts=ts,
+        method=req[:sp1].decode("utf-8", "replace"),
+        status=int(status_b),
+        client_ip=None if ip == b"-" else ip.decode("utf-8", "replace"),
+        user_agent=ua,
+    )
+
+
+class CombinedFormat(LineFormat):
+    """nginx/Apache ``combined`` and ``common``, with or without a leading vhost."""
+
+    name = "combined"
+    description = 'nginx / Apache combined: 1.2.3.4 - - [01/Oct/2026:09:00:01 +0200] "GET /cb?... HTTP/1.1" 302 0 "-" "UA"'  # noqa: E501
+    example = "smartcar-logs import /var/log/nginx/access.log*"
+
+    def matches(self, line: bytes) -> bool:
+        m = _CLF_RE.match(line)
+        return m is not None and m.group("ua") is not None and parse_clf_time(m.group("time")) is not None
+
+    def parse(self, line: bytes) -> LogEntry | str:
+        fast = _fast_clf(line)
+        if fast is not None:
+            return fast
+        m = _CLF_RE.match(line)
+        if m is None:
+            return f"not a {self.name} log line"
+        ts = parse_clf_time(m.group("time"))
+        if ts is None:
+            return "bad timestamp"
+        split = split_request(m.group("request"))
+        if isinstance(split, str):
+            return split
+        method, target = split
+        status = m.group("status")
+        ua = m.group("ua")
+        return LogEntry(
+            target=target,
+            ts=ts,
+            method=method,
+            status=int(status) if status != b"-" else None,
+            client_ip=_dec(m.group("ip")),
+            user_agent=_dec(unescape_log_bytes(ua)) if ua is not None else None,
+        )
+
+
+class CommonFormat(CombinedFormat):
+    """The Common Log Format (the first seven fields of combined)."""
+
+    name = "common"
+    description = 'CLF: 1.2.3.4 - - [01/Oct/2026:09:00:01 +0200] "GET /cb?... HTTP/1.1" 302 0'
+    example = "smartcar-logs import --format common /var/log/apache2/access.log"
+
+    def matches(self, line: bytes) -> bool:
+        m = _CLF_RE.match(line)
+        return m is not None and m.group("ua") is None and parse_clf_time(m.group("time")) is not None
+
+
+_TRAEFIK_TAIL_RE = re.compile(rb'\s(?:\d+|-) "' + _Q + rb'" "' + _Q + rb'" (?:\d+|-)ms\s*$')
+
+
+class TraefikClfFormat(CombinedFormat):
+    """Traefik's default access log: combined plus ``count "router" "backend-url" Nms``."""
+
+    name = "traefik-clf"
+    description = (
+        'Traefik CLF: combined + 3 "router@docker" "http://10.0.0.5:8080" 12ms '
+        "(read like combined; the trailing fields are ignored)"
+    )
+    example = "smartcar-logs import /var/log/traefik/access.log"
+
+    def matches(self, line: bytes) -> bool:
+        return (
+            line.rstrip().endswith(b"ms")
+            and _TRAEFIK_TAIL_RE.search(line) is not None
+            and super().matches(line)
+        )

@@ -1,0 +1,32 @@
+"""The importer: access logs in, Connect redirects (and launches) out, every line counted.
+
+The pipeline, one module per step:
+
+* :mod:`.discovery` which files, in which order (directories, globs, rotation order);
+* :mod:`.inputs` opening them (files, stdin, archives) and the hostile-input defences;
+* :mod:`.checkpoint` which content a file is and how far it was imported (exactly once);
+* :mod:`.scan` finding and parsing the candidate lines, in worker processes for big files;
+* :mod:`.run` the orchestration: one transaction per file, in named phases;
+* :mod:`.results` what an import reports.
+"""
+
+from __future__ import annotations
+
+from .discovery import expand_inputs
+from .inputs import CHUNK_SIZE, LINE_TOO_LONG, MAX_LINE_BYTES, open_input
+from .results import FileResult, ImportResult, InputError, ProgressCallback
+from .run import import_file, import_paths
+
+__all__ = [
+    "import_paths",
+    "import_file",
+    "expand_inputs",
+    "open_input",
+    "ImportResult",
+    "FileResult",
+    "InputError",
+    "ProgressCallback",
+    "CHUNK_SIZE",
+    "MAX_LINE_BYTES",
+    "LINE_TOO_LONG",
+]

@@ -1,0 +1,452 @@
+"""The import run: each input opened, identified, scanned and checkpointed, in named phases.
+
+One file is one transaction: its rows, rejects and checkpoint are committed together or not
+at all, so a crash or an error mid-file leaves the database as it was before that file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+import sqlite_utils
+
+from .. import formats as _formats
+from .. import privacy as _privacy
+from ..redirect import ERROR_CODES
+from ..store import ensure_schema
+from . import checkpoint, inputs
+from .discovery import expand_inputs
+from .inputs import CHUNK_SIZE, _Opened, read_chunk
+from .results import FileResult, ImportResult, InputError, ProgressCallback
+from .scan import _Dispatcher, _FileScan, _make_workers, _norm_path, _Workers, _workers_for, redact_raw
+
+__all__ = ["import_paths", "import_file"]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Everything an import run decides once and every file shares."""
+
+    import_id: int
+    fmt: str  # a format name, or "auto"
+    redirect_paths: frozenset  # normalised; empty: detect redirect paths from evidence
+    launch_paths: frozenset
+    confirmed: set  # redirect paths confirmed so far (grows as files confirm new ones)
+    redaction: Any  # privacy.Redaction or None
+    format_options: Any  # formats.FormatOptions or dict or None
+    chunk_size: int = CHUNK_SIZE
+    progress: ProgressCallback | None = None
+    workers: _Workers | None = None
+
+
+def import_paths(
+    db: sqlite_utils.Database,
+    paths: Iterable[str],
+    *,
+    fmt: str = "auto",
+    redirect_paths: Iterable[str] = (),
+    launch_paths: Iterable[str] = (),
+    progress: ProgressCallback | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
+    stdin: BinaryIO | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    redaction=None,
+    format_options: _formats.FormatOptions | dict | None = None,
+    jobs: int | None = None,
+) -> ImportResult:
+    """Import each path in turn ('-' is stdin) and record the run in ``imports``.
+
+    A file that cannot be read is reported in its :class:`FileResult` (``status ==
+    "error"``) and the others are still imported. *redaction* is a ``--redact`` policy
+    (``{"vin": "hash"}``, ``["all=hash"]`` or a :class:`privacy.Redaction`); see privacy.py.
+    *format_options* (``log_format``, ``url_field``, ``time_field``) configure the formats.
+    *jobs* worker processes parse large files (default: one per core; 1 parses here).
+    """
+    ensure_schema(db)
+    paths = expand_inputs(paths)
+    redirect_paths = tuple(redirect_paths)
+    launch_paths = tuple(launch_paths)
+    redaction = _privacy.for_db(db, redaction)  # --redact: applied to every row before writing
+    format_options = _formats.FormatOptions.of(format_options)
+    import_id = _begin_import(db, paths, fmt, redirect_paths, launch_paths, redaction, format_options)
+    confirmed = {r[0] for r in db.conn.execute("SELECT path FROM redirect_paths")}
+    results = []
+    # The pool is forked before any transaction is open, and only when a file is big
+    # enough to repay it (forking costs tens of milliseconds).
+    workers = _make_workers(paths, jobs)
+    run = _Run(
+        import_id,
+        fmt,
+        frozenset(map(_norm_path, redirect_paths)),
+        frozenset(map(_norm_path, launch_paths)),
+        confirmed,
+        redaction,
+        format_options,
+        chunk_size,
+        progress,
+        workers,
+    )
+    try:
+        for p in paths:
+            r = _import_one(db, p, run, stdin)
+            results.append(r)
+            if on_file is not None:
+                on_file(r)
+    finally:
+        if workers is not None:
+            workers.pool.terminate()
+            workers.pool.join()
+    return _finish_import(db, import_id, results)
+
+
+def _begin_import(db, paths, fmt, redirect_paths, launch_paths, redaction, format_options) -> int:
+    """Record the run's options in ``imports``; its id marks every row this run writes."""
+    options = {
+        "format": fmt,
+        "redirect_paths": list(redirect_paths),
+        "launch_paths": list(launch_paths),
+        "paths": paths,
+        "redact": redaction.options(),
+    }
+    options.update({k: v for k, v in asdict(format_options).items() if v is not None})
+    conn = db.conn
+    cur = conn.execute(
+        "INSERT INTO imports (started_at, options) VALUES (?, ?)", (_now(), json.dumps(options))
+    )
+    if conn.in_transaction:
+        conn.commit()
+    return cur.lastrowid
+
+
+def _finish_import(db, import_id: int, results: list[FileResult]) -> ImportResult:
+    """Totals of the run, from the file results and this run's rows; written to ``imports``."""
+    conn = db.conn
+    by_outcome = {"success": 0, **{code: 0 for code in ERROR_CODES}}
+    for outcome, code, n in conn.execute(
+        "SELECT outcome, error_code, count(*) FROM redirects WHERE import_id = ?"
+        " GROUP BY outcome, error_code ORDER BY count(*) DESC",
+        (import_id,),
+    ):
+        key = code if outcome == "error" else outcome
+        by_outcome[key] = by_outcome.get(key, 0) + n
+    redirect_paths_seen = {
+        p: n
+        for p, n in conn.execute(
+            "SELECT path, count(*) FROM redirects WHERE import_id = ? GROUP BY path ORDER BY 2 DESC",
+            (import_id,),
+        )
+    }
+    res = ImportResult(
+        import_id=import_id, files=results, by_outcome=by_outcome, redirect_paths=redirect_paths_seen
+    )
+    for r in results:
+        res.lines_read += r.lines
+        res.redirects += r.redirects
+        res.inserted += r.inserted
+        res.duplicates += r.duplicates
+        res.launches += r.launches
+        res.ordinary += r.ordinary
+        res.rejected += r.rejected
+        res.errors += r.status == "error"
+    conn.execute(
+        """UPDATE imports SET finished_at = ?, files = ?, lines_read = ?, redirects = ?,
+               launches = ?, inserted = ?, duplicates = ?, ordinary = ?, rejected = ?, errors = ?
+           WHERE id = ?""",
+        (
+            _now(),
+            len(results),
+            res.lines_read,
+            res.redirects,
+            res.launches,
+            res.inserted,
+            res.duplicates,
+            res.ordinary,
+            res.rejected,
+            res.errors,
+            import_id,
+        ),
+    )
+    if conn.in_transaction:
+        conn.commit()
+    return res
+
+
+def import_file(
+    db: sqlite_utils.Database,
+    path: str,
+    *,
+    import_id: int,
+    fmt: str = "auto",
+    redirect_paths: Iterable[str] = (),
+    launch_paths: Iterable[str] = (),
+    confirmed_paths: set[str] | None = None,
+    progress: ProgressCallback | None = None,
+    stdin: BinaryIO | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    redaction: _privacy.Redaction | None = None,
+    format_options: _formats.FormatOptions | dict | None = None,
+    workers: _Workers | None = None,
+) -> FileResult:
+    """Import one file (or '-' for stdin) into *db*; never raises for bad input.
+
+    Returns a :class:`FileResult` whose counts satisfy
+    ``lines == redirects + launches + ordinary + rejected``.
+    """
+    run = _Run(
+        import_id,
+        fmt,
+        frozenset(map(_norm_path, redirect_paths)),
+        frozenset(map(_norm_path, launch_paths)),
+        confirmed_paths if confirmed_paths is not None else set(),
+        redaction,
+        format_options,
+        chunk_size,
+        progress,
+        workers,
+    )
+    return _import_one(db, path, run, stdin)
+
+
+def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None) -> FileResult:
+    label = "<stdin>" if path == "-" else path
+    result = FileResult(path=label)
+    try:
+        stream, raw, compression = inputs.open_input(path, stdin)
+    except InputError as e:
+        result.status, result.message = "error", str(e)
+        return result
+    result.compression = compression
+    conn = db.conn
+    try:
+        with raw:
+            src = inputs.first_read(stream, raw, compression, path, run.chunk_size, result)
+            if not src.first:
+                result.status = "empty"
+                result.message = "empty file: nothing to import"
+                return result
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                _import_stream(db, src, run, result)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O)
+                    conn.execute("ROLLBACK")
+                raise
+    except InputError as e:
+        result.status, result.message = "error", str(e)
+    except sqlite3.Error as e:
+        result.status, result.message = "error", f"{label}: database error, file rolled back: {e}"
+    except OSError as e:
+        result.status, result.message = "error", f"{label}: read error, file rolled back: {e.strerror or e}"
+    if result.status == "error":  # rolled back: nothing of this file counts as read or stored
+        for k in ("lines", "redirects", "inserted", "duplicates", "launches", "ordinary", "rejected"):
+            setattr(result, k, 0)
+        result.reject_reasons, result.ignored_callbacks = {}, {}
+    return result
+
+
+# --- the phases of one file ------------------------------------------------------------------
+
+
+@dataclass
+class _Scanned:
+    """Where the scan of one file ended: the checkpoint it leaves behind."""
+
+    pos: int  # decompressed offset just past the last complete line read
+    last_line: bytes
+    tail: bytes  # the last TAIL_BYTES before pos that this run read
+
+
+def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
+    head = src.first[: checkpoint.FINGERPRINT_BYTES]
+    fp, known, note = _identify(db.conn, src, head, result)
+    fmt = _choose_format(src, known, run, result)
+    scan = _FileScan(
+        db, result, fp, fmt, run.import_id, run.redirect_paths, run.launch_paths, run.confirmed, run.redaction
+    )
+    buf = _skip_imported(src, known, run, result)
+    if buf is None:
+        return
+    scanned = _scan_blocks(src, buf, known, scan, run, result)
+    _time_range(src, scanned, fmt, scan, known, result)
+    result.note = note
+    checkpoint.save(
+        db.conn,
+        fingerprint=fp,
+        head=head,
+        tail=scanned.tail if scanned.pos > result.resumed_from else None,
+        known=known,
+        path=None if src.label == "<stdin>" else os.path.abspath(src.label),
+        size=_size_on_disk(src.raw),
+        bytes_done=scanned.pos,
+        import_id=run.import_id,
+        result=result,
+    )
+    _remember_paths(db.conn, scan.newly_confirmed, run)
+
+
+def _identify(conn, src: _Opened, head: bytes, result: FileResult):
+    """Which source this is and how far an earlier run got (``result.resumed_from``)."""
+    fp, known, note = checkpoint.identify(conn, head, src.raw, src.streaming)
+    result.fingerprint = fp
+    result.resumed_from = known.bytes_done if known else 0
+    path_for_db = None if src.label == "<stdin>" else os.path.abspath(src.label)
+    if note:
+        result.warnings.append(f"{src.label}: {note}")
+    elif known and known.path and path_for_db and known.path != path_for_db:
+        note = f"same content as {known.path}"
+    return fp, known, note
+
+
+def _choose_format(src: _Opened, known, run: _Run, result: FileResult):
+    """The format: forced, remembered from an earlier run of this file, or detected;
+    configured for this file from its first lines (CloudFront #Fields) and the options."""
+    sample = src.first[: 256 * 1024].split(b"\n")
+    if len(sample) > 1:
+        sample.pop()  # the piece after the last newline may be a partial line
+    sample = sample[:200]
+    fmt = None
+    if run.fmt != "auto":
+        fmt = _formats.get_format(run.fmt, sample, run.format_options)
+        result.format_share = None
+    elif known and known.format:
+        try:
+            fmt = _formats.get_format(known.format, sample, run.format_options)
+        except ValueError:  # e.g. "custom" remembered, but no --log-format this time
+            fmt = None
+    if fmt is None:
+        fmt, share = _formats.detect_format(sample, run.format_options)
+        if fmt is None or share == 0:
+            line1 = redact_raw(src.first.split(b"\n", 1)[0])[:80]
+            raise InputError(f"{src.label}: not an access log in a known format (line 1: {line1!r})")
+        result.format_share = round(share, 4)
+    result.format = fmt.name
+    return fmt
+
+
+def _skip_imported(src: _Opened, known, run: _Run, result: FileResult) -> bytes | None:
+    """Skip what an earlier run already imported; the bytes to scan first, or None when
+    this content holds nothing new (a shorter copy of what was imported)."""
+    buf = src.first
+    bytes_done = result.resumed_from
+    if not bytes_done:
+        return buf
+    if len(buf) > bytes_done:
+        return buf[bytes_done:]
+    skip = bytes_done - len(buf)
+    if not src.streaming and src.raw.seekable():
+        src.raw.seek(bytes_done)
+        return b""
+    while skip > 0:
+        got = read_chunk(src.stream, min(skip, run.chunk_size), result.warnings, src.label)
+        if not got:
+            break
+        skip -= len(got)
+    if skip > 0:
+        # A partial copy of content we already have: nothing in it is new.
+        result.status = "up to date"
+        result.message = "shorter than what was already imported from the same content"
+        return None
+    return b""
+
+
+def _scan_blocks(src: _Opened, buf: bytes, known, scan: _FileScan, run: _Run, result: FileResult) -> _Scanned:
+    """The chunk loop: whole lines go to the scanner block by block; then the last line."""
+    pos = result.resumed_from  # decompressed offset of buf[0]
+    line_no = known.lines if known else 0
+    last_line = b""
+    tail = b""
+    disp = _Dispatcher(scan, _workers_for(src.raw, src.compression, run.workers))
+    raw, progress, label = src.raw, run.progress, src.label
+    raw_pos = raw.tell() if raw.seekable() else 0
+    while True:
+        nl = buf.rfind(b"\n")
+        if nl != -1:
+            block = buf[: nl + 1]
+            disp.submit(block, pos, line_no)
+            n = block.count(b"\n")
+            line_no += n
+            result.lines += n
+            end = block.rfind(b"\n", 0, nl) + 1
+            last_line = block[end:nl]
+            tail = (tail + block)[-checkpoint.TAIL_BYTES :]
+            pos += nl + 1
+            buf = buf[nl + 1 :]
+        if progress is not None and raw.seekable():
+            now = raw.tell()
+            progress(now - raw_pos)
+            raw_pos = now
+        chunk = read_chunk(src.stream, run.chunk_size, result.warnings, label)
+        if not chunk:
+            break
+        buf += chunk
+    disp.drain()
+    if buf:
+        if src.streaming and not result.warnings:
+            # stdin and archives do not grow: their last line is complete even without "\n".
+            scan.scan(buf + b"\n", pos, line_no)
+            result.lines += 1
+            last_line = buf
+            tail = (tail + buf)[-checkpoint.TAIL_BYTES :]
+            pos += len(buf)
+        elif src.streaming:
+            result.partial_line = True
+            result.warnings.append(
+                f"{label}: the damaged archive ends inside a line; that line was not imported"
+            )
+        else:
+            result.partial_line = True
+            result.warnings.append(f"{label}: last line has no newline yet; left for the next run")
+    scan.finish()
+    return _Scanned(pos, last_line, tail)
+
+
+def _time_range(src: _Opened, scanned: _Scanned, fmt, scan: _FileScan, known, result: FileResult) -> None:
+    """Time range of the whole file from its first and last lines (cheap: two parses);
+    the totals that follow from the counts; "up to date" when nothing was new."""
+    bytes_done = result.resumed_from
+    first_line = src.first.split(b"\n", 1)[0] if not bytes_done else None
+    for ln, attr in ((first_line, "first_ts"), (scanned.last_line, "last_ts")):
+        if ln:
+            e = fmt.parse(ln.rstrip(b"\r"))
+            if isinstance(e, _formats.LogEntry) and e.ts:
+                setattr(result, attr, e.ts)
+    result.first_ts = result.first_ts or scan.first_ts
+    result.last_ts = result.last_ts or scan.last_ts
+    result.ordinary = result.lines - result.redirects - result.launches - result.rejected
+    if result.lines == 0 and bytes_done:
+        result.status = "up to date"
+        result.message = "already imported"
+
+
+def _size_on_disk(raw) -> int | None:
+    if raw is not None and hasattr(raw, "name") and isinstance(raw.name, str):
+        try:
+            return os.path.getsize(raw.name)
+        except OSError:
+            return None
+    return None
+
+
+def _remember_paths(conn, newly_confirmed: set[str], run: _Run) -> None:
+    """Redirect paths learned from evidence, or given explicitly, are known to later runs."""
+    for p in sorted(newly_confirmed):
+        conn.execute(
+            "INSERT OR IGNORE INTO redirect_paths (path, how, first_import_id) VALUES (?, 'evidence', ?)",
+            (p, run.import_id),
+        )
+    for p in sorted(run.redirect_paths):
+        conn.execute(
+            "INSERT OR IGNORE INTO redirect_paths (path, how, first_import_id) VALUES (?, 'explicit', ?)",
+            (p, run.import_id),
+        )

@@ -1,0 +1,527 @@
+"""The scanner: find the candidate lines of each block, parse only those, buffer and write rows.
+
+Speed comes from never looking at most lines: the file is read in large binary chunks,
+candidate lines are found with ``bytes.find`` on a few needles (``user_id=``, ``error=``,
+the known redirect paths...), and only those lines are parsed. Every other line is
+counted with ``bytes.count(b"\\n")`` and nothing more.
+
+Large files are parsed by worker processes (:class:`_Dispatcher`); what a parsed line *is*
+is still decided here, in file order, so results are exactly those of one serial pass.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import os
+import pickle
+from collections import Counter, deque
+from dataclasses import dataclass
+from functools import lru_cache, partial
+from itertools import compress
+from operator import is_not
+from typing import Any
+
+from .. import privacy as _privacy
+from ..redirect import normalize, parse_query
+from ..store import LAUNCHES, REDIRECT_COLUMNS, REDIRECTS, REJECTS
+from .inputs import LINE_TOO_LONG, MAX_LINE_BYTES, is_compressed
+from .results import FileResult
+
+RAW_REJECT_CHARS = 1000
+# Generic needles: a Connect redirect carries at least one of these keys. ``code=`` also
+# catches ``status_code=``; both are fine, the parser decides.
+AUTO_NEEDLES = (b"user_id=", b"error=", b"code=", b"vehicle_id=")
+
+_INSERT_LAUNCH = LAUNCHES.insert_sql()
+_INSERT_REJECT = REJECTS.insert_sql()
+_REJECT_REASON = REJECTS.index("reason")
+
+
+# --- what a line is ---------------------------------------------------------------------------
+
+
+def _norm_path(p: str) -> str:
+    """Reduce a configured redirect path or URL to the comparable path."""
+    p = p.strip()
+    i = p.find("://")
+    if i != -1:
+        j = p.find("/", i + 3)
+        p = p[j:] if j != -1 else "/"
+    p = p.split("?", 1)[0].split("#", 1)[0]
+    if len(p) > 1:
+        p = p.rstrip("/")
+    return p
+
+
+def _target_path(target: bytes) -> str:
+    q = target.find(b"?")
+    p = target if q == -1 else target[:q]
+    h = p.find(b"#")
+    if h != -1:
+        p = p[:h]
+    i = p.find(b"://")
+    if i != -1:
+        j = p.find(b"/", i + 3)
+        p = p[j:] if j != -1 else b"/"
+    s = p.decode("utf-8", "replace")
+    if len(s) > 1:
+        s = s.rstrip("/")
+    return _privacy.scrub_codes(s)  # "/cb;code=..." must not store a code (cheap no-op otherwise)
+
+
+def redact_raw(line: bytes) -> str:
+    """A raw line for the rejects table: authorization codes removed, length capped."""
+    text = line[: RAW_REJECT_CHARS * 4].decode("utf-8", "backslashreplace")
+    return _privacy.scrub_codes(text)[:RAW_REJECT_CHARS]
+
+
+@dataclass
+class _ParseContext:
+    """What parsing a candidate line needs; picklable, so worker processes get a copy."""
+
+    fmt: Any
+    fp: str
+    import_id: int
+    label: str
+    explicit: bool
+    redirect_paths: frozenset | set
+    launch_paths: frozenset | set
+    confirmed: frozenset | set  # a snapshot in workers, the live set in the main process
+    redaction: Any = None  # privacy.Redaction: codes scrubbed, --redact applied per row
+
+
+def _find_candidates(buf: bytes, needles, since: int = 0) -> set[int]:
+    """Offsets of the lines of *buf* holding any needle, from offset *since* on."""
+    starts = set()
+    find = buf.find
+    for needle in needles:
+        i = find(needle, since)
+        while i != -1:
+            starts.add(buf.rfind(b"\n", 0, i) + 1)
+            e = find(b"\n", i)
+            if e == -1:
+                break
+            i = find(needle, e)
+    return starts
+
+
+def _parse_block(ctx: _ParseContext, buf: bytes, starts: list[int], base: int, line0: int) -> list:
+    """Parse the candidate lines at *starts* (sorted) into items for :meth:`_FileScan.apply`."""
+    items = []
+    prev, line_no = 0, line0
+    count, find = buf.count, buf.find
+    for s in starts:
+        line_no += count(b"\n", prev, s)
+        prev = s
+        e = find(b"\n", s)
+        line = buf[s:e]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        item = _parse_line(ctx, line, base + s, line_no + 1)
+        if item is not None:
+            items.append(item)
+    return items
+
+
+def _parse_line(ctx: _ParseContext, line: bytes, offset: int, line_no: int):
+    """Everything about one candidate line that does not depend on the lines before it.
+
+    Returns None for ordinary traffic, or one of:
+    ``("X", reject_row)``, ``("L", launch_row, ts)``,
+    ``("R", offset, path, is_empty, evidence, redirect_row, ts)``, and
+    ``("N", offset, line_no, path, line)`` for a query-less request on a path that was not a
+    known redirect path when parsed (the main process decides once earlier lines are in).
+    """
+    if len(line) > MAX_LINE_BYTES:  # no server logs such a request: do not parse it
+        return "X", ctx.redaction.reject_row(_reject_row(ctx, line, offset, line_no, LINE_TOO_LONG))
+    if line[:1] == b"\0":  # zero-fill left by a crash before this line is not part of it
+        line = line.lstrip(b"\0")
+    entry = ctx.fmt.parse(line)
+    if isinstance(entry, str):
+        return "X", ctx.redaction.reject_row(_reject_row(ctx, line, offset, line_no, entry))
+    if entry is None:  # the format's own non-request line (header, app log): ordinary
+        return None
+    target = entry.target
+    path = _target_path(target)
+    if path in ctx.launch_paths:
+        q = target.find(b"?")
+        state = parse_query(target[q + 1 :])[0].get("state") if q != -1 else None
+        return (
+            "L",
+            ctx.redaction.launch_row(
+                (
+                    ctx.fp,
+                    line_no,
+                    offset,
+                    ctx.import_id,
+                    entry.ts,
+                    entry.method,
+                    path,
+                    entry.status,
+                    entry.client_ip,
+                    entry.user_agent,
+                    state or None,
+                )
+            ),
+            entry.ts,
+        )
+    if ctx.explicit:
+        if path not in ctx.redirect_paths:
+            return None
+    elif b"?" not in target and path not in ctx.confirmed:
+        return "N", offset, line_no, path, line
+    rec = normalize(target)
+    return (
+        "R",
+        offset,
+        path,
+        rec["outcome"] == "empty",
+        rec["evidence"],
+        ctx.redaction.redirect_row(_row(ctx, rec, entry, path, offset, line_no)),
+        entry.ts,
+    )
+
+
+def _reject_row(ctx: _ParseContext, line: bytes, offset: int, line_no: int, reason: str) -> tuple:
+    return (ctx.fp, ctx.label, line_no, offset, ctx.import_id, reason, redact_raw(line))
+
+
+def _row(ctx: _ParseContext, rec: dict, entry, path: str, offset: int, line_no: int) -> tuple:
+    # Spelled out in REDIRECT_COLUMNS order: this runs once per redirect, and a generic
+    # dict-to-tuple loop over 36 columns cost more than the SQLite insert.
+    flags, extras = rec["flags"], rec["extras"]
+    ek, vv = rec["error_known"], rec["vin_valid"]
+    return (
+        ctx.fp,
+        line_no,
+        offset,
+        ctx.import_id,
+        entry.ts,
+        entry.method,
+        path,
+        entry.status,
+        entry.client_ip,
+        entry.user_agent,
+        rec["outcome"],
+        rec["flow"],
+        rec["category"],
+        rec["error_code"],
+        None if ek is None else int(ek),
+        rec["error_description"],
+        rec["state"],
+        rec["user_id"],
+        int(rec["has_code"]),
+        rec["vehicle_id"],
+        rec["external_id"],
+        rec["virtual_key_url"],
+        rec["vin"],
+        None if vv is None else int(vv),
+        int(rec["is_test"]),
+        rec["vin_make"],
+        rec["vin_year"],
+        rec["make"],
+        rec["make_raw"],
+        rec["model"],
+        rec["year"],
+        rec["year_raw"],
+        rec["status_code"],
+        rec["error_message"],
+        json.dumps(flags) if flags else None,
+        json.dumps(extras, ensure_ascii=False) if extras else None,
+    )
+
+
+def _work(ctx: _ParseContext, buf: bytes, base: int, line0: int, needles: list) -> tuple:
+    """A worker's share: find and parse one block's candidates; count its lines."""
+    starts = _find_candidates(buf, needles)
+    return _parse_block(ctx, buf, sorted(starts), base, line0), starts, buf.count(b"\n")
+
+
+class _FileScan:
+    """State of one file's import: needles, known paths, counters and row buffers.
+
+    Parsing a candidate line (:func:`_parse_line`) depends on nothing but the line, so it
+    can run in worker processes; deciding what a parsed line is (:meth:`apply`) depends on
+    the redirect paths confirmed by the lines before it, so it runs here, in file order.
+    """
+
+    def __init__(
+        self,
+        db,
+        result: FileResult,
+        fp: str,
+        fmt,
+        import_id: int,
+        redirect_paths: set[str],
+        launch_paths: set[str],
+        confirmed: set[str],
+        redaction: _privacy.Redaction | None = None,
+    ):
+        self.db = db
+        self.redaction = redaction if redaction is not None else _privacy.Redaction()
+        self.r = result
+        self.explicit = bool(redirect_paths)
+        self.confirmed = confirmed
+        self.ctx = _ParseContext(
+            fmt,
+            fp,
+            import_id,
+            result.path,
+            self.explicit,
+            redirect_paths,
+            launch_paths,
+            confirmed,
+            self.redaction,
+        )
+        self.newly_confirmed: set[str] = set()
+        self.pending: Counter = Counter()
+        self.pending_offsets: dict[str, list[int]] = {}
+        self.reasons: Counter = Counter()
+        if self.explicit:
+            needles = {p.encode() for p in redirect_paths}
+        else:
+            needles = set(AUTO_NEEDLES) | {p.encode() for p in confirmed if p != "/"}
+        needles |= {p.encode() for p in launch_paths}
+        self.needles = sorted(needles)
+        self.needle_since: dict[bytes, int] = {}  # needle -> offset of the line that added it
+        self.rows: list[tuple] = []
+        self.launch_rows: list[tuple] = []
+        self.reject_rows: list[tuple] = []
+        self.first_ts: str | None = None
+        self.last_ts: str | None = None
+
+    def worker_context(self) -> _ParseContext:
+        c = self.ctx
+        return _ParseContext(
+            c.fmt,
+            c.fp,
+            c.import_id,
+            c.label,
+            c.explicit,
+            frozenset(c.redirect_paths),
+            frozenset(c.launch_paths),
+            frozenset(self.confirmed),
+            c.redaction,
+        )
+
+    def scan(
+        self, buf: bytes, base: int, line0: int, parsed: tuple | None = None, n_needles: int = 0
+    ) -> None:
+        """Find, parse and apply the candidate lines of *buf* (complete lines only).
+
+        *parsed* is a worker's ``(items, starts)`` for this block, found with the first
+        *n_needles* needles; lines holding needles added since then are found here.
+        """
+        if parsed is None:
+            n_needles = len(self.needles)
+            done = _find_candidates(buf, self.needles)
+            items = _parse_block(self.ctx, buf, sorted(done), base, line0)
+        else:
+            items, done = parsed
+        self.apply(items)
+        # A path confirmed meanwhile becomes a needle for this block too, from the line that
+        # confirmed it on (lines before it were decided already, as in one serial pass).
+        while len(self.needles) > n_needles:
+            new = self.needles[n_needles:]
+            n_needles = len(self.needles)
+            starts = set()
+            for needle in new:
+                starts |= _find_candidates(buf, (needle,), max(0, self.needle_since[needle] - base))
+            starts -= done
+            done |= starts
+            self.apply(_parse_block(self.ctx, buf, sorted(starts), base, line0))
+
+    def apply(self, items: list) -> None:
+        confirmed, pending = self.confirmed, self.pending
+        for item in items:
+            kind = item[0]
+            if kind == "R":
+                _, offset, path, empty, evidence, row, ts = item
+                if not self.explicit and path not in confirmed:
+                    if empty:
+                        continue
+                    if evidence:
+                        confirmed.add(path)
+                        self.newly_confirmed.add(path)
+                        pending.pop(path, None)
+                        self.pending_offsets.pop(path, None)
+                        b = path.encode()
+                        if path != "/" and b not in self.needles:
+                            self.needles.append(b)
+                            self.needle_since[b] = offset
+                    else:
+                        pending[path] += 1
+                        self.pending_offsets.setdefault(path, []).append(offset)
+                self._seen_ts(ts)
+                self.rows.append(row)
+            elif kind == "N":
+                _, offset, line_no, path, line = item
+                if path in confirmed:  # confirmed by an earlier line: an empty redirect
+                    self.apply([_parse_line(self.ctx, line, offset, line_no)])
+            elif kind == "L":
+                self.launch_rows.append(item[1])
+                self._seen_ts(item[2])
+            else:
+                row = item[1]
+                self.reasons[row[_REJECT_REASON]] += 1
+                self.reject_rows.append(row)
+
+    def _seen_ts(self, ts: str | None) -> None:
+        if ts:
+            if self.first_ts is None or ts < self.first_ts:
+                self.first_ts = ts
+            if self.last_ts is None or ts > self.last_ts:
+                self.last_ts = ts
+
+    def flush(self) -> None:
+        """Write buffered rows; the caller's transaction makes them permanent or not."""
+        conn = self.db.conn
+        if self.rows:
+            before = conn.total_changes
+            _insert_sparse(conn, REDIRECTS, REDIRECT_COLUMNS, self.rows)
+            inserted = conn.total_changes - before
+            self.r.redirects += len(self.rows)
+            self.r.inserted += inserted
+            self.r.duplicates += len(self.rows) - inserted
+            self.rows.clear()
+        if self.launch_rows:
+            conn.executemany(_INSERT_LAUNCH, self.launch_rows)
+            self.r.launches += len(self.launch_rows)
+            self.launch_rows.clear()
+        if self.reject_rows:
+            conn.executemany(_INSERT_REJECT, self.reject_rows)
+            self.r.rejected += len(self.reject_rows)
+            self.reject_rows.clear()
+
+    def finish(self) -> None:
+        """Drop rows of paths that never showed Smartcar evidence: other OAuth callbacks."""
+        self.flush()
+        for path, n in self.pending.items():
+            if path in self.confirmed:
+                continue
+            # By key, not by path: a scan over the file's rows per path was the slowest
+            # statement of an import.
+            before = self.db.conn.total_changes
+            self.db.conn.executemany(
+                "DELETE FROM redirects WHERE source_fp = ? AND byte_offset = ? AND import_id = ?",
+                [(self.ctx.fp, off, self.ctx.import_id) for off in self.pending_offsets[path]],
+            )
+            deleted = self.db.conn.total_changes - before
+            self.r.redirects -= n
+            self.r.inserted -= deleted
+            self.r.duplicates -= n - deleted
+            self.r.ignored_callbacks[path] = n
+        self.r.reject_reasons = dict(self.reasons)
+
+
+class _Dispatcher:
+    """Feeds blocks to :meth:`_FileScan.scan`: directly, or through worker processes.
+
+    With workers, up to two blocks per worker are parsed ahead while this process
+    applies finished blocks in file order and writes them, so results are exactly those
+    of a serial pass, and memory stays bounded by those blocks.
+    """
+
+    def __init__(self, scan: _FileScan, workers: _Workers | None = None):
+        self.scan = scan
+        self.pool = workers.pool if workers is not None else None
+        self.depth = 2 * workers.jobs if workers is not None else 0
+        self.queue: deque = deque()
+        if self.pool is not None:
+            try:
+                pickle.dumps(scan.worker_context())
+            except Exception:  # a format that cannot travel: parse here
+                self.pool = None
+
+    def submit(self, block: bytes, base: int, line0: int) -> None:
+        scan = self.scan
+        if self.pool is None:
+            scan.scan(block, base, line0)
+            scan.flush()
+            return
+        n = len(scan.needles)
+        fut = self.pool.apply_async(_work, (scan.worker_context(), block, base, line0, scan.needles[:]))
+        self.queue.append((fut, block, base, line0, n))
+        while len(self.queue) > self.depth:
+            self._complete_one()
+
+    def _complete_one(self) -> None:
+        fut, block, base, line0, n = self.queue.popleft()
+        items, starts, _ = fut.get()
+        self.scan.scan(block, base, line0, parsed=(items, starts), n_needles=n)
+        self.scan.flush()
+
+    def drain(self) -> None:
+        while self.queue:
+            self._complete_one()
+
+
+_not_none = partial(is_not, None)
+
+
+@lru_cache(maxsize=256)
+def _sparse_sql(table, columns: tuple, mask: tuple) -> str:
+    return table.insert_sql(compress(columns, mask))
+
+
+def _insert_sparse(conn, table, columns: tuple, rows: list) -> None:
+    """Insert *rows* leaving their NULLs out of the statement.
+
+    Most redirect columns are NULL on most rows, and the sqlite3 module binds None through
+    its adapter lookup, which made binding cost more than SQLite's own work: grouping rows
+    by which columns they fill halves the insert time.
+    """
+    groups: dict[tuple, list] = {}
+    for row in rows:
+        mask = tuple(map(_not_none, row))
+        g = groups.get(mask)
+        if g is None:
+            groups[mask] = g = []
+        g.append(tuple(compress(row, mask)))
+    for mask, group in groups.items():
+        conn.executemany(_sparse_sql(table, columns, mask), group)
+
+
+# --- worker processes --------------------------------------------------------------------------
+
+
+PARALLEL_MIN_BYTES = 32 << 20  # on disk; compressed files count 4x
+
+
+@dataclass
+class _Workers:
+    pool: Any  # a multiprocessing pool of *jobs* forked processes
+    jobs: int
+
+
+def _worth_workers(size: int, compressed: bool) -> bool:
+    return size * (4 if compressed else 1) >= PARALLEL_MIN_BYTES
+
+
+def _make_workers(paths: list[str], jobs: int | None) -> _Workers | None:
+    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    for p in paths:
+        try:
+            size = os.path.getsize(p) if p != "-" else 0
+            with open(p, "rb") as f:
+                compressed = is_compressed(f.read(6))
+        except OSError:
+            continue
+        if _worth_workers(size, compressed):
+            return _Workers(multiprocessing.get_context("fork").Pool(jobs), jobs)
+    return None
+
+
+def _workers_for(raw, compression, workers: _Workers | None) -> _Workers | None:
+    """*workers* if this file is big enough to repay them (its size on disk), else None."""
+    if workers is None:
+        return None
+    try:
+        size = os.fstat(raw.fileno()).st_size
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return None
+    return workers if _worth_workers(size, compression is not None) else None

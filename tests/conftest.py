@@ -1,0 +1,29 @@
+"""Fixtures shared by the test modules (pytest finds them here; no import needed).
+
+Helpers that tests import by name live beside this file: ``logs`` (the log-line builder and
+shared values), ``fixtures_analysis`` (the hand-built analysis database, its rows documented),
+``helpers_hostile`` (CLI runners and table snapshots for the hostile-input and fault tests).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixtures_analysis import build_analysis_db
+from smartcar_logs.store import open_db
+
+
+@pytest.fixture(scope="module")
+def analysis_db_path(tmp_path_factory) -> Path:
+    """Path of a fresh copy of the hand-built database (fixtures_analysis.py), one per test module."""
+    return build_analysis_db(tmp_path_factory.mktemp("analysis") / "analysis.db")
+
+
+@pytest.fixture(scope="module")
+def analysis_db(analysis_db_path):
+    """The hand-built database, open (read it only: it is shared by the module's tests)."""
+    db = open_db(analysis_db_path, create=False)
+    yield db
+    db.conn.close()
