@@ -105,15 +105,22 @@ _CODE_RE = re.compile(r"""(?i)(?<![a-z0-9_])(code(?:\s*(?:=|%3d|%253d)|"\s*:\s*"
 _HINT_RE = re.compile(r"""(?i)code[\s="%\\:]|%""")
 
 
-def cannot_hide_code(line: bytes) -> bool:
-    """True when no value read from *line* can hold a code, so its rows need no scrub.
+def cannot_hide_code(entry) -> bool:
+    """True when no row built from *entry* (a reader's ``LogEntry``) can hold a code.
 
-    Every value a reader takes from a line is a piece of it, decoded from UTF-8 or from a
-    ``%XX`` or backslash escape; without ``code`` in any case and without ``%`` or ``\\``,
-    no piece can spell ``code`` or carry an escape, which is all :func:`scrub_codes` looks
-    for. Three byte searches instead of joining and lowering a row's twenty text values.
+    A row's text is the entry's method, client address and user agent, the time we format,
+    and what :mod:`redirect` reads from the target, which decodes only ``+`` and ``%XX``. So
+    a target without ``%`` and without ``code`` in any case, and other values without either,
+    give a row in which :func:`scrub_codes` finds nothing: the row needs no scrub. Five
+    substring tests instead of joining and lowering a row's twenty text values.
     """
-    return b"%" not in line and b"\\" not in line and b"code" not in line.lower()
+    target = entry.target
+    if b"%" in target or b"code" in target.lower():
+        return False
+    for text in (entry.user_agent, entry.method, entry.client_ip):
+        if text and ("%" in text or "code" in text.lower()):
+            return False
+    return True
 
 
 def _is_code_key(key: str) -> bool:
@@ -237,15 +244,15 @@ class Redaction:
                     vals[i] = None if mode == "drop" else self._hash(v)
         return row if vals is None else tuple(vals)
 
-    def redirect_row(self, row: tuple, line: bytes | None = None) -> tuple:
-        """*row* with codes scrubbed and the policy applied; *line* is the log line it was
-        read from, when known: a line that :func:`cannot_hide_code` spares the scrub."""
-        if line is not None and not self.active and cannot_hide_code(line):
+    def redirect_row(self, row: tuple, entry=None) -> tuple:
+        """*row* with codes scrubbed and the policy applied; *entry* is the ``LogEntry`` it
+        was built from, when known: one that :func:`cannot_hide_code` spares the scrub."""
+        if entry is not None and not self.active and cannot_hide_code(entry):
             return row
         return self._fix(row, self._r_text, self._r_get, self._r_extras, self._r_policy)
 
-    def launch_row(self, row: tuple, line: bytes | None = None) -> tuple:
-        if line is not None and not self.active and cannot_hide_code(line):
+    def launch_row(self, row: tuple, entry=None) -> tuple:
+        if entry is not None and not self.active and cannot_hide_code(entry):
             return row
         return self._fix(row, self._l_text, self._l_get, -1, self._l_policy)
 

@@ -584,13 +584,38 @@ def _fast_row(raw: bytes) -> tuple[str, bool, tuple] | None:
         # is Smartcar evidence (see _normalize_general).
         del code_only  # a credential: never copied further
         if user_id is None:
-            return path.decode("ascii"), False, (
-                "success", "code", "success", None, None, None, state.decode("ascii"), None, 1,
-            ) + _FAST_TAIL
-        return path.decode("ascii"), True, (
-            "success", "user_id" if code is None else "code+user_id", "success", None, None, None,
-            state.decode("ascii"), user_id.decode("ascii"), 0 if code is None else 1,
-        ) + _FAST_TAIL
+            return (
+                path.decode("ascii"),
+                False,
+                (
+                    "success",
+                    "code",
+                    "success",
+                    None,
+                    None,
+                    None,
+                    state.decode("ascii"),
+                    None,
+                    1,
+                )
+                + _FAST_TAIL,
+            )
+        return (
+            path.decode("ascii"),
+            True,
+            (
+                "success",
+                "user_id" if code is None else "code+user_id",
+                "success",
+                None,
+                None,
+                None,
+                state.decode("ascii"),
+                user_id.decode("ascii"),
+                0 if code is None else 1,
+            )
+            + _FAST_TAIL,
+        )
     if desc:
         if b"+" in desc:
             desc = desc.replace(b"+", b" ")
@@ -612,10 +637,22 @@ def _fast_row(raw: bytes) -> tuple[str, bool, tuple] | None:
         error_code, error_known, category, evidence = error, 0, "other", False
     else:
         error_code, error_known, evidence = lowered, 1, lowered not in GENERIC_OAUTH_ERRORS
-    return path.decode("ascii"), evidence, (
-        "error", None, category, error_code, error_known, description, state.decode("ascii"),
-        None, 0,
-    ) + _FAST_TAIL
+    return (
+        path.decode("ascii"),
+        evidence,
+        (
+            "error",
+            None,
+            category,
+            error_code,
+            error_known,
+            description,
+            state.decode("ascii"),
+            None,
+            0,
+        )
+        + _FAST_TAIL,
+    )
 
 
 def _fast(raw: bytes) -> dict | None:
@@ -626,13 +663,34 @@ def _fast(raw: bytes) -> dict | None:
     path, evidence, v = r
     ek = v[4]
     return {
-        "path": path, "outcome": v[0], "flow": v[1], "category": v[2], "error_code": v[3],
-        "error_known": None if ek is None else bool(ek), "error_description": v[5],
-        "state": v[6], "user_id": v[7], "has_code": bool(v[8]),
-        "vehicle_id": None, "external_id": None, "virtual_key_url": None, "vin": None,
-        "vin_valid": None, "is_test": False, "vin_make": None, "vin_year": None, "make": None,
-        "make_raw": None, "model": None, "year": None, "year_raw": None, "status_code": None,
-        "error_message": None, "flags": [], "extras": {}, "evidence": evidence,
+        "path": path,
+        "outcome": v[0],
+        "flow": v[1],
+        "category": v[2],
+        "error_code": v[3],
+        "error_known": None if ek is None else bool(ek),
+        "error_description": v[5],
+        "state": v[6],
+        "user_id": v[7],
+        "has_code": bool(v[8]),
+        "vehicle_id": None,
+        "external_id": None,
+        "virtual_key_url": None,
+        "vin": None,
+        "vin_valid": None,
+        "is_test": False,
+        "vin_make": None,
+        "vin_year": None,
+        "make": None,
+        "make_raw": None,
+        "model": None,
+        "year": None,
+        "year_raw": None,
+        "status_code": None,
+        "error_message": None,
+        "flags": [],
+        "extras": {},
+        "evidence": evidence,
     }
 
 
@@ -647,12 +705,30 @@ def row_values(rec: dict) -> tuple:
     flags, extras = rec["flags"], rec["extras"]
     ek, vv = rec["error_known"], rec["vin_valid"]
     return (
-        rec["outcome"], rec["flow"], rec["category"], rec["error_code"],
-        None if ek is None else int(ek), rec["error_description"], rec["state"],
-        rec["user_id"], int(rec["has_code"]), rec["vehicle_id"], rec["external_id"],
-        rec["virtual_key_url"], rec["vin"], None if vv is None else int(vv),
-        int(rec["is_test"]), rec["vin_make"], rec["vin_year"], rec["make"], rec["make_raw"],
-        rec["model"], rec["year"], rec["year_raw"], rec["status_code"], rec["error_message"],
+        rec["outcome"],
+        rec["flow"],
+        rec["category"],
+        rec["error_code"],
+        None if ek is None else int(ek),
+        rec["error_description"],
+        rec["state"],
+        rec["user_id"],
+        int(rec["has_code"]),
+        rec["vehicle_id"],
+        rec["external_id"],
+        rec["virtual_key_url"],
+        rec["vin"],
+        None if vv is None else int(vv),
+        int(rec["is_test"]),
+        rec["vin_make"],
+        rec["vin_year"],
+        rec["make"],
+        rec["make_raw"],
+        rec["model"],
+        rec["year"],
+        rec["year_raw"],
+        rec["status_code"],
+        rec["error_message"],
         json.dumps(flags) if flags else None,
         json.dumps(extras, ensure_ascii=False) if extras else None,
     )

@@ -10,7 +10,6 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smartcar_logs.generate import generate
 from smartcar_logs.redirect import (
     FIELDS,
     _fast,
@@ -22,6 +21,7 @@ from smartcar_logs.redirect import (
     state_of,
 )
 from smartcar_logs.store import REDIRECT_COLUMNS
+from smartcar_logs.synthetic import generate_log as generate
 
 REAL = Path(__file__).parent / "data" / "apache_logs_elastic_examples.log.gz"
 _TARGET = re.compile(rb'"[A-Z]+ (\S+) HTTP/[0-9.]+"')
@@ -38,7 +38,9 @@ def agree(target: bytes) -> bool:
     assert normalize(target) == general
     # What the importer stores: the same values, without the dict in between.
     assert normalize_row(target) == (
-        row_values(general), general["outcome"] == "empty", general["evidence"]
+        row_values(general),
+        general["outcome"] == "empty",
+        general["evidence"],
     ), target
     return True
 
@@ -70,8 +72,7 @@ def test_generated_redirects_agree_and_mostly_take_the_fast_path():
 def test_every_generated_target_agrees():
     # Ordinary traffic, launches, other OAuth callbacks, several seeds and time zones.
     for seed in (1, 2, 5):
-        for t in targets_of(generated(seed, lines=8000, redirect_share=0.2,
-                                      tz_offset_minutes=seed * 90)):
+        for t in targets_of(generated(seed, lines=8000, redirect_share=0.2, tz_offset_minutes=seed * 90)):
             agree(t)
 
 
@@ -108,13 +109,46 @@ def test_examples():
         normalize(t)
 
 
-_PIECES = st.sampled_from([
-    b"/cb", b"/", b"?", b"&", b"=", b"#", b"%", b"%2", b"%41", b"%25", b"%FF", b"%e2%80%99",
-    b"+", b" ", b"\xff", b"\xc3\xa9", b"user_id", b"user_id=", b"state=", b"code=", b"error=",
-    b"error_description=", b"access_denied", b"ACCESS_DENIED", b"server_error", b"vin=",
-    b"make=", b"725146a3-69f4-46c8-965d-54b3b6f81eb7", b"x", b"-", b"~", b".", b"CODE=",
-    b"https://h", b"\t", b"\x00",
-])
+_PIECES = st.sampled_from(
+    [
+        b"/cb",
+        b"/",
+        b"?",
+        b"&",
+        b"=",
+        b"#",
+        b"%",
+        b"%2",
+        b"%41",
+        b"%25",
+        b"%FF",
+        b"%e2%80%99",
+        b"+",
+        b" ",
+        b"\xff",
+        b"\xc3\xa9",
+        b"user_id",
+        b"user_id=",
+        b"state=",
+        b"code=",
+        b"error=",
+        b"error_description=",
+        b"access_denied",
+        b"ACCESS_DENIED",
+        b"server_error",
+        b"vin=",
+        b"make=",
+        b"725146a3-69f4-46c8-965d-54b3b6f81eb7",
+        b"x",
+        b"-",
+        b"~",
+        b".",
+        b"CODE=",
+        b"https://h",
+        b"\t",
+        b"\x00",
+    ]
+)
 
 
 @settings(max_examples=1500, deadline=None)
