@@ -41,14 +41,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
 BIN = Path(sys.executable).parent
-CLI = [str(BIN / "smartcar-logs")] if (BIN / "smartcar-logs").exists() else [sys.executable, "-m", "smartcar_logs.cli"]
+CLI = (
+    [str(BIN / "smartcar-logs")]
+    if (BIN / "smartcar-logs").exists()
+    else [sys.executable, "-m", "smartcar_logs.cli"]
+)
 LAUNCH = "/connect/smartcar"
 
 #: (label, file name, generator arguments) of the issue's two inputs.
 INPUTS = (
     ("1M-line mix", "mix-1m-seed1.log", ["--lines", "1000000", "--seed", "1"]),
-    ("redirect-only export", "redirects-200k-seed3.log",
-     ["--lines", "200000", "--seed", "3", "--redirect-share", "1.0"]),
+    (
+        "redirect-only export",
+        "redirects-200k-seed3.log",
+        ["--lines", "200000", "--seed", "3", "--redirect-share", "1.0"],
+    ),
 )
 
 # The analyst's one-liner: six fields of every callback line into a table. Run as its own
@@ -83,9 +90,15 @@ def measured(cmd: list[str], ok=(0, 65)) -> dict:
     if p.returncode not in ok:
         err_file.seek(0)
         err = err_file.read()
-        raise RuntimeError(f"{' '.join(cmd)} failed with {p.returncode}: {err.decode(errors='replace')[-500:]}")
-    return {"seconds": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024,
-            "out": out.decode(errors="replace")}
+        raise RuntimeError(
+            f"{' '.join(cmd)} failed with {p.returncode}: {err.decode(errors='replace')[-500:]}"
+        )
+    return {
+        "seconds": wall,
+        "cpu": ru.ru_utime + ru.ru_stime,
+        "rss_mb": ru.ru_maxrss / 1024,
+        "out": out.decode(errors="replace"),
+    }
 
 
 def fresh(path: Path) -> Path:
@@ -98,8 +111,12 @@ def ensure_input(name: str, gen_args: list[str]) -> Path:
     path = OUT / name
     if not path.exists():
         t0 = time.perf_counter()
-        subprocess.run([*CLI, "generate", str(path), *gen_args], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [*CLI, "generate", str(path), *gen_args],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         print(f"  generated {name} ({' '.join(gen_args)}) in {time.perf_counter() - t0:.1f} s", flush=True)
     return path
 
@@ -118,8 +135,10 @@ def ours(path: Path, jobs: int | None) -> dict:
 
 
 def goaccess(path: Path) -> dict:
-    r = measured(["goaccess", str(path), "--log-format=COMBINED", "-o", str(OUT / "goaccess.json"),
-                  "--no-progress"], ok=(0,))
+    r = measured(
+        ["goaccess", str(path), "--log-format=COMBINED", "-o", str(OUT / "goaccess.json"), "--no-progress"],
+        ok=(0,),
+    )
     r.pop("out")
     return r
 
@@ -132,8 +151,12 @@ def duckdb_one_liner(path: Path) -> dict:
 
 
 def have_duckdb() -> bool:
-    return subprocess.run([sys.executable, "-c", "import duckdb"], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL).returncode == 0
+    return (
+        subprocess.run(
+            [sys.executable, "-c", "import duckdb"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        ).returncode
+        == 0
+    )
 
 
 def best(runs: list[dict]) -> dict | None:
@@ -160,8 +183,15 @@ def compare(repeat: int = 3, jobs: int | None = None, only_ours: bool = False) -
         for _ in range(repeat):
             for t, fn in tools.items():
                 runs[t].append(fn(path, jobs) if t == "ours" else fn(path))
-        rows.append({"label": label, "file": path, "args": gen_args, "mb": path.stat().st_size / 1e6,
-                     **{t: best(r) for t, r in runs.items()}})
+        rows.append(
+            {
+                "label": label,
+                "file": path,
+                "args": gen_args,
+                "mb": path.stat().st_size / 1e6,
+                **{t: best(r) for t, r in runs.items()},
+            }
+        )
     return rows
 
 
@@ -202,8 +232,12 @@ def table(rows: list[dict]) -> str:
 def update_readme(text_block: str, marker: str = "bench-compare") -> bool:
     readme = ROOT / "README.md"
     text = readme.read_text()
-    new, n = re.subn(rf"(<!-- {marker} -->\n).*?(<!-- /{marker} -->)",
-                     lambda m: m.group(1) + text_block + "\n" + m.group(2), text, flags=re.S)
+    new, n = re.subn(
+        rf"(<!-- {marker} -->\n).*?(<!-- /{marker} -->)",
+        lambda m: m.group(1) + text_block + "\n" + m.group(2),
+        text,
+        flags=re.S,
+    )
     if n:
         readme.write_text(new)
     return bool(n)
@@ -223,7 +257,9 @@ def main() -> None:
     print()
     print(block)
     if args.readme:
-        print("README.md updated" if update_readme(block) else "README.md has no <!-- bench-compare --> block")
+        print(
+            "README.md updated" if update_readme(block) else "README.md has no <!-- bench-compare --> block"
+        )
 
 
 if __name__ == "__main__":
