@@ -34,12 +34,38 @@ def _quote_end(line: bytes, i: int) -> int:
     return q
 
 
+# The shape of nearly every combined line: no vhost, no backslash escape, a full request
+# line, a size without quotes, then referer and user agent. One match of this takes the
+# fields the slicing below would find (the slicing's own checks, spelled as a pattern: the
+# first " [" opens the time, the first quote after the request closes it...) at less than
+# half its cost; any other line is sliced as before. A comma in the first field is an
+# X-Forwarded-For list, which only the slicing splits into client and list.
+_COMMON_CLF = re.compile(
+    rb'([^ ,]+) (?!\[)[^ ]+ (?!\[)[^ ]+ \[([^\]]{26})\] "([A-Z]+) ([^ "\\]+) HTTP/[^ "\\]*" '
+    rb'([0-9]{3}) [^ "]+ "[^"\\]*" "([^"\\]*)"'
+)
+
+
 def _fast_clf(line: bytes) -> LogEntry | None:
     """Slice a well-formed combined/common line without the regex; None means "use it".
 
     Slicing at known delimiters is several times faster than the general regex and
     gives the same fields; anything unusual falls through to the regex.
     """
+    m = _COMMON_CLF.match(line)
+    if m is not None:
+        ip, t, method, target, status, ua = m.groups()
+        ts = parse_clf_time(t)
+        if ts is None:
+            return None
+        return LogEntry(
+            target=target,
+            ts=ts,
+            method=method.decode("ascii"),
+            status=int(status),
+            client_ip=None if ip == b"-" else ip.decode("utf-8", "replace"),
+            user_agent=None if ua == b"-" else ua.decode("utf-8", "replace"),
+        )
     b = line.find(b" [")
     if b < 0 or line[b + 28 : b + 31] != b'] "':
         return None

@@ -388,7 +388,7 @@ def _scan_blocks(src: _Opened, buf: bytes, known, scan: _FileScan, run: _Run, re
             result.lines += n
             end = block.rfind(b"\n", 0, nl) + 1
             last_line = block[end:nl]
-            tail = (tail + block)[-checkpoint.TAIL_BYTES :]
+            tail = (tail + block[-checkpoint.TAIL_BYTES :])[-checkpoint.TAIL_BYTES :]  # not a block copy
             pos += nl + 1
             buf = buf[nl + 1 :]
         if progress is not None and raw.seekable():
