@@ -196,7 +196,8 @@ class Voucher:
     def feed(self, data: bytes) -> None:
         end = self.pos + len(data)
         for p in _mark_offsets(end, self.pos):
-            self.marks[p] = _hash((self.recent + data[: p - self.pos])[-TAIL_BYTES:])
+            k = p - self.pos  # the mark is k bytes into data
+            self.marks[p] = _hash((self.recent + data[max(0, k - TAIL_BYTES) : k])[-TAIL_BYTES:])
         self.recent = (self.recent + data[-TAIL_BYTES:])[-TAIL_BYTES:]
         self.pos = end
 

@@ -444,9 +444,11 @@ class _LongLine:
         if len(self.head) <= MAX_LINE_BYTES:
             self.head += piece[: MAX_LINE_BYTES + 1 - len(self.head)]
         if not self.candidate:
-            look = self.carry + piece
-            self.candidate = any(n in look for n in self.needles)
-            self.carry = look[-self.overlap :] if self.overlap else b""
+            seam = self.carry + piece[: self.overlap]  # a needle split between two pieces
+            # A one-byte search (memchr) first: a needle's last byte absent means no needle;
+            # a substring search over a megabyte of one repeated byte runs at 0.3 GB/s.
+            self.candidate = any(n in seam or (n[-1:] in piece and n in piece) for n in self.needles)
+            self.carry = (self.carry + piece[-self.overlap :])[-self.overlap :] if self.overlap else b""
         self.size += len(piece)
 
 
