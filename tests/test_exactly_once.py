@@ -195,3 +195,17 @@ def test_gzip_bomb_is_not_an_access_log(tmp_path):
     p.write_bytes(gzip.compress(b"a" * (32 << 20)))
     r = imp(db, p)
     assert r.files[0].status == "error" and "not an access log" in r.files[0].message
+
+
+def test_single_unterminated_line_taken_then_finished(tmp_path):
+    """Found by the lifecycle model: the only line of a file, taken with --final, then its
+    newline arrives; the grown file must still be recognised (its head has no line end)."""
+    db = open_db(tmp_path / "t.db")
+    log = tmp_path / "access.log"
+    log.write_bytes(red(1)[:-1])
+    assert imp(db, log, final=True).inserted == 1
+    with log.open("ab") as f:
+        f.write(b"\n" + red(2))
+    r = imp(db, log)
+    assert r.inserted == 1 and r.duplicates == 0 and r.lines_read == 1
+    assert states(db) == ["s1", "s2"]

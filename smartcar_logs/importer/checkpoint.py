@@ -6,8 +6,9 @@ source (``sources``), and the next run checks exactly those bytes:
 
 * **heads**: hashes of the content's first bytes cut at each line end within the first
   FINGERPRINT_BYTES, and at FINGERPRINT_BYTES (``source_heads``). Content is looked up by
-  the longest head it shares, so a copy made when the file was two lines long still finds
-  it; an empty input has no head and matches nothing.
+  the heads it shares and must agree with every head of the source it is long enough to
+  check (one shared empty first line is not enough), so a copy made when the file was two
+  lines long still finds it; an empty input has no head and matches nothing.
 * **checkpoint**: ``bytes_done``, the offset up to which every line was imported, and
   ``tail_hash``, the hash of the TAIL_BYTES just before it: always those exact bytes,
   however few this run read (a run that read 150 bytes vouches for the 256 before its
@@ -150,25 +151,28 @@ def _agrees(content: Content, known: _Known) -> tuple[bool, bool, bytes | None]:
 
 def identify(conn, content: Content) -> Identity:
     """Find which known source *content* is (see the module docstring)."""
-    cuts = _head_cuts(content.first, len(content.first))
+    first = content.first
+    cuts = _head_cuts(first, len(first))
     if not cuts:
         return Identity(None)
-    by_hash = {_hash(content.first[:c]): c for c in cuts}
-    q = ",".join("?" * len(by_hash))
+    # Also just before each newline: a source whose last line was taken before its newline
+    # came (import --final) has its head cut there.
+    looked = sorted(set(cuts) | {c - 1 for c in cuts if c > 1 and first[c - 1 : c] == b"\n"})
+    hashes = [_hash(first[:c]) for c in looked]
+    q = ",".join("?" * len(hashes))
     rows = conn.execute(
-        f"SELECT s.fingerprint, s.bytes_done, s.lines, s.format, s.tail_hash, s.path, s.marks, h.fp_len"
-        f" FROM source_heads h JOIN sources s ON s.fingerprint = h.fingerprint"
-        f" WHERE h.head_hash IN ({q}) ORDER BY h.fp_len DESC, s.last_import_id DESC",
-        list(by_hash),
+        "SELECT s.fingerprint, s.bytes_done, s.lines, s.format, s.tail_hash, s.path, s.marks"
+        " FROM source_heads h JOIN sources s ON s.fingerprint = h.fingerprint"
+        f" WHERE h.head_hash IN ({q}) GROUP BY s.fingerprint"
+        " ORDER BY max(h.fp_len) DESC, s.last_import_id DESC",
+        hashes,
     ).fetchall()
-    seen, disagreed = set(), 0
-    for fp, bd, lines, fmt, tail_hash, path, marks, _ in rows:
-        if fp in seen:
-            continue
-        seen.add(fp)
-        known = _Known(
-            fp, bd, lines, fmt, tail_hash, path, {int(k): v for k, v in json.loads(marks or "{}").items()}
-        )
+    disagreed = 0
+    for fp, bd, lines, fmt, tail_hash, path, marks in rows:
+        if not _heads_agree(conn, first, fp):
+            continue  # another file that merely starts alike (say, with an empty line)
+        marks = {int(k): v for k, v in json.loads(marks or "{}").items()}
+        known = _Known(fp, bd, lines, fmt, tail_hash, path, marks)
         ok, reaches, seed = _agrees(content, known)
         if not ok:
             disagreed += 1
@@ -179,6 +183,17 @@ def identify(conn, content: Content) -> Identity:
             None, note="content changed since the last import (truncated or rewritten): read from the start"
         )
     return Identity(None)
+
+
+def _heads_agree(conn, first: bytes, fingerprint: str) -> bool:
+    """Does the content agree with every head hash of the source it can be checked against?
+    Sharing one short cut (a first empty line) is not enough to be the same content."""
+    for head_hash, cut in conn.execute(
+        "SELECT head_hash, fp_len FROM source_heads WHERE fingerprint = ?", (fingerprint,)
+    ):
+        if cut <= len(first) and _hash(first[:cut]) != head_hash:
+            return False
+    return True
 
 
 class Voucher:
