@@ -14,6 +14,7 @@ help:
 	@echo "make lint   ruff check + ruff format --check (to fix: .venv/bin/ruff format . && .venv/bin/ruff check --fix .)"
 	@echo "make test   set up .venv with test dependencies, lint, and run the whole suite"
 	@echo "make lab    open JupyterLab on notebooks/ with the demo database"
+	@echo "make soak   run the log-lifecycle model test much longer (SOAK_EXAMPLES=2000)"
 	@echo "make bench  run the import benchmark (benchmarks/)"
 
 $(BIN)/python:
