@@ -209,3 +209,18 @@ def test_single_unterminated_line_taken_then_finished(tmp_path):
     r = imp(db, log)
     assert r.inserted == 1 and r.duplicates == 0 and r.lines_read == 1
     assert states(db) == ["s1", "s2"]
+
+
+def test_copy_taken_before_the_newline_came_adds_nothing(tmp_path):
+    """Found by the lifecycle model: a copy of a one-line file made before the line's
+    newline, imported with --final after the original (now with its newline) was."""
+    db = open_db(tmp_path / "t.db")
+    log = tmp_path / "access.log"
+    log.write_bytes(red(1)[:-1])
+    shutil.copy(log, tmp_path / "copy.log")
+    with log.open("ab") as f:
+        f.write(b"\n")
+    imp(db, log)
+    r = imp(db, tmp_path / "copy.log", final=True)
+    assert r.files[0].status == "up to date" and r.inserted == 0 and r.lines_read == 0
+    assert states(db) == ["s1"]

@@ -56,12 +56,15 @@ def _mark_offsets(upto: int, start: int = 0):
 
 
 def _head_cuts(first: bytes, end: int) -> list[int]:
-    """Offsets the head is hashed at: each line end within FINGERPRINT_BYTES, and the
-    content's end there (FINGERPRINT_BYTES, or *end* when the content is shorter)."""
+    """Offsets the head is hashed at: each line end within FINGERPRINT_BYTES, before and
+    after its newline (a copy without the final newline, or a line taken before its newline
+    came, is cut there), and the content's end there (FINGERPRINT_BYTES, or *end*)."""
     limit = min(end, FINGERPRINT_BYTES)
     cuts = []
     i = first.find(b"\n", 0, limit)
     while i != -1:
+        if i and (not cuts or cuts[-1] != i):
+            cuts.append(i)
         cuts.append(i + 1)
         i = first.find(b"\n", i + 1, limit)
     if limit and (not cuts or cuts[-1] != limit):
@@ -155,10 +158,7 @@ def identify(conn, content: Content) -> Identity:
     cuts = _head_cuts(first, len(first))
     if not cuts:
         return Identity(None)
-    # Also just before each newline: a source whose last line was taken before its newline
-    # came (import --final) has its head cut there.
-    looked = sorted(set(cuts) | {c - 1 for c in cuts if c > 1 and first[c - 1 : c] == b"\n"})
-    hashes = [_hash(first[:c]) for c in looked]
+    hashes = [_hash(first[:c]) for c in cuts]
     q = ",".join("?" * len(hashes))
     rows = conn.execute(
         "SELECT s.fingerprint, s.bytes_done, s.lines, s.format, s.tail_hash, s.path, s.marks"
