@@ -224,3 +224,29 @@ def test_copy_taken_before_the_newline_came_adds_nothing(tmp_path):
     r = imp(db, tmp_path / "copy.log", final=True)
     assert r.files[0].status == "up to date" and r.inserted == 0 and r.lines_read == 0
     assert states(db) == ["s1"]
+
+
+def test_database_from_before_head_table_resumes(tmp_path):
+    """A database written before source_heads, marks and waiting existed: opening it adds
+    them (heads backfilled from sources) and a grown file still resumes at its checkpoint."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    db = open_db(path)
+    log = tmp_path / "access.log"
+    log.write_bytes(b"".join(page(i) for i in range(20)) + red(0))
+    imp(db, log)
+    db.conn.close()
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "DROP TABLE source_heads;"
+        " ALTER TABLE sources DROP COLUMN marks; ALTER TABLE sources DROP COLUMN waiting;"
+    )
+    conn.close()
+    db = open_db(path)
+    assert db.execute("SELECT count(*) FROM source_heads").fetchone()[0] == 1
+    with log.open("ab") as f:
+        f.write(red(1))
+    r = imp(db, log)
+    assert r.files[0].resumed_from > 0 and r.inserted == 1 and r.lines_read == 1
+    assert states(db) == ["s0", "s1"]
