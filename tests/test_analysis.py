@@ -18,7 +18,7 @@ from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from fixtures_analysis import IMG_MODEL, SCRIPT_MAKE
 from smartcar_logs import analysis
-from smartcar_logs.store import StoreError, open_db
+from smartcar_logs.store import StoreError, open_db, rebuild_derived
 
 WEEK_A = pd.Timestamp("2026-10-05")
 WEEK_B = pd.Timestamp("2026-10-12")
@@ -230,6 +230,7 @@ def _rate_db(path, before, after):
                     "category": "denied" if code else "success", "is_test": 0,
                 })  # fmt: skip
     db["redirects"].insert_all(rows)
+    rebuild_derived(db.conn)  # rows written outside the importer: derive the events by hand
     return db
 
 

@@ -63,13 +63,14 @@ from .outcomes import (
     rates,
     summary,
 )
-from .retries import attempt_summary, attempts
+from .retries import RETRY_WINDOW_MINUTES, attempt_summary, attempts
 from .stats import compare_proportions, wilson_interval
 from .vehicles import UNKNOWN, incompatible_vehicles, vehicle_disagreements, vin_agreement
 
 __all__ = [
     "PERIODS",
     "CONVERSION_WINDOW_MINUTES",
+    "RETRY_WINDOW_MINUTES",
     "MIN_N",
     "UNKNOWN",
     "DbLike",

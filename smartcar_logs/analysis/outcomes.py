@@ -17,11 +17,12 @@ from ._sql import (
     DbLike,
     check_period,
     connect,
+    day_expr,
     events_cte,
     filters,
-    period_expr,
     period_index,
     query,
+    roll_up,
 )
 from .stats import add_rate, compare_proportions
 
@@ -65,27 +66,32 @@ def summary(db: DbLike, since: Any = None, until: Any = None, include_test: bool
     0.25
     """
     db = connect(db)
-    cte, params = events_cte(since, until, include_test, True)
+    # One pass over the events with test traffic, keeping it out of every sum but one: the
+    # count of test lines excluded costs no second scan.
+    cte, params = events_cte(since, until, True, True, ("is_test",))
+    keep = "1" if include_test else "is_test = 0"
+
+    def count(expr: str) -> str:
+        return f"COALESCE(SUM(({expr}) AND {keep}), 0)"
+
     row = query(
         db,
         f"""{cte}
-        SELECT MIN(ts) AS first_ts, MAX(ts) AS last_ts,
-               COALESCE(SUM(hits), 0) AS redirects,
-               COALESCE(SUM(hits), 0) - COUNT(*) AS reloads,
-               COUNT(*) AS events,
-               COALESCE(SUM(outcome = 'success'), 0) AS success,
-               COALESCE(SUM(outcome = 'error'), 0) AS errors,
-               COALESCE(SUM(outcome = 'empty'), 0) AS empty,
-               COALESCE(SUM({DENIED}), 0) AS denied,
-               COALESCE(SUM({INCOMPATIBLE}), 0) AS incompatible,
-               COALESCE(SUM({NO_STATE}), 0) AS stateless_redirects
-        FROM events""",
+        SELECT MIN(CASE WHEN {keep} THEN ts END) AS first_ts,
+               MAX(CASE WHEN {keep} THEN ts END) AS last_ts,
+               COALESCE(SUM(CASE WHEN {keep} THEN hits END), 0) AS redirects,
+               COALESCE(SUM(CASE WHEN {keep} THEN hits - 1 END), 0) AS reloads,
+               {count("1")} AS events,
+               {count("outcome = 'success'")} AS success,
+               {count("outcome = 'error'")} AS errors,
+               {count("outcome = 'empty'")} AS empty,
+               {count(DENIED)} AS denied,
+               {count(INCOMPATIBLE)} AS incompatible,
+               {count(NO_STATE)} AS stateless_redirects,
+               COALESCE(SUM(CASE WHEN is_test = 1 THEN hits END), 0) AS test_redirects
+        FROM ev""",
         params,
     )
-    where_all, params_all = filters(since, until, True)
-    row["test_redirects"] = db.execute(
-        f"SELECT COUNT(*) FROM redirects WHERE {where_all} AND is_test = 1", params_all
-    ).fetchone()[0]
     where_l, params_l = filters(since, until, True, test_col=None)
     row["launches"] = db.execute(f"SELECT COUNT(*) FROM launches WHERE {where_l}", params_l).fetchone()[0]
     row["attempted"] = row["success"] + row["errors"]
@@ -148,11 +154,12 @@ def outcome_counts(
     frame = query(
         db,
         f"""{cte}
-        SELECT {period_expr(period)} AS period, {_BY_EXPR[by]} AS "{by}", COUNT(*) AS n
-        FROM events {where_ts}
+        SELECT {day_expr(period)} AS period, {_BY_EXPR[by]} AS "{by}", COUNT(*) AS n
+        FROM ev {where_ts}
         GROUP BY 1, 2""",
         params,
     )
+    frame = roll_up(frame, period, [by])
     frame["n"] = frame["n"].astype("int64")
     totals = frame.groupby("period")["n"].transform("sum")
     frame["share"] = frame["n"] / totals
@@ -210,16 +217,17 @@ def rates(
     frame = query(
         db,
         f"""{cte}
-        SELECT {period_expr(period)} AS period,
+        SELECT {day_expr(period)} AS period,
                COALESCE(SUM(outcome IN ('success', 'error')), 0) AS n,
                COALESCE(SUM(outcome = 'success'), 0) AS success,
                COALESCE(SUM(outcome = 'error'), 0) AS errors,
                COALESCE(SUM({DENIED}), 0) AS denied,
                COALESCE(SUM(outcome = 'empty'), 0) AS empty
-        FROM events {where_ts}
+        FROM ev {where_ts}
         GROUP BY 1 ORDER BY 1""",
         params,
     )
+    frame = roll_up(frame, period)
     counts = ["n", "success", "errors", "denied", "empty"]
     if period is None:
         if frame.empty:
@@ -274,7 +282,7 @@ def error_codes(
         db,
         f"""{cte},
         e AS (SELECT lower(COALESCE(error_code, '')) AS error_code, category, error_known,
-                     error_description FROM events WHERE outcome = 'error'),
+                     error_description FROM ev WHERE outcome = 'error'),
         d AS (SELECT error_code, error_description, COUNT(*) AS dn,
                      ROW_NUMBER() OVER (PARTITION BY error_code
                                         ORDER BY COUNT(*) DESC, error_description) AS rn

@@ -14,9 +14,10 @@ from ._sql import (
     DbLike,
     check_period,
     connect,
+    day_expr,
     events_cte,
-    period_expr,
     query,
+    roll_up,
 )
 
 __all__ = [
@@ -84,7 +85,12 @@ def incompatible_vehicles(
     db = connect(db)
     keys = _VEHICLE_BY[by]
     cte, params = events_cte(
-        since, until, include_test, dedupe, ("make", "model", "year", "vin_make", "vin_year")
+        since,
+        until,
+        include_test,
+        dedupe,
+        ("make", "model", "year", "vin_make", "vin_year"),
+        where="error_code = 'vehicle_incompatible'",
     )
     if by == "make_year":
         from_vin = (
@@ -98,13 +104,14 @@ def incompatible_vehicles(
     frame = query(
         db,
         f"""{cte}
-        SELECT {period_expr(period)} AS period, {key_sql},
+        SELECT {day_expr(period)} AS period, {key_sql},
                COUNT(*) AS n, COALESCE(SUM({from_vin}), 0) AS from_vin
-        FROM events WHERE {INCOMPATIBLE} {where_ts}
+        FROM ev WHERE {INCOMPATIBLE} {where_ts}
         GROUP BY 1, {group}""",
         params,
     )
     names = [name for name, _ in keys]
+    frame = roll_up(frame, period, names)
     frame["n"] = frame["n"].astype("int64")
     frame["from_vin"] = frame["from_vin"].astype("int64")
     frame["share"] = frame["n"] / frame.groupby("period")["n"].transform("sum")
@@ -149,7 +156,12 @@ def vin_agreement(
     """
     db = connect(db)
     cte, params = events_cte(
-        since, until, include_test, True, ("vin", "make", "year", "vin_make", "vin_year")
+        since,
+        until,
+        include_test,
+        True,
+        ("vin", "make", "year", "vin_make", "vin_year"),
+        where="vin IS NOT NULL",
     )
     row = db.execute(
         f"""{cte}
@@ -159,7 +171,7 @@ def vin_agreement(
                             AND make = vin_make), 0),
                COALESCE(SUM(year IS NOT NULL AND vin_year IS NOT NULL), 0),
                COALESCE(SUM(year IS NOT NULL AND vin_year IS NOT NULL AND year = vin_year), 0)
-        FROM events""",
+        FROM ev""",
         params,
     ).fetchone()
     with_vin, make_n, make_ok, year_n, year_ok = (int(v) for v in row)
@@ -200,7 +212,9 @@ def vehicle_disagreements(
     >>> vehicle_disagreements(db).head()  # doctest: +SKIP
     """
     db = connect(db)
-    cte, params = events_cte(since, until, include_test, True, ("make", "year", "vin_make", "vin_year"))
+    cte, params = events_cte(
+        since, until, include_test, True, ("make", "year", "vin_make", "vin_year"), where="vin IS NOT NULL"
+    )
     make_diff = "(NULLIF(make, '') IS NOT NULL AND NULLIF(vin_make, '') IS NOT NULL AND make <> vin_make)"
     year_diff = "(year IS NOT NULL AND vin_year IS NOT NULL AND year <> vin_year)"
     frame = query(
@@ -208,7 +222,7 @@ def vehicle_disagreements(
         f"""{cte}
         SELECT make, vin_make, year, vin_year, COUNT(*) AS n,
                {make_diff} AS make_diff, {year_diff} AS year_diff
-        FROM events WHERE {make_diff} OR {year_diff}
+        FROM ev WHERE {make_diff} OR {year_diff}
         GROUP BY make, vin_make, year, vin_year
         ORDER BY n DESC, make, vin_make, year, vin_year""",
         params,

@@ -19,7 +19,7 @@ import sqlite_utils
 from .. import formats as _formats
 from .. import privacy as _privacy
 from ..redirect import ERROR_CODES
-from ..store import ensure_schema
+from ..store import ensure_schema, refresh_derived
 from . import checkpoint, inputs
 from .discovery import expand_inputs
 from .inputs import CHUNK_SIZE, _Opened, read_chunk
@@ -279,6 +279,7 @@ def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
         return
     scanned = _scan_blocks(src, buf, known, scan, run, result)
     _time_range(src, scanned, fmt, scan, known, result)
+    refresh_derived(db.conn, fp, run.import_id)  # the events analysis reads, in this transaction
     result.note = note
     checkpoint.save(
         db.conn,
