@@ -31,6 +31,7 @@ __all__ = [
     "LAUNCHES",
     "REJECTS",
     "SOURCES",
+    "RETRY_WINDOW_MINUTES",
     "EVENTS",
     "ATTEMPTS",
     "refresh_derived",
@@ -227,7 +228,10 @@ EVENTS = Table(
 #: One row per ``state`` seen in a launch or a redirect: the launch (first time, lines) and the
 #: attempt's events (first and last, successes, errors), with the seconds from launch to the
 #: first redirect and to the first success precomputed.  ``client`` is the first event's (or
-#: else the launch's) client IP and user agent, the key retries across states are linked by.
+#: else the launch's) client IP and user agent, the key retries across states are linked by:
+#: for an attempt whose last event is an error, ``retried`` is 1 when the same client (or the
+#: same ``user_id``) started another attempt within :data:`RETRY_WINDOW_MINUTES` after that
+#: error, and ``retry_succeeded`` says whether that retry succeeded (both NULL otherwise).
 ATTEMPTS = Table(
     "attempts",
     (
@@ -253,6 +257,8 @@ ATTEMPTS = Table(
         ("is_test", "INTEGER NOT NULL"),
         ("user_id", "TEXT"),
         ("client", "TEXT"),
+        ("retried", "INTEGER"),
+        ("retry_succeeded", "INTEGER"),
     ),
     rowid=False,
 )
@@ -271,12 +277,32 @@ _DERIVED_INDEXES = (
     " first_success_ts, secs_redirect, secs_success, first_category) WHERE launch_lines > 0",
     "CREATE INDEX IF NOT EXISTS attempts_first ON attempts (first_ts, is_test, events, redirects,"
     " success_events, error_events, first_error_ts, last_success_ts, launch_lines) WHERE events > 0",
-    "CREATE INDEX IF NOT EXISTS attempts_ended_in_error ON attempts (first_ts) WHERE final_outcome = 'error'",
+    "CREATE INDEX IF NOT EXISTS attempts_ended_in_error ON attempts (first_ts, is_test, client, user_id,"
+    " retried, retry_succeeded) WHERE final_outcome = 'error' AND events > 0",
     "CREATE INDEX IF NOT EXISTS attempts_client ON attempts (client, first_ts)",
     "CREATE INDEX IF NOT EXISTS attempts_user ON attempts (user_id, first_ts) WHERE user_id IS NOT NULL",
 )
 #: Bumped when the derived tables' definition changes: ensure_schema then rebuilds them.
-DERIVED_VERSION = "1"
+DERIVED_VERSION = "2"
+
+#: A new attempt (another ``state``) from the same client within this many minutes after an
+#: attempt that ended in an error counts as its retry.  Connect retries happen in one
+#: sitting: the user reads the error, goes back and starts again.  It is an inference: a
+#: shared NAT and a common browser can make two people one client, a changed network one
+#: person two; the report says so.
+RETRY_WINDOW_MINUTES = 30
+
+# The first later attempt of the same client (or user_id) inside the window, through the
+# attempts_client / attempts_user indexes; {a} is the attempt being linked.
+_NEXT = """(SELECT b.success_events > 0 FROM attempts AS b
+    WHERE b.{key} = {a}.{key} AND b.first_ts > {a}.last_error_ts
+      AND b.first_ts <= strftime('%Y-%m-%dT%H:%M:%S+00:00', {a}.last_error_ts, '+{minutes} minutes')
+      AND b.state <> {a}.state AND b.events > 0
+    ORDER BY b.first_ts LIMIT 1)"""
+_LINK = "COALESCE({}, {})".format(
+    _NEXT.format(key="client", a="attempts", minutes=RETRY_WINDOW_MINUTES),
+    _NEXT.format(key="user_id", a="attempts", minutes=RETRY_WINDOW_MINUTES),
+)
 
 _EV_COLS = ", ".join(("id", *EVENTS.names))
 _EV_FROM_ROWS = (
@@ -381,7 +407,7 @@ def _attempt_rows(conn: sqlite3.Connection, only: str) -> Iterator[tuple]:
     for state, launch in launches.items():
         if state not in seen:  # launched, never came back
             yield (state, launch[0], launch[1], None, None, 0, 0, 0, 0, None, None, None, None,
-                   None, None, None, None, None, None, 0, None, launch[2])  # fmt: skip
+                   None, None, None, None, None, None, 0, None, launch[2], None, None)  # fmt: skip
 
 
 def _finish_attempt(a: list, launch: list | None) -> tuple:
@@ -389,7 +415,7 @@ def _finish_attempt(a: list, launch: list | None) -> tuple:
     return (
         a[0], launched, lines, a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
         a[11], a[12], a[13], a[14], _seconds(a[1], launched), _seconds(a[9], launched),
-        a[15], a[16], a[17] if a[17] is not None else launch_client,
+        a[15], a[16], a[17] if a[17] is not None else launch_client, None, None,
     )  # fmt: skip
 
 
@@ -480,6 +506,20 @@ def _refresh(conn: sqlite3.Connection, everything: bool) -> None:
         " GROUP BY state, outcome, lower(COALESCE(error_code, '')), is_test"
     )
     conn.executemany(ATTEMPTS.insert_sql(verb="INSERT"), _attempt_rows(conn, only))
+    # Links: every attempt of a client (or user) the touched states belong to, since a new
+    # attempt can be the retry of an older one.
+    clients = (
+        ""
+        if everything
+        else f""" AND (client IN (SELECT client FROM attempts WHERE state IN {_TOUCHED})
+                  OR user_id IN (SELECT user_id FROM attempts WHERE state IN {_TOUCHED}))"""
+    )
+    conn.execute(
+        f"""UPDATE attempts SET retried = link IS NOT NULL, retry_succeeded = link
+        FROM (SELECT state AS s, {_LINK} AS link FROM attempts
+              WHERE final_outcome = 'error' AND events > 0{clients}) AS l
+        WHERE attempts.state = l.s"""
+    )
 
 
 _BOOKKEEPING = """

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..store import RETRY_WINDOW_MINUTES
 from ._sql import (
     DbLike,
     check_period,
@@ -19,33 +20,6 @@ from ._sql import (
 from .stats import add_rate
 
 __all__ = ["RETRY_WINDOW_MINUTES", "attempts", "attempt_summary"]
-
-#: A new attempt (another ``state``) from the same client within this many minutes after an
-#: attempt that ended in an error is counted as its retry.  Connect retries happen in one
-#: sitting: the user reads the error, goes back and starts again.  The link is an inference:
-#: the client is the same ``user_id``, or the same client IP and user agent (a shared NAT
-#: and a common browser can make two people one client, a changed network one person two).
-RETRY_WINDOW_MINUTES = 30
-
-# Attempts that ended in an error, each with the first later attempt of the same client (by
-# client IP + user agent, else user_id) inside the window, looked up through attempts_client.
-_LINKED = """
-SELECT a.state,
-       COALESCE(
-           (SELECT b.success_events > 0 FROM attempts AS b
-            WHERE b.client = a.client AND b.first_ts > a.last_error_ts AND b.first_ts <= {upper}
-              AND b.state <> a.state AND b.events > 0 {b_test}
-            ORDER BY b.first_ts LIMIT 1),
-           (SELECT b.success_events > 0 FROM attempts AS b
-            WHERE a.user_id IS NOT NULL AND b.user_id = a.user_id AND b.first_ts > a.last_error_ts
-              AND b.first_ts <= {upper} AND b.state <> a.state AND b.events > 0 {b_test}
-            ORDER BY b.first_ts LIMIT 1)
-       ) AS retry_succeeded,
-       (a.client IS NOT NULL OR a.user_id IS NOT NULL) AS linkable,
-       {day} AS period
-FROM attempts AS a
-WHERE a.events > 0 AND a.final_outcome = 'error' AND {where}
-"""
 
 
 def attempts(db: DbLike, since: Any = None, until: Any = None, include_test: bool = False) -> pd.DataFrame:
@@ -172,22 +146,14 @@ def attempt_summary(
         ),
         period,
     )
-    upper = f"strftime('%Y-%m-%dT%H:%M:%S+00:00', a.last_error_ts, '+{int(RETRY_WINDOW_MINUTES)} minutes')"
-    where_a, params_a = filters(since, until, include_test, ts="a.first_ts", test_col="a.is_test")
     linked = query(
         db,
-        f"""SELECT period, COUNT(*) AS ended_in_error, SUM(linkable) AS linkable,
-               SUM(retry_succeeded IS NOT NULL) AS retried_inferred,
+        f"""SELECT {day_expr(period, "first_ts")} AS period, COUNT(*) AS ended_in_error,
+               SUM(client IS NOT NULL OR user_id IS NOT NULL) AS linkable,
+               COALESCE(SUM(retried), 0) AS retried_inferred,
                COALESCE(SUM(retry_succeeded), 0) AS recovered_inferred
-        FROM ({
-            _LINKED.format(
-                upper=upper,
-                b_test="" if include_test else "AND b.is_test = 0",
-                day=day_expr(period, "a.first_ts"),
-                where=where_a,
-            )
-        }) GROUP BY 1""",
-        params_a,
+        FROM attempts WHERE final_outcome = 'error' AND events > 0 AND {where} GROUP BY 1""",
+        params,
     )
     linked = roll_up(linked, period)
     att = att.merge(linked, on="period", how="outer")
