@@ -276,24 +276,37 @@ def data_range(db: DbLike, include_test: bool = False) -> tuple[str | None, str 
     ('2026-10-05T09:00:10+00:00', '2026-10-16T12:00:00+00:00')
     """
     db = connect(db)
-    test = "" if include_test else "WHERE is_test = 0"
-    row = db.execute(
-        f"""SELECT MIN(lo), MAX(hi) FROM (
-              SELECT MIN(ts) AS lo, MAX(ts) AS hi FROM redirects {test}
-              UNION ALL SELECT MIN(ts), MAX(ts) FROM launches)"""
-    ).fetchone()
-    return row[0], row[1]
+    test = "AND is_test = 0" if include_test is False else ""
+    # ORDER BY ... LIMIT 1 walks the ts index from one end; MIN(ts) with a WHERE scans it all.
+    ends = [
+        db.execute(f"SELECT ts FROM {table} WHERE ts IS NOT NULL {cond} ORDER BY ts {way} LIMIT 1").fetchone()
+        for table, cond in (("redirects", test), ("launches", ""))
+        for way in ("ASC", "DESC")
+    ]
+    firsts = [r[0] for r, way in zip(ends, ("ASC", "DESC", "ASC", "DESC")) if r and way == "ASC"]
+    lasts = [r[0] for r, way in zip(ends, ("ASC", "DESC", "ASC", "DESC")) if r and way == "DESC"]
+    return (min(firsts) if firsts else None), (max(lasts) if lasts else None)
 
 
-def choose_period(db: DbLike, since: Any = None, until: Any = None) -> str:
-    """Pick a readable period for a date range: day up to 6 weeks, week up to a year, else month.
+#: The default period is the shortest in which a typical (median) complete period holds at
+#: least this many success-or-error redirects: about ±4 points of 95 % interval on a 10 %
+#: rate, so a chart of rates shows the rate and not the noise.
+MIN_PERIOD_EVENTS = 200
+
+
+def choose_period(db: DbLike, since: Any = None, until: Any = None, include_test: bool = False) -> str:
+    """Pick the period for charts over time from the data itself.
+
+    The shortest of day, week and month in which the median period holds at least
+    :data:`MIN_PERIOD_EVENTS` success-or-error redirects and there are at least three
+    periods; failing that, weeks when the range spans three weeks or more, else days.
 
     Parameters
     ----------
     db : sqlite_utils.Database or path
-        Used for the ends of the range that are None.
     since, until : date-like, optional
         The range (inclusive, exclusive).
+    include_test : bool, default False
 
     Returns
     -------
@@ -305,16 +318,21 @@ def choose_period(db: DbLike, since: Any = None, until: Any = None) -> str:
     >>> choose_period(db, "2026-10-01", "2026-10-15")  # doctest: +SKIP
     'day'
     """
-    lo, hi = _bound(since, "since"), _bound(until, "until")
-    if lo is None or hi is None:
-        first, last = data_range(db, include_test=True)
-        lo = lo or first
-        hi = hi or last
-    if not lo or not hi:
+    db = connect(db)
+    where, params = filters(since, until, include_test)
+    days = query(
+        db,
+        f"""SELECT substr(ts, 1, 10) AS period, SUM(outcome IN ('success', 'error')) AS n
+        FROM events WHERE ts IS NOT NULL AND {where} GROUP BY 1""",
+        params,
+    )
+    if days.empty:
         return "day"
-    days = (pd.Timestamp(hi[:10]) - pd.Timestamp(lo[:10])).days
-    if days <= 42:
-        return "day"
-    if days <= 366:
-        return "week"
-    return "month"
+    span = (pd.Timestamp(days["period"].max()) - pd.Timestamp(days["period"].min())).days + 1
+    for period in PERIODS:
+        per = roll_up(days.copy(), period)
+        # the first and last periods are usually partial: judge by the inner ones when there are
+        inner = per["n"].iloc[1:-1] if len(per) > 3 else per["n"]
+        if len(per) >= 3 and inner.median() >= MIN_PERIOD_EVENTS:
+            return period
+    return "week" if span >= 21 else "day"

@@ -15,8 +15,10 @@ from ._sql import (
     NO_STATE,
     PANDAS_FREQ,
     DbLike,
+    bounds,
     check_period,
     connect,
+    data_range,
     day_expr,
     events_cte,
     filters,
@@ -24,7 +26,7 @@ from ._sql import (
     query,
     roll_up,
 )
-from .stats import add_rate, compare_proportions
+from .stats import add_rate, compare_proportions, holm
 
 __all__ = [
     "MIN_N",
@@ -341,9 +343,9 @@ def compare_periods(
         Indexed by metric (``denial_rate``, ``failure_rate``), columns ``k_before``,
         ``n_before``, ``rate_before``, ``k_after``, ``n_after``, ``rate_after``, ``diff``
         (after - before), ``diff_lo``, ``diff_hi`` (Newcombe interval of the difference,
-        ``confint_proportions_2indep``), ``test``, ``p_value`` and ``significant``
-        (p < alpha).  When either range has n = 0 the test is ``"n/a"`` and nothing is
-        significant.
+        ``confint_proportions_2indep``), ``test``, ``p_value``, ``p_holm`` (Holm-adjusted over
+        the two rates, since both are tested at once) and ``significant`` (p_holm < alpha).
+        When either range has n = 0 the test is ``"n/a"`` and nothing is significant.
 
     Examples
     --------
@@ -355,6 +357,11 @@ def compare_periods(
     db = connect(db)
     a = _rate_counts(db, before[0], before[1], include_test, dedupe)
     b = _rate_counts(db, after[0], after[1], include_test, dedupe)
+    return _compare_counts(a, b, alpha, method)
+
+
+def _compare_counts(a: dict[str, int], b: dict[str, int], alpha: float, method: str) -> pd.DataFrame:
+    """The tests of :func:`compare_periods` on counts, Holm-corrected over the rates tested."""
     rows = []
     for metric, key in (("denial_rate", "denied"), ("failure_rate", "errors")):
         k1, n1, k2, n2 = a[key], a["n"], b[key], b["n"]
@@ -372,9 +379,11 @@ def compare_periods(
             row.update(diff_lo=np.nan, diff_hi=np.nan, test="n/a", p_value=np.nan)
         else:
             row.update(compare_proportions(k1, n1, k2, n2, alpha, method))
-        row["significant"] = bool(row["p_value"] < alpha) if row["test"] != "n/a" else False
         rows.append(row)
-    return pd.DataFrame(rows).set_index("metric")
+    frame = pd.DataFrame(rows).set_index("metric")
+    frame["p_holm"] = holm(frame["p_value"].to_numpy())
+    frame["significant"] = (frame["test"] != "n/a") & (frame["p_holm"] < alpha)
+    return frame
 
 
 def compare_latest(
@@ -386,7 +395,13 @@ def compare_latest(
     dedupe: bool = True,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Compare the last period that has redirects with the period before it.
+    """Compare the last two *complete* periods that have redirects.
+
+    A period is complete when the data covers all of it: it starts on or after the first day
+    of the range (*since*, else the first redirect's day) and ends on or before its end
+    (*until*, else the day of the last redirect, which is taken as still running).  A partial
+    period is never compared: three days against a full week reads as a change when the
+    true rate never moved.
 
     Parameters
     ----------
@@ -401,8 +416,9 @@ def compare_latest(
     -------
     pandas.DataFrame
         :func:`compare_periods` with the columns ``before`` and ``after`` (each period's
-        first day) added; empty when fewer than two periods have redirects.  The last period
-        may still be incomplete.
+        first day) added; empty when fewer than two complete periods have redirects.
+        ``attrs["partial"]`` lists the periods left out as partial, ``attrs["complete"]``
+        counts the complete periods with redirects.
 
     Examples
     --------
@@ -412,18 +428,28 @@ def compare_latest(
     db = connect(db)
     per = rates(db, since, until, period, include_test, dedupe, alpha)
     per = per[per["n"] > 0]
-    if len(per) < 2:
-        return pd.DataFrame()
-    prev, last = per["period"].iloc[-2], per["period"].iloc[-1]
     step = pd.tseries.frequencies.to_offset(PANDAS_FREQ[period])
-    res = compare_periods(
-        db,
-        (prev.date(), (prev + step).date()),
-        (last.date(), (last + step).date()),
-        include_test,
-        dedupe,
-        alpha,
-    )
-    res.insert(0, "before", prev)
-    res.insert(1, "after", last)
+    lo, hi = bounds(since, until)
+    first, last = data_range(db, include_test)
+    start = pd.Timestamp((lo or first or "1970-01-01")[:10])
+    if hi is not None:
+        end = pd.Timestamp(hi[:10]) + (pd.Timedelta(days=1) if len(hi) > 10 else pd.Timedelta(0))
+    else:
+        end = pd.Timestamp((last or "1970-01-01")[:10])
+    complete = per[(per["period"] >= start) & (per["period"] + step <= end)]
+    partial = per.loc[~per.index.isin(complete.index), "period"].tolist()
+    if len(complete) < 2:
+        res = pd.DataFrame()
+    else:
+        prev, cur = complete.iloc[-2], complete.iloc[-1]
+        res = _compare_counts(
+            {k: int(prev[k]) for k in ("n", "denied", "errors")},
+            {k: int(cur[k]) for k in ("n", "denied", "errors")},
+            alpha,
+            "auto",
+        )
+        res.insert(0, "before", prev["period"])
+        res.insert(1, "after", cur["period"])
+    res.attrs["partial"] = partial
+    res.attrs["complete"] = len(complete)
     return res
