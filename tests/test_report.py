@@ -60,12 +60,23 @@ def test_key_numbers_and_parameters(built):
     _, html = built
     # the parameters made it into the notebook: the range is printed, the period chosen (18 days)
     assert "<strong>2026-10-01</strong>" in html and "<strong>2026-10-19</strong>" in html
-    assert "charted by day" in html
+    assert "charted by <strong>day</strong>" in html
     assert "27.3%" in html  # denial rate 6/22
     assert "63.6%" in html  # failure rate 14/22
     assert "50.0%" in html  # launch -> success 5/10
-    assert "1 test redirects excluded" in html
-    assert "15.4% (95% CI 4.3% – 42.2%)" in html  # recovered share 2/13
+    assert "1 test redirect (test VINs, simulated vehicles) left out" in html
+    assert (
+        "15.4% of the attempts with an error (2 of 13; 95% CI 4.3% – 42.2%)" in html
+    )  # recovered, same state
+
+
+def test_every_chart_has_a_how_to_read_note_and_percentages_say_of_what(built):
+    _, html = built
+    assert html.count("How to read:") == 4  # outcome mix, rates, funnel, heatmap
+    assert "of success + error" in html and "% of error redirects" in html and "of launches" in html
+    # 10-01..10-19 holds two complete weeks, but charted by day: the last two complete days
+    assert "The last two complete days" in html and "Holm-adjusted" in html
+    assert "(unknown)" not in html  # a missing model reads "(not sent)"
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
