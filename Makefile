@@ -14,7 +14,7 @@ help:
 	@echo "make lint   ruff check + ruff format --check (to fix: .venv/bin/ruff format . && .venv/bin/ruff check --fix .)"
 	@echo "make test   set up .venv with test dependencies, lint, and run the whole suite"
 	@echo "make lab    open JupyterLab on notebooks/ with the demo database"
-	@echo "make bench  run the import benchmark (benchmarks/)"
+	@echo "make bench  run the import, analysis and report benchmarks (benchmarks/)"
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is required" >&2; exit 1; }
@@ -50,11 +50,14 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(BIN)/python -m pytest
 
-lab: $(VENV)/.installed-lab demo
-	SMARTCAR_LOGS_DB=$(abspath $(DB)) $(BIN)/jupyter lab notebooks/
+# The demo only when there is no database yet; JupyterLab refuses to run as root without --allow-root.
+lab: $(VENV)/.installed-lab
+	@test -f $(DB) || $(MAKE) demo
+	SMARTCAR_LOGS_DB=$(abspath $(DB)) $(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_analysis.py
 
 clean:
 	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(REPORT) .pytest_cache build *.egg-info
