@@ -43,6 +43,21 @@ _COMMON_CLF = re.compile(
 )
 
 
+# Methods, client addresses and user agents repeat from line to line: one str object each
+# (no decoding per line), so a worker's pickled rows refer to it once and the main process
+# holds one copy; with four blocks of rows in flight that was 20 MB of peak RSS.
+_TEXTS: dict[bytes, str] = {}
+
+
+def _text(b: bytes) -> str:
+    s = _TEXTS.get(b)
+    if s is None:
+        if len(_TEXTS) >= 20_000:
+            _TEXTS.clear()
+        s = _TEXTS[b] = b.decode("utf-8", "replace")
+    return s
+
+
 def _fast_clf(line: bytes) -> LogEntry | None:
     """Slice a well-formed combined/common line without the regex; None means "use it".
 
@@ -58,10 +73,10 @@ def _fast_clf(line: bytes) -> LogEntry | None:
         return LogEntry(
             target=target,
             ts=ts,
-            method=method.decode("ascii"),
+            method=_text(method),
             status=int(status),
-            client_ip=None if ip == b"-" else ip.decode("utf-8", "replace"),
-            user_agent=None if ua == b"-" else ua.decode("utf-8", "replace"),
+            client_ip=None if ip == b"-" else _text(ip),
+            user_agent=None if ua == b"-" else _text(ua),
         )
     b = line.find(b" [")
     if b < 0 or line[b + 28 : b + 31] != b'] "':
