@@ -34,13 +34,14 @@ def _quote_end(line: bytes, i: int) -> int:
     return q
 
 
-# The shape of nearly every combined line: no vhost, no backslash escape, a full request
-# line, a size without quotes, then referer and user agent. One match of this takes the
+# The shape of nearly every combined line: no vhost, one client address (no
+# X-Forwarded-For list), no backslash escape, a full request line, a size without quotes,
+# then referer and user agent. One match of this takes the
 # fields the slicing below would find (the slicing's own checks, spelled as a pattern: the
 # first " [" opens the time, the first quote after the request closes it...) at less than
 # half its cost; any other line is sliced as before.
 _COMMON_CLF = re.compile(
-    rb'([^ ]+) (?!\[)[^ ]+ (?!\[)[^ ]+ \[([^\]]{26})\] "([A-Z]+) ([^ "\\]+) HTTP/[^ "\\]*" '
+    rb'([^ ,]+) (?!\[)[^ ]+ (?!\[)[^ ]+ \[([^\]]{26})\] "([A-Z]+) ([^ "\\]+) HTTP/[^ "\\]*" '
     rb'([0-9]{3}) [^ "]+ "[^"\\]*" "([^"\\]*)"'
 )
 
