@@ -55,9 +55,11 @@ _TEXTS: dict[bytes, str] = {}
 def _text(b: bytes) -> str:
     s = _TEXTS.get(b)
     if s is None:
-        if len(_TEXTS) >= 20_000:
-            _TEXTS.clear()
-        s = _TEXTS[b] = b.decode("utf-8", "replace")
+        s = b.decode("utf-8", "replace")
+        if len(b) <= 512:  # bounded: at most 20,000 values of at most 512 bytes
+            if len(_TEXTS) >= 20_000:
+                _TEXTS.clear()
+            _TEXTS[b] = s
     return s
 
 
