@@ -57,6 +57,8 @@ def _norm_path(p: str) -> str:
 
 # What nearly every target starts with: a plain path, with nothing to cut, decode or scrub.
 _PLAIN_PATH = re.compile(rb"/[A-Za-z0-9._~/\-]*").match
+# One str per distinct plain path: a block's pickled rows then carry each path once.
+_PATHS: dict[bytes, str] = {}
 
 
 def _target_path(target: bytes) -> str:
@@ -64,8 +66,16 @@ def _target_path(target: bytes) -> str:
     if m is not None:
         end = m.end()
         if end == len(target) or target[end] == 63:  # "?": the general steps below agree
-            s = m.group().decode("ascii")
-            return s.rstrip("/") if len(s) > 1 else s
+            raw = m.group()
+            s = _PATHS.get(raw)
+            if s is None:
+                s = raw.decode("ascii")
+                s = s.rstrip("/") if len(s) > 1 else s
+                if len(raw) <= 256:
+                    if len(_PATHS) >= 10_000:
+                        _PATHS.clear()
+                    _PATHS[raw] = s
+            return s
     q = target.find(b"?")
     p = target if q == -1 else target[:q]
     h = p.find(b"#")
