@@ -103,8 +103,8 @@ def cli():
     show_default=True,
     help="Log format: auto (detected per file), alb, elb, cloudfront, w3c, s3, heroku, haproxy, envoy, "
     "uwsgi, ssl-request, gcp, cloudflare, azure, traefik-json, kong, caddy, traefik-clf, combined, "
-    "common, werkzeug, json, urls, custom; WRAPPER+FORMAT for lines inside docker, cri, syslog or journald "
-    "envelopes, e.g. syslog+haproxy (see docs/formats.md).",
+    "common, werkzeug, json, urls, custom; WRAPPER+FORMAT for lines inside docker, cri, syslog, "
+    "journald or compose envelopes, e.g. syslog+haproxy (see docs/formats.md).",
 )
 @click.option(
     "--log-format",

@@ -118,6 +118,13 @@ FIXTURES = {
         "cri+combined",
         [("s1", "2026-10-01T07:00:01+00:00", "203.0.113.9", "Mozilla/5.0 (iPhone)")],
     ),
+    "compose_lnav_flask.log": (
+        "compose+werkzeug",
+        [
+            ("s1", "2026-10-01T07:00:01+00:00", "192.168.65.1", None),
+            ("s2", "2026-10-01T07:00:02+00:00", "192.168.65.1", None),
+        ],
+    ),
     "journald_lnav_nginx.json": (
         "journald+combined",
         [("s1", "2026-10-01T07:00:01+00:00", "203.0.113.9", "Mozilla/5.0 (iPhone)")],
@@ -240,6 +247,8 @@ LINE = (
             "2026-10-01T07:00:05+00:00",
         ),
         (b"2026-10-01T07:00:05.123456789Z stderr P " + LINE, "cri", "2026-10-01T07:00:05+00:00"),
+        (b"nginx-1  | " + LINE, "compose", None),
+        (b"\x1b[36mnginx-1  |\x1b[0m 2026-10-01T07:00:05.5Z " + LINE, "compose", "2026-10-01T07:00:05+00:00"),
         (b"Oct  1 09:00:05 web1 nginx: " + LINE, "syslog", None),
         (b"<190>Oct  1 09:00:05 web1 nginx[42]: " + LINE, "syslog", None),
         (b"2026-10-01T09:00:05.5+02:00 web1 nginx[42]: " + LINE, "syslog", "2026-10-01T07:00:05+00:00"),
@@ -440,7 +449,7 @@ def test_no_reader_fits_names_the_closest_and_the_flag():
     assert "closest reader: combined" in msg and "bad timestamp" in msg and "--log-format" in msg
     jsonl = [json.dumps({"evt": {"target": f"{CB}?state=a"}, "when": 1}).encode()] * 3
     msg = explain_unknown(jsonl)
-    assert "--url-field" in msg and "evt.target" in msg
+    assert "name it with --url-field evt.target" in msg and "fields seen: evt.target, when" in msg
     msg = explain_unknown([b"%h nothing here"] * 3, {"log_format": "$remote_addr [$time_local] $request_uri"})
     assert "--log-format matches none" in msg
     msg = explain_unknown([LINE] * 3, {"log_format": "$remote_addr [$time_iso8601] $request_uri"})

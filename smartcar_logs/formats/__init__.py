@@ -56,6 +56,7 @@ from .jsonlines import (
     KongFormat,
     TraefikJsonFormat,
     _field_names,
+    _url_field_guess,
 )
 from .pyservers import UwsgiFormat, WerkzeugFormat
 from .urls import UrlListFormat
@@ -296,9 +297,11 @@ def explain_unknown(sample_lines: list[bytes], options: FormatOptions | dict | N
         return msg + "; compare it with the server's LogFormat / log_format line"
     json_objs = [o for o in map(_load_json, lines) if o is not None]
     if len(json_objs) * 2 > n:
+        guess = _url_field_guess(json_objs)
+        flag = f"--url-field {guess}" if guess else "--url-field"
         return (
             f"JSON lines, but none of the first {n} has a URL field this tool knows: name it with "
-            f"--url-field (and the time with --time-field); fields seen: {', '.join(_field_names(json_objs))}"
+            f"{flag} (and the time with --time-field); fields seen: {', '.join(_field_names(json_objs))}"
         )
     closest, got = None, 0
     for fmt in _candidates(lines, opts)[0]:

@@ -39,7 +39,8 @@ def _quote_end(line: bytes, i: int) -> int:
 # then referer and user agent. One match of this takes the
 # fields the slicing below would find (the slicing's own checks, spelled as a pattern: the
 # first " [" opens the time, the first quote after the request closes it...) at less than
-# half its cost; any other line is sliced as before.
+# half its cost; any other line is sliced as before. A comma in the first field is an
+# X-Forwarded-For list, which only the slicing splits into client and list.
 _COMMON_CLF = re.compile(
     rb'([^ ,]+) (?!\[)[^ ]+ (?!\[)[^ ]+ \[([^\]]{26})\] "([A-Z]+) ([^ "\\]+) HTTP/[^ "\\]*" '
     rb'([0-9]{3}) [^ "]+ "[^"\\]*" "([^"\\]*)"'

@@ -16,21 +16,29 @@ _URL_START_RE = re.compile(r"/|[A-Za-z][A-Za-z0-9+.-]*://")
 _REQUEST_IN_TEXT_RE = re.compile(r'([A-Z][A-Z-]{1,15}) (/\S*|[a-z][a-z0-9+.-]*://\S+) HTTP/\d(?:\.\d)?"?')
 
 
+def _walk(o: dict, prefix: str = "", depth: int = 0):
+    """(dotted name, value) of every leaf field of *o*, nested objects too (three levels)."""
+    for k, v in o.items():
+        if isinstance(v, dict) and v and depth < 3:
+            yield from _walk(v, f"{prefix}{k}.", depth + 1)
+        else:
+            yield prefix + k, v
+
+
 def _field_names(objs: list[dict], limit: int = 40) -> list[str]:
     """Dotted names of the fields in *objs* (nested objects too), for an error message."""
-    names: dict[str, None] = {}
+    names = list(dict.fromkeys(name for o in objs for name, _ in _walk(o)))
+    return names[:limit] + (["..."] if len(names) > limit else [])
 
-    def walk(o: dict, prefix: str, depth: int) -> None:
-        for k, v in o.items():
-            if isinstance(v, dict) and v and depth < 3:
-                walk(v, f"{prefix}{k}.", depth + 1)
-            else:
-                names.setdefault(prefix + k)
 
+def _url_field_guess(objs: list[dict]) -> str | None:
+    """The field whose values most often look like a URL with a query: the --url-field to try."""
+    counts: dict[str, int] = {}
     for o in objs:
-        walk(o, "", 0)
-    out = list(names)
-    return out[:limit] + (["..."] if len(out) > limit else [])
+        for name, v in _walk(o):
+            if isinstance(v, str) and "?" in v and "=" in v and (_URL_START_RE.match(v) or " /" in v):
+                counts[name] = counts.get(name, 0) + 1
+    return max(counts, key=counts.get) if counts else None
 
 
 class JsonFormat(LineFormat):

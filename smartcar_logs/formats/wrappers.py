@@ -149,8 +149,35 @@ class JournaldJson(Wrapper):
         return msg_b.rstrip(b"\r\n"), parse_epoch_time(t) if isinstance(t, (str, int)) else None
 
 
+# service-1  | [time ]line, with the ANSI colours and erase codes compose writes on a terminal.
+_COMPOSE_RE = re.compile(
+    rb"(?:\x1b\[[0-9;]*[A-Za-z])*[\w.-]+ *(?:\x1b\[[0-9;]*m)*\|(?:\x1b\[[0-9;]*m)* ?"
+    rb"(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*) )?(.*)",
+    re.DOTALL,
+)
+
+
+class DockerCompose(Wrapper):
+    """``docker compose logs`` output: ``web-1  | <line>`` (``-t``: ``web-1  | <RFC 3339> <line>``)."""
+
+    name = "compose"
+    description = (
+        "docker compose logs: web-1  | <the server's line> (with -t: web-1  | 2026-10-01T07:00:01Z <line>)"
+    )
+    example = "docker compose logs --no-color web > web.log && smartcar-logs import web.log"
+
+    def unwrap(self, line: bytes) -> tuple[bytes, str | None] | None:
+        if b"|" not in line[:80]:
+            return None
+        m = _COMPOSE_RE.match(line)
+        if m is None:
+            return None
+        t = m.group(1)
+        return m.group(2), parse_iso_time(t.decode("ascii", "replace")) if t else None
+
+
 WRAPPERS: dict[str, Wrapper] = {
-    w.name: w for w in (DockerJsonFile(), KubernetesCri(), Syslog(), JournaldJson())
+    w.name: w for w in (DockerJsonFile(), KubernetesCri(), Syslog(), JournaldJson(), DockerCompose())
 }
 
 
