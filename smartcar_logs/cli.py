@@ -145,6 +145,27 @@ def cli():
     metavar="SECONDS",
     help="How long to wait for a database another process holds locked.",
 )
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="DATE",
+    help="Object storage: leave out objects whose key date (ALB, CloudFront, GCS sink, Azure "
+    "layouts) is before DATE (UTC, YYYY-MM-DD), without reading them.",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="DATE",
+    help="Object storage: leave out objects whose key date is DATE or later.",
+)
+@click.option(
+    "--dask",
+    "dask_address",
+    envvar="DASK_SCHEDULER_ADDRESS",
+    metavar="ADDRESS",
+    help="Scan on a Dask cluster: local[:N] starts N worker processes here; tcp://host:8786 "
+    "uses a running scheduler (default: $DASK_SCHEDULER_ADDRESS).",
+)
 def import_(
     files,
     db_path,
@@ -159,13 +180,19 @@ def import_(
     jobs,
     redact,
     busy_timeout,
+    since,
+    until,
+    dask_address,
 ):
-    """Import access logs (plain, gzip, bz2, xz or zstd; '-' for stdin).
+    """Import access logs (plain, gzip, bz2, xz or zstd; '-' for stdin), from local files
+    or object storage (s3://, gs://, az://; pip install 'smartcar-logs[cloud]').
 
     \b
     Example:
         smartcar-logs import /var/log/nginx/access.log*
         smartcar-logs import --redirect-path /smartcar/callback --json access.log.gz
+        smartcar-logs import --since 2026-10-01 s3://my-logs/AWSLogs/123456789012/elasticloadbalancing/
+        smartcar-logs import --dask local:4 gs://my-sink/requests/
     """
     from . import formats
     from .importer import expand_inputs, import_paths
@@ -188,6 +215,8 @@ def import_(
         policy = parse_redact(redact)
     except RedactionError as e:
         raise click.BadParameter(str(e), param_hint="--redact") from None
+    if dask_address and "-" in files:
+        raise click.BadParameter("--dask reads files and objects, not stdin", param_hint="--dask")
     db = _open(db_path, busy_timeout=busy_timeout)
     for w in policy_conflicts(db, policy):
         click.echo(f"warning: {clean(w)}", err=True)
@@ -218,6 +247,14 @@ def import_(
         for w in r.warnings:
             click.echo(f"warning: {clean(w)}", err=True)
 
+    client = cluster = None
+    if dask_address:
+        from .importer.cluster import ClusterError, connect
+
+        try:
+            client, cluster = connect(dask_address)
+        except ClusterError as e:
+            raise click.ClickException(clean(e)) from None
     try:
         result = import_paths(
             db,
@@ -230,11 +267,19 @@ def import_(
             format_options=format_options,
             redaction=policy,
             jobs=jobs,
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+            dask=client,
         )
     except sqlite3.Error as e:  # the run's own bookkeeping (imports row) could not be written
         from .store import db_error_message
 
         raise click.ClickException(db_error_message(e, db, clean(db_path))) from None
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
     if bar is not None:
         bar.close()
     if as_json:
@@ -253,6 +298,8 @@ def import_(
                 "errors",
                 "by_outcome",
                 "redirect_paths",
+                "objects_listed",
+                "objects_skipped",
             )
         }
         out["files"] = d["files"]
@@ -292,6 +339,11 @@ def _print_import(result, db_path: str) -> None:
                 f"{shown}{more} (--redirect-path takes a path as a Connect redirect path)"
             )
     echo("")
+    if result.objects_listed:
+        echo(
+            f"{result.objects_listed:,} objects listed; {result.objects_skipped:,} objects already "
+            "imported (skipped from the listing)"
+        )
     echo(f"{'lines read':<22}{result.lines_read:>12,}")
     echo(f"{'redirects':<22}{result.redirects:>12,}")
     echo(f"{'  inserted':<22}{result.inserted:>12,}")

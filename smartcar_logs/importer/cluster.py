@@ -1,0 +1,290 @@
+"""Scan on a Dask cluster: every file is read next to the data, the rows written here once.
+
+The scan is embarrassingly parallel and its output small (a few redirect rows per million
+lines), so each file or object becomes one Dask task that runs the *same* importer a local
+import runs (:func:`import_file`: opening, compression, format detection, scanner,
+normaliser, redaction) against a private in-memory database on the worker, and sends back
+only what that database gained: the rows, the rejects, the file's checkpoint row and its
+counters. This process, the client, is the only writer of the real database. It takes the
+results **in the order of the inputs** and writes each file's rows, its checkpoint (and, for
+an object, its tag) in one transaction, so the database ends exactly as a single-process
+import of the same inputs would leave it.
+
+Why that holds although the tasks run at the same time: a file's import depends on the
+database in two ways only, the redirect paths confirmed before it and the checkpoint rows
+its content could match. A task records the state it ran with; before writing its result
+the client compares that state with its own at that point of the order, and a stale result
+(an earlier file confirmed a new redirect path, or stored the same content) is computed
+again with the current state. That happens for the first files of a first import, and for
+copies of content already known; every other result is written as it comes.
+
+Failures: a worker that dies mid-task has written nothing; the scheduler runs the task on
+another worker. A client that dies mid-run has committed whole files only; the next run
+skips them (objects by tag, files by checkpoint) and does the rest. At most ``window``
+results (twice the workers by default) are pending at any time, on the cluster or here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+__all__ = ["ClusterError", "connect", "import_on_cluster", "scan_task", "Task", "Outcome"]
+
+
+class ClusterError(Exception):
+    """The Dask cluster cannot be started or reached; the message says which and why."""
+
+
+_LOCAL = re.compile(r"^local(?::(\d+))?$")
+
+
+def connect(address: str):
+    """A ``distributed.Client`` for *address*: ``local``, ``local:N`` (a LocalCluster of N
+    worker processes) or a scheduler address such as ``tcp://scheduler:8786``.
+
+    Returns ``(client, cluster or None)``; close both when done.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ClusterError("--dask needs Dask: pip install 'smartcar-logs[dask]'") from None
+    m = _LOCAL.match(address.strip())
+    try:
+        if m:
+            n = int(m.group(1)) if m.group(1) else max(1, (os.cpu_count() or 1))
+            if n < 1:
+                raise ClusterError("local:N needs N >= 1")
+            import logging
+
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            return Client(cluster), cluster
+        return Client(address, timeout="20s"), None
+    except ClusterError:
+        raise
+    except (OSError, TimeoutError, ValueError) as e:
+        raise ClusterError(f"{address}: cannot reach the Dask scheduler: {e}") from None
+
+
+# --- what a task carries there and back ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """One file or object to scan, and the database state the scan depends on."""
+
+    index: int
+    path: str  # absolute path (on a filesystem the workers share) or object URL
+    run: Any  # run._Run: the import's settings, with this file's confirmed paths
+    confirmed: frozenset  # redirect paths confirmed before this file
+    seed: tuple = ()  # the checkpoint rows (whole `sources` rows) its content may match
+    attempt: int = 0
+
+
+@dataclass
+class Outcome:
+    """A task's result: small, whatever the size of the file."""
+
+    task: Task
+    result: Any  # FileResult
+    head: bytes | None = None  # the content head the checkpoint lookup used
+    rows: list = field(default_factory=list)
+    launches: list = field(default_factory=list)
+    rejects: list = field(default_factory=list)
+    source: tuple | None = None  # the file's `sources` row after the scan
+    paths: list = field(default_factory=list)  # `redirect_paths` rows it added
+    newly_confirmed: frozenset = frozenset()
+
+
+# --- on the worker ---------------------------------------------------------------------------
+
+
+def scan_task(task: Task) -> Outcome:
+    """Import one file into a private in-memory database and return what it gained.
+
+    Runs on a Dask worker (or anywhere): reads the file or object itself and writes nothing
+    outside its own memory, so running it twice is harmless.
+    """
+    from ..store import LAUNCHES, REDIRECTS, REJECTS, SOURCES, open_db
+    from .checkpoint import FINGERPRINT_BYTES
+    from .run import _import_one
+
+    db = open_db(None)
+    conn = db.conn
+    if task.seed:
+        conn.executemany(SOURCES.insert_sql(verb="INSERT"), task.seed)
+    conn.executemany(
+        "INSERT INTO redirect_paths (path, how) VALUES (?, 'known')", [(p,) for p in sorted(task.confirmed)]
+    )
+    if conn.in_transaction:
+        conn.commit()
+    confirmed = set(task.confirmed)
+    run = replace(task.run, confirmed=confirmed, progress=None, workers=None)
+    heads: list[bytes] = []
+    result = _import_one(
+        db, task.path, run, None, before_commit=lambda c, src, r: heads.append(src.first[:FINGERPRINT_BYTES])
+    )
+    out = Outcome(
+        task, result, head=heads[0] if heads else None, newly_confirmed=frozenset(confirmed - task.confirmed)
+    )
+    if not heads or result.status == "error":
+        return out  # nothing was written: an error, or an empty file
+
+    def select(table):
+        cols = ", ".join(table.names)
+        return conn.execute(f"SELECT {cols} FROM {table.name} ORDER BY byte_offset").fetchall()
+
+    out.rows, out.launches, out.rejects = select(REDIRECTS), select(LAUNCHES), select(REJECTS)
+    out.source = conn.execute(
+        f"SELECT {', '.join(SOURCES.names)} FROM sources WHERE fingerprint = ?", (result.fingerprint,)
+    ).fetchone()
+    out.paths = conn.execute(
+        "SELECT path, how, first_import_id FROM redirect_paths WHERE how != 'known' ORDER BY path"
+    ).fetchall()
+    conn.close()
+    return out
+
+
+# --- on the client ---------------------------------------------------------------------------
+
+
+def _candidates(conn, head: bytes | None) -> tuple:
+    """The checkpoint rows a file with this content head can be identified with: every
+    stored source whose head is a prefix of *head* (what checkpoint.identify looks at)."""
+    if not head:
+        return ()
+    from ..store import SOURCES
+    from .checkpoint import _hash
+
+    cols = ", ".join(SOURCES.names)
+    rows = []
+    for (n,) in conn.execute(
+        "SELECT DISTINCT fp_len FROM sources WHERE fp_len <= ? ORDER BY fp_len", (len(head),)
+    ).fetchall():
+        rows += conn.execute(
+            f"SELECT {cols} FROM sources WHERE fp_len = ? AND head_hash = ? ORDER BY fingerprint",
+            (n, _hash(head[:n])),
+        ).fetchall()
+    return tuple(rows)
+
+
+def import_on_cluster(
+    db, items: list, run, client, on_file: Callable | None = None, window: int | None = None
+) -> list:
+    """Scan *items* (paths and remote objects) on *client*'s cluster; write each result here,
+    in input order, one transaction per file. Returns the FileResults in input order.
+
+    *run* is the import's run._Run; its ``confirmed`` set grows as in a serial import.
+    """
+    from . import remote
+
+    if window is None:
+        window = max(2, 2 * len(client.scheduler_info(n_workers=-1)["workers"]))
+    conn = db.conn
+    confirmed = run.confirmed
+    task_run = replace(run, progress=None, workers=None, confirmed=set())
+    todo = deque(enumerate(items))
+    pending: deque = deque()
+    results = []
+
+    def submit(index: int, item, seed: tuple = (), attempt: int = 0):
+        path = item.url if isinstance(item, remote.RemoteObject) else os.path.abspath(item)
+        task = Task(index, path, task_run, frozenset(confirmed), seed, attempt)
+        fut = client.submit(
+            scan_task, task, key=f"smartcar-scan-{run.import_id}-{index}-{attempt}", pure=False, retries=2
+        )
+        return fut, item
+
+    while todo or pending:
+        # The first file alone while no redirect path is known: it usually confirms one, and
+        # every task submitted before that would have to run again.
+        limit = window if results or confirmed or run.redirect_paths else 1
+        while todo and len(pending) < limit:  # bounded: at most `window` results wait anywhere
+            pending.append(submit(*todo.popleft()))
+        fut, item = pending.popleft()
+        outcome: Outcome = fut.result()
+        fut.release()
+        # Computed with the state this file meets in a serial import? If not, again, now.
+        while True:
+            seed = _candidates(conn, outcome.head)
+            if outcome.task.confirmed == confirmed and outcome.task.seed == seed:
+                break
+            fut, _ = submit(outcome.task.index, item, seed, outcome.task.attempt + 1)
+            outcome = fut.result()
+            fut.release()
+        confirmed |= outcome.newly_confirmed
+        result = _write(db, outcome, item, run.import_id)
+        if not isinstance(item, remote.RemoteObject):
+            result.path = item  # as the user named it, as in a serial import
+        results.append(result)
+        if on_file is not None:
+            on_file(result)
+    return results
+
+
+def _write(db, outcome: Outcome, item, import_id: int):
+    """Store one outcome, its checkpoint and its object tag in one transaction."""
+    from . import remote
+
+    r = outcome.result
+    conn = db.conn
+    is_object = isinstance(item, remote.RemoteObject)
+    if r.status == "error":
+        return r
+    if outcome.source is None:  # an empty file: nothing to store but the object's tag
+        if is_object:
+            with conn:
+                remote.remember_object(conn, item, None, import_id, r.status)
+        return r
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        write_outcome(db, outcome)
+        if is_object:
+            remote.remember_object(conn, item, r.fingerprint, import_id, r.status)
+        conn.execute("COMMIT")
+    except sqlite3.Error as e:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        r.status, r.message = "error", f"{r.path}: database error, file rolled back: {e}"
+        for k in ("lines", "redirects", "inserted", "duplicates", "launches", "ordinary", "rejected"):
+            setattr(r, k, 0)
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return r
+
+
+def write_outcome(db, outcome: Outcome):
+    """Store a task's rows and checkpoint in the caller's open transaction; return its
+    FileResult, with the inserted/duplicate split decided against this database."""
+    from ..store import LAUNCHES, REDIRECT_COLUMNS, REDIRECTS, REJECTS, SOURCES
+    from .scan import _insert_sparse
+
+    conn = db.conn
+    r = outcome.result
+    before = conn.total_changes
+    _insert_sparse(conn, REDIRECTS, REDIRECT_COLUMNS, outcome.rows)
+    inserted = conn.total_changes - before
+    r.inserted, r.duplicates = inserted, len(outcome.rows) - inserted
+    if outcome.launches:
+        conn.executemany(LAUNCHES.insert_sql(), outcome.launches)
+    if outcome.rejects:
+        conn.executemany(REJECTS.insert_sql(), outcome.rejects)
+    # The worker started from this very row (checked above), so its row is the new state.
+    conn.execute(SOURCES.insert_sql(verb="INSERT OR REPLACE"), outcome.source)
+    conn.executemany(
+        "INSERT OR IGNORE INTO redirect_paths (path, how, first_import_id) VALUES (?, ?, ?)", outcome.paths
+    )
+    return r
