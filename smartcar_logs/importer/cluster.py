@@ -26,6 +26,7 @@ results (twice the workers by default) are pending at any time, on the cluster o
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
@@ -60,8 +61,6 @@ def connect(address: str):
             n = int(m.group(1)) if m.group(1) else max(1, (os.cpu_count() or 1))
             if n < 1:
                 raise ClusterError("local:N needs N >= 1")
-            import logging
-
             cluster = LocalCluster(
                 n_workers=n,
                 threads_per_worker=1,
@@ -86,7 +85,7 @@ class Task:
 
     index: int
     path: str  # absolute path (on a filesystem the workers share) or object URL
-    run: Any  # run._Run: the import's settings, with this file's confirmed paths
+    run: Any  # run._Run: the import's settings (its own confirmed set is built from `confirmed`)
     confirmed: frozenset  # redirect paths confirmed before this file
     seed: tuple = ()  # the checkpoint rows (whole `sources` rows) its content may match
     attempt: int = 0
