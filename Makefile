@@ -14,7 +14,7 @@ help:
 	@echo "make lint   ruff check + ruff format --check (to fix: .venv/bin/ruff format . && .venv/bin/ruff check --fix .)"
 	@echo "make test   set up .venv with test dependencies, lint, and run the whole suite"
 	@echo "make lab    open JupyterLab on notebooks/ with the demo database"
-	@echo "make bench  run the import benchmark (benchmarks/)"
+	@echo "make bench  run the import benchmarks (benchmarks/): local files, then S3 (moto) and Dask"
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is required" >&2; exit 1; }
@@ -61,6 +61,7 @@ lab: $(VENV)/.installed-lab demo
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_cloud.py
 
 clean:
 	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(REPORT) .pytest_cache build *.egg-info

@@ -145,34 +145,59 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
 
-        def one(label: str, extra: list[str]) -> None:
+        def one(label: str, extra: list[str], client=None) -> None:
             db = os.path.join(tmp, f"{len(rows)}.db")
-            wall, rss, _ = run_rss([*CLI, "import", "--db", db, "-q", *extra, url], env)
+            busy = tasks = None
+            if client is None:
+                wall, rss, _ = run_rss([*CLI, "import", "--db", db, "-q", *extra, url], env)
+            else:  # also what the workers spent in the scan tasks themselves
+                from distributed import get_task_stream
+
+                with get_task_stream(client=client) as ts:
+                    wall, rss, _ = run_rss([*CLI, "import", "--db", db, "-q", *extra, url], env)
+                stream = [t for t in ts.data if "smartcar-scan" in str(t["key"])]
+                tasks = len(stream)
+                busy = sum(
+                    s["stop"] - s["start"]
+                    for t in stream
+                    for s in t["startstops"]
+                    if s["action"] == "compute"
+                )
             again, _, _ = run_rss([*CLI, "import", "--db", db, "-q", *extra, url], env)
-            rows.append((label, wall, raw_total / 1e6 / wall, rss, again))
+            rows.append((label, wall, raw_total / 1e6 / wall, rss, again, tasks, busy))
 
         one("one process (no Dask)", [])
-        from distributed import LocalCluster
+        from distributed import Client, LocalCluster
 
         for n in (1, 2):
-            with LocalCluster(
-                n_workers=n,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            ) as cluster:
-                one(f"Dask, {n} worker{'s' if n > 1 else ''}", ["--dask", cluster.scheduler_address])
+            with (
+                LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                ) as cluster,
+                Client(cluster) as client,
+            ):
+                client.run(exec, "import smartcar_logs.importer.cluster, s3fs")  # warm, as a live cluster is
+                one(f"Dask, {n} worker{'s' if n > 1 else ''}", ["--dask", cluster.scheduler_address], client)
     server.stop()
 
-    print(f"{'import from S3':<24}{'wall s':>9}{'MB/s':>9}{'client RSS MB':>15}{'re-import s':>13}")
-    for label, wall, mbs, rss, again in rows:
-        print(f"{label:<24}{wall:>9.2f}{mbs:>9.1f}{rss:>15.0f}{again:>13.2f}")
-    one_worker = rows[1][2]
     print(
-        f"\nper worker: {one_worker:.1f} MB/s of uncompressed ALB log "
-        f"({one_worker * 86400 / 1e6:.2f} TB/day per worker process at that rate)"
+        f"{'import from S3':<24}{'wall s':>9}{'MB/s':>9}{'client RSS MB':>15}{'re-import s':>13}"
+        f"{'tasks':>7}{'MB/s per busy worker':>22}"
     )
+    for label, wall, mbs, rss, again, tasks, busy in rows:
+        per = f"{raw_total / 1e6 / busy:>22.1f}" if busy else f"{'':>22}"
+        print(f"{label:<24}{wall:>9.2f}{mbs:>9.1f}{rss:>15.0f}{again:>13.2f}{tasks or '':>7}{per}")
+    per_worker = raw_total / 1e6 / rows[1][6]
+    print(
+        f"\nper worker (scan tasks only, 1 worker): {per_worker:.1f} MB/s of uncompressed ALB log, "
+        f"{per_worker * 86400 / 1e6:.2f} TB/day per worker process; {n_obj} objects took "
+        f"{rows[1][5]} tasks (more: a task rerun because an earlier file confirmed a redirect path)"
+    )
+    print(f"load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     print("re-import: lists the bucket and skips every object (nothing read)")
 
 

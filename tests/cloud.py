@@ -216,6 +216,10 @@ def dask_cluster(offline_env):
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
     )
     try:
+        from distributed import Client
+
+        with Client(cluster) as c:  # imports done once here, not inside the first test's tasks
+            c.run(exec, "import smartcar_logs.importer.cluster, s3fs")
         yield cluster
     finally:
         cluster.close(timeout=20)

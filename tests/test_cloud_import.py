@@ -13,6 +13,9 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
+import subprocess
+import sys
 from datetime import date
 
 import pytest
@@ -124,6 +127,31 @@ def test_s3_import_is_the_local_import_and_reimport_reads_nothing(s3, tmp_path, 
     assert len(requests_seen.gets(bucket)) == read  # listed only: not one object was read
     summary = run_cli("import", "--db", db_path, f"s3://{bucket}/")
     assert f"{len(objs)} objects already imported (skipped from the listing)" in summary.stdout
+
+
+def test_the_s3_endpoint_can_come_from_aws_endpoint_url_s3(s3, tmp_path):
+    fs, bucket = s3
+    fs.pipe(f"{bucket}/{alb_key('2026-10-01', 0)}", gzip.compress(alb_body("2026-10-01", 50, seed=1)))
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    env["AWS_ENDPOINT_URL_S3"] = os.environ["AWS_ENDPOINT_URL"]
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smartcar_logs.cli",
+            "import",
+            "--db",
+            str(tmp_path / "e.db"),
+            "--json",
+            f"s3://{bucket}/",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["inserted"] == 7
 
 
 def test_since_until_prune_by_key_date_before_reading(s3, tmp_path, requests_seen):

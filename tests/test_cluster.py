@@ -180,9 +180,9 @@ def test_a_worker_killed_mid_task_is_retried_without_loss_or_doubles(client, tmp
 
 def test_a_client_killed_mid_run_resumes_on_the_next_run(dask_cluster, tmp_path, s3):
     fs, bucket = s3
-    days = [f"2026-10-{d:02d}" for d in range(1, 11)]
+    days = [f"2026-10-{d:02d}" for d in range(1, 8)]
     for n, day in enumerate(days):
-        fs.pipe(f"{bucket}/{alb_key(day, 0)}", gzip.compress(alb_body(day, 5_000, seed=n), mtime=0))
+        fs.pipe(f"{bucket}/{alb_key(day, 0)}", gzip.compress(alb_body(day, 3_000, seed=n), mtime=0))
     db_path = tmp_path / "k.db"
     url = f"s3://{bucket}/AWSLogs/"
     proc = subprocess.Popen(
@@ -220,7 +220,14 @@ def test_a_client_killed_mid_run_resumes_on_the_next_run(dask_cluster, tmp_path,
 
     after_kill = open_db(db_path)
     stored = after_kill.execute("SELECT count(*) FROM objects").fetchone()[0]
-    res = run_cli("import", "--db", db_path, "--json", "--dask", dask_cluster.scheduler_address, url)
+    res = run_cli(
+        "import",
+        "--db",
+        db_path,
+        "--json",
+        url,
+        env={"DASK_SCHEDULER_ADDRESS": dask_cluster.scheduler_address},
+    )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert out["objects_skipped"] == stored and len(out["files"]) == len(days) - stored

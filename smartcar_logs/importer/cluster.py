@@ -226,10 +226,21 @@ def import_on_cluster(
         result = _write(db, outcome, item, run.import_id)
         if not isinstance(item, remote.RemoteObject):
             result.path = item  # as the user named it, as in a serial import
+        if run.progress is not None:
+            run.progress(_size(item))
         results.append(result)
         if on_file is not None:
             on_file(result)
     return results
+
+
+def _size(item) -> int:
+    if isinstance(item, str):
+        try:
+            return os.path.getsize(item)
+        except OSError:
+            return 0
+    return item.size or 0
 
 
 def _write(db, outcome: Outcome, item, import_id: int):
