@@ -14,7 +14,7 @@ help:
 	@echo "make lint   ruff check + ruff format --check (to fix: .venv/bin/ruff format . && .venv/bin/ruff check --fix .)"
 	@echo "make test   set up .venv with test dependencies, lint, and run the whole suite"
 	@echo "make lab    open JupyterLab on notebooks/ with the demo database"
-	@echo "make bench  run the import benchmarks (benchmarks/): local files, then S3 (moto) and Dask"
+	@echo "make bench  compare the import with GoAccess and DuckDB, the import benchmark, then S3 (moto) and Dask"
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is required" >&2; exit 1; }
@@ -39,6 +39,10 @@ $(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[lab]'
 	@touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	@touch $@ $(VENV)/.installed $(VENV)/.installed-test
+
 install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test $(AZURITE)
@@ -59,8 +63,14 @@ test: lint $(AZURITE)
 lab: $(VENV)/.installed-lab demo
 	SMARTCAR_LOGS_DB=$(abspath $(DB)) $(BIN)/jupyter lab notebooks/
 
-bench: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/bench_import.py
+# GoAccess is a system package: installed when we may (root with apt-get), else the
+# benchmark says it is missing and leaves its columns empty. BENCH_ARGS=--readme rewrites
+# the README tables.
+bench: $(VENV)/.installed-bench
+	@command -v goaccess >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get install -y -qq goaccess >/dev/null 2>&1; } || echo "goaccess: not installed (apt-get install goaccess)"
+	$(BIN)/python benchmarks/bench_compare.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_import.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_cloud.py
 
 clean:

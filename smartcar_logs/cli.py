@@ -101,9 +101,10 @@ def cli():
     "fmt",
     default="auto",
     show_default=True,
-    help="Log format: auto (detected per file), alb, elb, cloudfront, heroku, gcp, "
-    "cloudflare, traefik-json, caddy, traefik-clf, combined, common, json, urls, "
-    "custom (see docs/formats.md).",
+    help="Log format: auto (detected per file), alb, elb, cloudfront, w3c, s3, heroku, haproxy, envoy, "
+    "uwsgi, ssl-request, gcp, cloudflare, azure, traefik-json, kong, caddy, traefik-clf, combined, "
+    "common, werkzeug, json, urls, custom; WRAPPER+FORMAT for lines inside docker, cri, syslog, "
+    "journald or compose envelopes, e.g. syslog+haproxy (see docs/formats.md).",
 )
 @click.option(
     "--log-format",
@@ -197,7 +198,7 @@ def import_(
     from . import formats
     from .importer import expand_inputs, import_paths
 
-    if fmt != "auto" and fmt not in formats.FORMATS:
+    if fmt != "auto" and not formats.is_format_name(fmt):
         raise click.BadParameter(f"choose one of: auto, {', '.join(formats.FORMATS)}", param_hint="--format")
     if fmt == "custom" and not log_format:
         raise click.BadParameter("--format custom needs --log-format", param_hint="--format")

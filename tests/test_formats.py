@@ -22,6 +22,7 @@ from smartcar_logs.formats import FORMATS, LogEntry, detect_format, get_format
 from smartcar_logs.importer import import_paths
 from smartcar_logs.importer.scan import _target_path
 from smartcar_logs.store import open_db
+from test_formats_fixtures import FIXTURES
 
 OK = f"{CB}?user_id={UID}&state=s1"
 DENIED = f"{CB}?error=access_denied&error_description=User+denied+access&state=s2"
@@ -698,7 +699,9 @@ def test_detection_and_import_per_format(tmp_path, name):
 def test_every_registered_format_has_docs_and_a_detection_case():
     for name, fmt in FORMATS.items():
         assert fmt.description and fmt.example, name
-        assert name in CASES or name in ("common", "urls"), name  # those two: tests/test_importer.py
+        # common and urls: tests/test_importer.py; the readers of issue 11: real fixtures
+        fixtures = {f.rpartition("+")[2] for f, _ in FIXTURES.values()}
+        assert name in CASES or name in ("common", "urls") or name in fixtures, name
 
 
 def test_detection_is_by_share_not_by_the_first_line():

@@ -36,24 +36,47 @@ is adding one module and one line in :data:`FORMATS` (see docs/formats.md).
 
 from __future__ import annotations
 
+from ._json import _load_json
 from ._text import split_request, unescape_log_bytes
 from ._time import parse_any_time, parse_clf_time, parse_epoch_time, parse_iso_time
-from .aws import CLOUDFRONT_FIELDS, AlbFormat, CloudFrontFormat, ElbFormat
-from .base import FormatOptions, LineFormat, LogEntry
-from .clf import CombinedFormat, CommonFormat, TraefikClfFormat, _fast_clf  # noqa: F401  (tests)
+from .aws import CLOUDFRONT_FIELDS, AlbFormat, CloudFrontFormat, ElbFormat, S3Format
+from .azure import AzureFormat
+from .base import FormatError, FormatOptions, LineFormat, LogEntry
+from .clf import CombinedFormat, CommonFormat, SslRequestFormat, TraefikClfFormat, _fast_clf  # noqa: F401  (tests)
 from .custom import CustomFormat
 from .document import is_json_document, json_document_lines
+from .envoy import EnvoyFormat
+from .haproxy import HaproxyFormat
 from .heroku import HerokuFormat, logfmt
-from .jsonlines import CaddyFormat, CloudflareFormat, GcpFormat, JsonFormat, TraefikJsonFormat
+from .jsonlines import (
+    CaddyFormat,
+    CloudflareFormat,
+    GcpFormat,
+    JsonFormat,
+    KongFormat,
+    TraefikJsonFormat,
+    _field_names,
+    _url_field_guess,
+)
+from .pyservers import UwsgiFormat, WerkzeugFormat
 from .urls import UrlListFormat
+from .w3c import W3cFormat
+from .wrappers import WRAPPERS, WrappedFormat
 
 __all__ = [
     "LogEntry",
     "LineFormat",
     "FormatOptions",
+    "FormatError",
     "FORMATS",
+    "WRAPPERS",
+    "WrappedFormat",
     "detect_format",
     "get_format",
+    "is_format_name",
+    "explain_unknown",
+    "forced_note",
+    "text_encoding",
     "is_json_document",
     "json_document_lines",
     "unescape_log_bytes",
@@ -78,6 +101,15 @@ __all__ = [
     "JsonFormat",
     "UrlListFormat",
     "CustomFormat",
+    "W3cFormat",
+    "S3Format",
+    "HaproxyFormat",
+    "EnvoyFormat",
+    "UwsgiFormat",
+    "SslRequestFormat",
+    "AzureFormat",
+    "KongFormat",
+    "WerkzeugFormat",
 ]
 
 
@@ -90,14 +122,23 @@ FORMATS: dict[str, LineFormat] = {
         AlbFormat(),
         ElbFormat(),
         CloudFrontFormat(),
+        W3cFormat(),
+        S3Format(),
         HerokuFormat(),
+        HaproxyFormat(),
+        EnvoyFormat(),
+        UwsgiFormat(),
+        SslRequestFormat(),
         GcpFormat(),
         CloudflareFormat(),
+        AzureFormat(),
         TraefikJsonFormat(),
+        KongFormat(),
         CaddyFormat(),
         TraefikClfFormat(),
         CombinedFormat(),
         CommonFormat(),
+        WerkzeugFormat(),
         JsonFormat(),
         UrlListFormat(),
         CustomFormat(),
@@ -105,19 +146,32 @@ FORMATS: dict[str, LineFormat] = {
 }
 
 
+def is_format_name(name: str) -> bool:
+    """A name :func:`get_format` knows: a registered format, or ``wrapper+format``."""
+    wrapper, plus, inner = name.rpartition("+")
+    return inner in FORMATS and (not plus or wrapper in WRAPPERS)
+
+
 def get_format(
     name: str, sample_lines: list[bytes] | None = None, options: FormatOptions | dict | None = None
 ) -> LineFormat:
     """The format *name*, configured for a file from its *sample_lines* and *options*.
 
-    Raises ValueError for an unknown name (or ``custom`` without a log format).
+    *name* may name a wrapper too (``syslog+haproxy``, ``docker+combined``). Raises
+    ValueError for an unknown name, :class:`FormatError` (a ValueError) when the options do not
+    fit the file (``custom`` without a log format, a ``--url-field`` in no sample line).
     """
-    try:
-        proto = FORMATS[name]
-    except KeyError:
-        raise ValueError(f"unknown format {name!r}; choose one of: auto, {', '.join(FORMATS)}") from None
+    wrapper_name, plus, inner_name = name.rpartition("+")
+    if not is_format_name(name):
+        raise ValueError(
+            f"unknown format {name!r}; choose one of: auto, {', '.join(FORMATS)} "
+            f"(or WRAPPER+FORMAT with WRAPPER one of {', '.join(WRAPPERS)})"
+        )
     sample = [ln.rstrip(b"\r") for ln in (sample_lines or ())]
-    return proto.configure(sample, FormatOptions.of(options))
+    opts = FormatOptions.of(options)
+    if plus:
+        return WrappedFormat(WRAPPERS[wrapper_name], FORMATS[inner_name]).configure(sample, opts)
+    return FORMATS[inner_name].configure(sample, opts)
 
 
 def _share(fmt: LineFormat, lines: list[bytes]) -> float:
@@ -126,16 +180,48 @@ def _share(fmt: LineFormat, lines: list[bytes]) -> float:
     return sum(1 for ln in lines if not isinstance(fmt.parse(ln), str)) / len(lines)
 
 
-def _detect_lines(lines: list[bytes], opts: FormatOptions) -> tuple[LineFormat | None, float]:
-    if opts.log_format is not None:
-        candidates = [FORMATS["custom"].configure(lines, opts)]
-    else:
-        candidates = [f.configure(lines, opts) for f in FORMATS.values() if f.name != "custom"]
-    best, best_n = None, 0
+def _candidates(lines: list[bytes], opts: FormatOptions) -> tuple[list[LineFormat], FormatError | None]:
+    """Every reader configured for *lines*; a reader the options do not fit is left out."""
+    protos = (
+        [FORMATS["custom"]]
+        if opts.log_format is not None
+        else [f for f in FORMATS.values() if f.name != "custom"]
+    )
+    out, error = [], None
+    for proto in protos:
+        try:
+            out.append(proto.configure(lines, opts))
+        except FormatError as e:
+            error = error or e
+    return out, error
+
+
+def _best(candidates: list[LineFormat], lines: list[bytes], beat: int = 0) -> tuple[LineFormat | None, int]:
+    best, best_n = None, beat
     for fmt in candidates:
         n = sum(1 for ln in lines if fmt.matches(ln))
         if n > best_n:
             best, best_n = fmt, n
+    return best, best_n
+
+
+def _detect_lines(lines: list[bytes], opts: FormatOptions) -> tuple[LineFormat | None, float]:
+    candidates, error = _candidates(lines, opts)
+    best, best_n = _best(candidates, lines)
+    # Wrappers: take the envelope off and detect what is inside. The bare reading wins ties
+    # (Heroku reads its own syslog-style prefix).
+    for wrapper in WRAPPERS.values():
+        inner = [u[0] for u in map(wrapper.unwrap, lines) if u is not None]
+        if len(inner) <= best_n:
+            continue
+        inner_candidates, inner_error = _candidates(inner, opts)
+        fmt, n = _best(inner_candidates, inner, best_n)
+        if fmt is not None:
+            best, best_n, error = WrappedFormat(wrapper, fmt), n, inner_error
+        elif inner_error is not None and error is None:
+            error = inner_error
+    if error is not None and (best is None or getattr(best, "inner", best).json_lines):
+        raise error  # e.g. a --url-field that is in none of the sample's JSON lines
     if best is None:
         return None, 0.0
     return best, _share(best, lines)
@@ -148,10 +234,110 @@ def detect_format(
 
     Returns (format, share of non-blank sample lines it reads). A few odd lines at the start
     never decide: the format wins on the count, ties go to the more specific one. With a
-    ``log_format`` option the custom format is the only candidate.
+    ``log_format`` option the custom format is the only candidate. Lines inside a container or
+    syslog envelope are detected inside it (the format is then a :class:`WrappedFormat`).
+    Raises :class:`FormatError` when a JSON file has none of the ``--url-field`` /
+    ``--time-field`` named.
     """
     opts = FormatOptions.of(options)
     lines = [ln.rstrip(b"\r") for ln in sample_lines if ln.strip()]
     if not lines:
         return None, 0.0
     return _detect_lines(lines, opts)
+
+
+# --- helpful errors ---------------------------------------------------------------------------------
+
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32LE"),
+    (b"\x00\x00\xfe\xff", "UTF-32BE"),
+    (b"\xff\xfe", "UTF-16LE"),
+    (b"\xfe\xff", "UTF-16BE"),
+)
+_PRESET = '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"'
+
+
+def text_encoding(head: bytes) -> str | None:
+    """The UTF-16/UTF-32 encoding *head* (a file's first bytes) is in, by BOM or NUL bytes; None for
+    ASCII-compatible text. (The readers read bytes of an ASCII-compatible encoding.)"""
+    for bom, enc in _BOMS:
+        if head.startswith(bom):
+            return enc
+    probe = head[:4096]
+    if len(probe) >= 64 and probe.count(b"\x00") > len(probe) // 4:
+        return "UTF-16LE" if probe[1:2] == b"\x00" else "UTF-16BE"
+    return None
+
+
+def _not_layout(reason: str) -> bool:
+    """A reason that says the line got past the reader's layout (its time or request was bad)."""
+    return not reason.startswith(("not a", "not an", "fewer fields", "field count"))
+
+
+def explain_unknown(sample_lines: list[bytes], options: FormatOptions | dict | None = None) -> str:
+    """Why no reader fits *sample_lines*, which came closest, and the flag that would help."""
+    opts = FormatOptions.of(options)
+    lines = [ln.rstrip(b"\r") for ln in sample_lines if ln.strip()]
+    if not lines:
+        return "no lines to read"
+    enc = text_encoding(b"\n".join(lines[:50]))
+    if enc is not None:
+        return (
+            f"the file is {enc} text, not UTF-8/ASCII (PowerShell '>' writes UTF-16): convert it "
+            f"first, e.g. iconv -f {enc} -t UTF-8 FILE > FILE.utf8.log"
+        )
+    n = len(lines)
+    if opts.log_format is not None:
+        auto, share = _detect_lines(
+            lines, FormatOptions(url_field=opts.url_field, time_field=opts.time_field)
+        )
+        msg = f"--log-format matches none of the first {n} lines"
+        if auto is not None:
+            return msg + f"; without it they read as {auto.name} ({share:.0%}): drop --log-format"
+        return msg + "; compare it with the server's LogFormat / log_format line"
+    json_objs = [o for o in map(_load_json, lines) if o is not None]
+    if len(json_objs) * 2 > n:
+        guess = _url_field_guess(json_objs)
+        flag = f"--url-field {guess}" if guess else "--url-field"
+        return (
+            f"JSON lines, but none of the first {n} has a URL field this tool knows: name it with "
+            f"{flag} (and the time with --time-field); fields seen: {', '.join(_field_names(json_objs))}"
+        )
+    closest, got = None, 0
+    for fmt in _candidates(lines, opts)[0]:
+        reasons = [r for r in map(fmt.parse, lines) if isinstance(r, str) and _not_layout(r)]
+        if len(reasons) > got:
+            closest, got = (fmt, max(set(reasons), key=reasons.count)), len(reasons)
+    hint = (
+        f"if it is an Apache/nginx variant, give its LogFormat / log_format with --log-format, "
+        f"e.g. --log-format '{_PRESET}'; a plain list of URLs reads with --format urls"
+    )
+    if closest is None:
+        return f"no reader fits any of the first {n} lines; {hint}"
+    fmt, reason = closest
+    # Readers that share a parser (traefik-clf, common) are named by the one that defines it.
+    fmt = next((f for f in FORMATS.values() if vars(type(f)).get("parse") is type(fmt).parse), fmt)
+    return f"closest reader: {fmt.name}, whose layout fits {got} of the first {n} lines but: {reason}; {hint}"
+
+
+def forced_note(
+    fmt: LineFormat,
+    sample_lines: list[bytes],
+    options: FormatOptions | dict | None = None,
+) -> str | None:
+    """A warning when a forced ``--format`` reads under half of *sample_lines*, naming what
+    auto-detection would pick; None when the forced format reads them."""
+    lines = [ln.rstrip(b"\r") for ln in sample_lines if ln.strip()]
+    if not lines:
+        return None
+    share = _share(fmt, lines)
+    if share >= 0.5:
+        return None
+    try:
+        auto, auto_share = _detect_lines(lines, FormatOptions.of(options))
+    except FormatError:
+        auto, auto_share = None, 0.0
+    msg = f"--format {fmt.name} reads {share:.0%} of the first {len(lines)} lines"
+    if auto is not None and auto.name != fmt.name:
+        return msg + f"; auto-detection would read them as {auto.name} ({auto_share:.0%}): drop --format"
+    return msg

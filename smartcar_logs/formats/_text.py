@@ -81,6 +81,16 @@ def _host_of(hostport: bytes | None) -> str | None:
     return _dec(hostport.rpartition(b":")[0])  # IPv4:port, or IPv6:port split at the LAST colon
 
 
+def _strip_port(addr: str) -> str:
+    """``203.0.113.9:52001`` / ``[2001:db8::1]:443`` -> the address; a bare IPv6 stays whole."""
+    if addr[:1] == "[":
+        end = addr.find("]")
+        return addr[1:end] if end != -1 else addr[1:]
+    if addr.count(":") == 1:
+        return addr.partition(":")[0]
+    return addr
+
+
 def _int(v: Any) -> int | None:
     if isinstance(v, bool):
         return None
@@ -94,3 +104,17 @@ def _int(v: Any) -> int | None:
 
 
 _Q = rb'(?:[^"\\]|\\.)*'  # the inside of a quoted field, escaped quotes allowed
+
+
+def _client(ip: bytes) -> tuple[str | None, str | None]:
+    """(client, whole list) from the address field, which may be an X-Forwarded-For list.
+
+    nginx ``$http_x_forwarded_for`` / ``$proxy_add_x_forwarded_for`` (or Apache
+    ``%{X-Forwarded-For}i``) put first: ``203.0.113.9, 10.0.0.1, 127.0.0.1``. The first
+    address is the client as the first proxy saw it.
+    """
+    whole = ip.decode("utf-8", "replace")
+    if "," not in whole:
+        return (None if whole == "-" else whole), None
+    first = whole.split(",", 1)[0].strip()
+    return (None if first in ("", "-", "unknown") else first), whole

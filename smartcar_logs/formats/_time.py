@@ -44,12 +44,45 @@ def _utc_day(days: int) -> str:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+# "01/Oct/2026:09 +0200" -> "2026-10-01T07:": the UTC date and hour of a local hour and zone.
+_HOURS: dict[bytes, str] = {}
+
+
 def parse_clf_time(t: bytes) -> str | None:
     """``01/Oct/2026:09:00:01 +0200`` -> ``2026-10-01T07:00:01+00:00`` (None if malformed).
 
-    No ``strptime``: the date part is resolved once per day and zone (cached), the clock
-    part is three slices, which keeps a file where every line has its own second fast.
+    No ``strptime``: in a zone of whole hours (nearly all), minutes and seconds carry over
+    to UTC unchanged, so the UTC date and hour are resolved once per hour (cached) and the
+    result is that prefix plus the line's own ``MM:SS``, a third of the cost of the
+    arithmetic in :func:`_parse_clf_time`, which takes everything else (other zones, a
+    leap second, anything malformed).
     """
+    if (
+        len(t) == 26
+        and t[24:26] == b"00"
+        and t[15] < 54  # minutes and seconds "0"-"5" then a digit: at most 59
+        and t[18] < 54
+        and t[14] == 58
+        and t[17] == 58
+        and t[15:17].isdigit()
+        and t[18:20].isdigit()
+    ):
+        key = t[:14] + t[20:]
+        prefix = _HOURS.get(key)
+        if prefix is None:
+            full = _parse_clf_time(t[:15] + b"00:00" + t[20:])
+            if full is None:
+                return None  # the date, hour or zone is wrong whatever the minute
+            if len(_HOURS) >= 100_000:
+                _HOURS.clear()
+            prefix = _HOURS[key] = full[:14]
+        return prefix + t[15:20].decode("ascii") + "+00:00"
+    return _parse_clf_time(t)
+
+
+def _parse_clf_time(t: bytes) -> str | None:
+    """:func:`parse_clf_time` without the hour cache: the date part is resolved once per day
+    and zone (cached), the clock part is three slices."""
     if len(t) != 26 or t[11] != 58 or t[20] != 32 or t[14] != 58 or t[17] != 58:
         return None
     base = _clf_day(t[0:11], t[21:26])

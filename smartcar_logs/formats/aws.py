@@ -1,4 +1,4 @@
-"""AWS: Application and Classic Load Balancer logs, CloudFront standard logs."""
+"""AWS: Application and Classic Load Balancer logs, CloudFront standard logs, S3 server access logs."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from urllib.parse import unquote_to_bytes
 
 from ._text import _Q, _dec, _host_of, _int, split_request, unescape_log_bytes
-from ._time import parse_iso_time
+from ._time import parse_clf_time, parse_iso_time
 from .base import FormatOptions, LineFormat, LogEntry
 
-__all__ = ["AlbFormat", "ElbFormat", "CloudFrontFormat", "CLOUDFRONT_FIELDS"]
+__all__ = ["AlbFormat", "ElbFormat", "CloudFrontFormat", "CLOUDFRONT_FIELDS", "S3Format"]
 
 # --- AWS load balancers ---------------------------------------------------------------------
 
@@ -175,3 +175,50 @@ class CloudFrontFormat(LineFormat):
 
     def matches(self, line: bytes) -> bool:
         return b"\t" in line and isinstance(self.parse(line), LogEntry)
+
+
+# --- Amazon S3 server access logs --------------------------------------------------------
+
+_S3_RE = re.compile(
+    rb"(?P<owner>\S+) (?P<bucket>\S+) \[(?P<time>[^\]]*)\] (?P<ip>\S+) \S+ \S+ (?P<op>[A-Z]+\.\S+) \S+ "
+    rb'(?:"(?P<request>' + _Q + rb')"|-) (?P<status>\d{3}|-) \S+ \S+ \S+ \S+ \S+ '
+    rb'(?:"' + _Q + rb'"|-) (?:"(?P<ua>' + _Q + rb')"|-)',
+    re.DOTALL,
+)
+
+
+class S3Format(LineFormat):
+    """Amazon S3 server access logs (a bucket serving a static site or the redirect page).
+
+    Space separated with ``[time]`` in CLF; operations without an HTTP request (``BATCH.*``,
+    lifecycle) are ordinary. Fields AWS appends are ignored.
+    """
+
+    name = "s3"
+    description = (
+        "AWS S3 server access: 79a59df9... awsexamplebucket1 [06/Feb/2019:00:00:38 +0000] 192.0.2.3 "
+        '79a59df9... 3E57427F3EXAMPLE WEBSITE.GET.OBJECT cb "GET /cb?... HTTP/1.1" 302 - ...'
+    )
+    example = "aws s3 sync s3://my-log-bucket/logs/ s3-logs/ && smartcar-logs import s3-logs/"
+
+    def parse(self, line: bytes) -> LogEntry | None | str:
+        m = _S3_RE.match(line)
+        if m is None:
+            return "not an s3 access log line"
+        ts = parse_clf_time(m.group("time"))
+        if ts is None:
+            return "bad timestamp"
+        if m.group("request") is None:
+            return None  # an S3-internal operation: ordinary
+        split = split_request(m.group("request"))
+        if isinstance(split, str):
+            return split
+        ua = m.group("ua")
+        return LogEntry(
+            target=split[1],
+            ts=ts,
+            method=split[0],
+            status=_int(m.group("status")),
+            client_ip=_dec(m.group("ip")),
+            user_agent=_dec(ua) if ua is not None else None,
+        )

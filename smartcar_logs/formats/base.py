@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["LogEntry", "FormatOptions", "LineFormat"]
+__all__ = ["LogEntry", "FormatOptions", "LineFormat", "FormatError"]
+
+
+class FormatError(ValueError):
+    """A file cannot be read with the formats and options given; the message says what would help."""
 
 
 @dataclass(slots=True)
@@ -17,6 +21,9 @@ class LogEntry:
     status: int | None = None
     client_ip: str | None = None
     user_agent: str | None = None
+    #: The whole X-Forwarded-For list when the log gives one (``client_ip`` is its first
+    #: address). Not stored: it holds more addresses than ``--redact client_ip`` covers.
+    forwarded_for: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

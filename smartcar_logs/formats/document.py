@@ -1,4 +1,5 @@
-"""JSON documents: a file that is one JSON array, turned into one JSON line per element.
+"""JSON documents: a file that is one JSON array (or Azure's ``{"records": [...]}``), turned
+into one JSON line per element.
 
 ``gcloud logging read --format=json`` writes one array, not lines. :func:`is_json_document`
 recognises it from its first bytes and :func:`json_document_lines` turns it into one canonical
@@ -9,6 +10,7 @@ reads it unchanged and line numbers are element numbers.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ._text import _text_bytes
@@ -42,10 +44,28 @@ def json_document_lines(data: bytes) -> tuple[list[bytes], str | None]:
         return i
 
     i = skip(0)
-    if i >= n or text[i] != "[":
-        return [], "not a JSON array"
     dec = json.JSONDecoder()
     out: list[bytes] = []
+    if i < n and text[i] == "{":  # Azure's {"records": [...]} (Event Hub, older storage blobs)
+        while i < n:
+            try:
+                obj, end = dec.raw_decode(text, i)
+            except (ValueError, RecursionError):
+                break
+            records = obj.get("records") if isinstance(obj, dict) else None
+            if not isinstance(records, list):
+                break
+            out.extend(map(_canonical, records))
+            i = skip(end)
+        else:
+            return out, None
+        good = len(out)
+        rest = " ".join(text[i:].split())
+        if rest:
+            out.append(_text_bytes(rest))
+        return out, f"JSON records document is truncated or malformed after element {good}"
+    if i >= n or text[i] != "[":
+        return [], "not a JSON array"
     while i < n:
         if text[i] != "[":
             break  # something else after a complete array
@@ -79,8 +99,12 @@ def json_document_lines(data: bytes) -> tuple[list[bytes], str | None]:
     return out, f"JSON array is truncated or malformed after element {good}"
 
 
+_RECORDS_RE = re.compile(rb'\{\s*"records"\s*:\s*\[')
+
+
 def is_json_document(head: bytes) -> bool:
-    """Does *head* (a file's first bytes) start a JSON array of objects?
+    """Does *head* (a file's first bytes) start a JSON array of objects, or an Azure
+    ``{"records": [...]}`` document?
 
     The first element must parse (the head may end inside a later one), so a custom log
     line starting ``[01/Oct/2026...`` is not taken for one.
@@ -88,6 +112,8 @@ def is_json_document(head: bytes) -> bool:
     lead = head[:4096].lstrip(b" \t\r\n")  # cheap test first: this runs on every file
     if lead.startswith(b"\xef\xbb\xbf"):
         lead = lead[3:].lstrip(b" \t\r\n")
+    if lead[:1] == b"{":
+        return _RECORDS_RE.match(lead) is not None
     if lead[:1] != b"[":
         return False
     s = head.lstrip(b" \t\r\n\xef\xbb\xbf")

@@ -5,13 +5,40 @@ from __future__ import annotations
 import re
 
 from ._json import _first, _get, _header, _load_json
-from ._text import _clean, _host_of, _int, _split_request_line, _text_bytes
+from ._text import _clean, _host_of, _int, _split_request_line, _strip_port, _text_bytes
 from ._time import parse_any_time
-from .base import FormatOptions, LineFormat, LogEntry
+from .base import FormatError, FormatOptions, LineFormat, LogEntry
 
-__all__ = ["JsonFormat", "GcpFormat", "CaddyFormat", "TraefikJsonFormat", "CloudflareFormat"]
+__all__ = ["JsonFormat", "GcpFormat", "KongFormat", "CaddyFormat", "TraefikJsonFormat", "CloudflareFormat"]
 
 _URL_START_RE = re.compile(r"/|[A-Za-z][A-Za-z0-9+.-]*://")
+# A request line inside other text: the message field of a shipped log line.
+_REQUEST_IN_TEXT_RE = re.compile(r'([A-Z][A-Z-]{1,15}) (/\S*|[a-z][a-z0-9+.-]*://\S+) HTTP/\d(?:\.\d)?"?')
+
+
+def _walk(o: dict, prefix: str = "", depth: int = 0):
+    """(dotted name, value) of every leaf field of *o*, nested objects too (three levels)."""
+    for k, v in o.items():
+        if isinstance(v, dict) and v and depth < 3:
+            yield from _walk(v, f"{prefix}{k}.", depth + 1)
+        else:
+            yield prefix + k, v
+
+
+def _field_names(objs: list[dict], limit: int = 40) -> list[str]:
+    """Dotted names of the fields in *objs* (nested objects too), for an error message."""
+    names = list(dict.fromkeys(name for o in objs for name, _ in _walk(o)))
+    return names[:limit] + (["..."] if len(names) > limit else [])
+
+
+def _url_field_guess(objs: list[dict]) -> str | None:
+    """The field whose values most often look like a URL with a query: the --url-field to try."""
+    counts: dict[str, int] = {}
+    for o in objs:
+        for name, v in _walk(o):
+            if isinstance(v, str) and "?" in v and "=" in v and (_URL_START_RE.match(v) or " /" in v):
+                counts[name] = counts.get(name, 0) + 1
+    return max(counts, key=counts.get) if counts else None
 
 
 class JsonFormat(LineFormat):
@@ -45,6 +72,8 @@ class JsonFormat(LineFormat):
         "request.url",
         "request.uri",
         "httpRequest.requestUrl",
+        "RequestPath",
+        "ClientRequestURI",
         "path",
         "request",
     )
@@ -59,6 +88,9 @@ class JsonFormat(LineFormat):
         "datetime",
         "date",
         "start_time",
+        "StartUTC",
+        "EdgeStartTimestamp",
+        "started_at",
     )
     method_fields = (
         "request_method",
@@ -79,6 +111,9 @@ class JsonFormat(LineFormat):
         "http.response.status_code",
         "res.statusCode",
         "response.status",
+        "DownstreamStatus",
+        "EdgeResponseStatus",
+        "httpRequest.status",
     )
     ip_fields = (
         "remote_addr",
@@ -90,6 +125,10 @@ class JsonFormat(LineFormat):
         "remote_host",
         "client.ip",
         "source.ip",
+        "ClientHost",
+        "ClientIP",
+        "httpRequest.remoteIp",
+        "request.client_ip",
     )
     ua_fields = (
         "http_user_agent",
@@ -100,38 +139,74 @@ class JsonFormat(LineFormat):
         "user_agent.original",
         "req.headers.user-agent",
         "request.headers.User-Agent",
+        "request.headers.user-agent",
+        "request_User-Agent",
+        "ClientRequestUserAgent",
+        "httpRequest.userAgent",
     )
-    query_fields = ("args", "query_string", "query")
+    query_fields = (
+        "args",
+        "query_string",
+        "request_query",
+        "querystring",
+        "queryString",
+        "query",
+        "request_args",
+    )
 
     def __init__(self, url_field: str | None = None, time_field: str | None = None):
         self.url_field = url_field
         self.time_field = time_field
 
     def configure(self, sample_lines: list[bytes], options: FormatOptions) -> LineFormat:
-        if options.url_field or options.time_field:
-            return type(self)(options.url_field, options.time_field)
-        return self
+        if not (options.url_field or options.time_field):
+            return self
+        objs = [o for o in map(_load_json, sample_lines) if o is not None]
+        for flag, field in (("--url-field", options.url_field), ("--time-field", options.time_field)):
+            if field and objs and all(_get(o, field) is None for o in objs):
+                raise FormatError(
+                    f"{flag} {field!r} is in none of the first {len(objs)} JSON lines; "
+                    f"the fields there are: {', '.join(_field_names(objs))}"
+                )
+        return type(self)(options.url_field, options.time_field)
 
     def _target(self, obj: dict) -> tuple[bytes, str | None] | None:
+        """(target, method from a request line or None); None when no field holds a URL.
+
+        The first field holding a URL *with* a query wins, so ``"request_path": "$uri"``
+        before ``"request": "$request"`` still finds the query; without one, the first URL
+        gets the query from its own field (``args``, ``query_string``, ``request_query``...).
+        """
         fields = ((self.url_field,) if self.url_field else ()) + self.url_fields
+        first = None
         for f in fields:
             v = _header(_get(obj, f))
             if not isinstance(v, str) or not v or v == "-":
                 continue
-            if f == "request" and " " in v:  # a request line: GET /x HTTP/1.1
+            if " " in v:  # a request line (GET /x HTTP/1.1); in --url-field perhaps a whole log line
+                if f != "request" and f != self.url_field:
+                    continue
                 split = _split_request_line(_text_bytes(v))
                 if isinstance(split, str):
-                    continue
-                return split[1], split[0]
-            if f != self.url_field and _URL_START_RE.match(v) is None:
+                    m = _REQUEST_IN_TEXT_RE.search(v) if f == self.url_field else None
+                    if m is None:
+                        continue
+                    split = (m.group(1), _text_bytes(m.group(2)))
+                found = (split[1], split[0])
+            elif f != self.url_field and _URL_START_RE.match(v) is None:
                 continue
-            target = _text_bytes(v)
-            if b"?" not in target and f in ("uri", "path", "request_path", "url.path"):
-                q = _first(obj, self.query_fields)
-                if isinstance(q, str) and q and q != "-":
-                    target += b"?" + _text_bytes(q.lstrip("?"))
-            return target, None
-        return None
+            else:
+                found = (_text_bytes(v), None)
+            if b"?" in found[0]:
+                return found
+            if first is None:
+                first = found
+        if first is None:
+            return None
+        q = _first(obj, self.query_fields)
+        if isinstance(q, str) and q and q != "-":
+            return first[0] + b"?" + _text_bytes(q.lstrip("?")), first[1]
+        return first
 
     def _time(self, obj: dict) -> str | None | bool:
         """The UTC time, None when there is none, False when --time-field is unreadable."""
@@ -185,9 +260,19 @@ class _VendorJson(JsonFormat):
     status: tuple[str, ...] = ()
     ip: tuple[str, ...] = ()
     ua: tuple[str, ...] = ()
+    #: A key the vendor always writes; lines without it are not claimed by detection.
+    required: str = ""
 
     def configure(self, sample_lines: list[bytes], options: FormatOptions) -> LineFormat:
         return self
+
+    def matches(self, line: bytes) -> bool:
+        obj = _load_json(line)
+        return (
+            obj is not None
+            and (not self.required or self.required in obj)
+            and isinstance(self.entry(obj), LogEntry)
+        )
 
     def entry(self, obj: dict) -> LogEntry | None | str:
         url = _get(obj, self.url)
@@ -234,6 +319,35 @@ class GcpFormat(_VendorJson):
     status = ("httpRequest.status",)
     ip = ("httpRequest.remoteIp",)
     ua = ("httpRequest.userAgent",)
+
+    def entry(self, obj: dict) -> LogEntry | None | str:
+        e = super().entry(obj)
+        if isinstance(e, LogEntry) and e.client_ip:
+            e.client_ip = _strip_port(e.client_ip)  # external LBs log remoteIp as "ip:port"
+        return e
+
+
+class KongFormat(_VendorJson):
+    """Kong Gateway ``file-log`` / ``http-log`` / ``tcp-log`` JSON (the basic log serializer).
+
+    ``request.uri`` is the request URI with its query, ``started_at`` epoch milliseconds.
+    Registered before Caddy, whose ``request.uri`` it shares; a line without ``started_at``
+    is not claimed.
+    """
+
+    name = "kong"
+    description = (
+        'Kong file-log: {"request":{"method":"GET","uri":"/cb?...","headers":{"user-agent":"..."}},'
+        '"response":{"status":302},"client_ip":"203.0.113.9","started_at":1790000000123,...}'
+    )
+    example = "smartcar-logs import /usr/local/kong/logs/file-log.json"
+    url = "request.uri"
+    times = ("started_at",)
+    method = ("request.method",)
+    status = ("response.status",)
+    ip = ("client_ip",)
+    ua = ("request.headers.user-agent", "request.headers.User-Agent")
+    required = "started_at"
 
 
 class CaddyFormat(_VendorJson):

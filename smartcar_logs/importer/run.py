@@ -353,20 +353,29 @@ def _choose_format(src: _Opened, known, run: _Run, result: FileResult):
         sample.pop()  # the piece after the last newline may be a partial line
     sample = sample[:200]
     fmt = None
-    if run.fmt != "auto":
-        fmt = _formats.get_format(run.fmt, sample, run.format_options)
-        result.format_share = None
-    elif known and known.format:
-        try:
-            fmt = _formats.get_format(known.format, sample, run.format_options)
-        except ValueError:  # e.g. "custom" remembered, but no --log-format this time
-            fmt = None
-    if fmt is None:
-        fmt, share = _formats.detect_format(sample, run.format_options)
-        if fmt is None or share == 0:
-            line1 = redact_raw(src.first.split(b"\n", 1)[0])[:80]
-            raise InputError(f"{src.label}: not an access log in a known format (line 1: {line1!r})")
-        result.format_share = round(share, 4)
+    try:  # FormatError: the options do not fit this file (a --url-field in none of its lines)
+        if run.fmt != "auto":
+            fmt = _formats.get_format(run.fmt, sample, run.format_options)
+            result.format_share = None
+            hint = _formats.forced_note(fmt, sample, run.format_options)
+            if hint:
+                result.warnings.append(f"{src.label}: {hint}")
+        elif known and known.format:
+            try:
+                fmt = _formats.get_format(known.format, sample, run.format_options)
+            except ValueError:  # e.g. "custom" remembered, but no --log-format this time
+                fmt = None
+        if fmt is None:
+            fmt, share = _formats.detect_format(sample, run.format_options)
+            if fmt is None or share == 0:
+                line1 = redact_raw(src.first.split(b"\n", 1)[0])[:80]
+                why = _formats.explain_unknown(sample, run.format_options)
+                raise InputError(
+                    f"{src.label}: not an access log in a known format (line 1: {line1!r}): {why}"
+                )
+            result.format_share = round(share, 4)
+    except _formats.FormatError as e:
+        raise InputError(f"{src.label}: {e}") from None
     result.format = fmt.name
     return fmt
 
@@ -416,7 +425,7 @@ def _scan_blocks(src: _Opened, buf: bytes, known, scan: _FileScan, run: _Run, re
             result.lines += n
             end = block.rfind(b"\n", 0, nl) + 1
             last_line = block[end:nl]
-            tail = (tail + block)[-checkpoint.TAIL_BYTES :]
+            tail = (tail + block[-checkpoint.TAIL_BYTES :])[-checkpoint.TAIL_BYTES :]  # not a block copy
             pos += nl + 1
             buf = buf[nl + 1 :]
         if progress is not None and raw.seekable():

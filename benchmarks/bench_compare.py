@@ -1,0 +1,267 @@
+"""smartcar-logs side by side with GoAccess and a DuckDB one-liner, whole process against whole process.
+
+The two inputs of issue 14, made with the project's own generator so anyone can reproduce them:
+
+* ``generate --lines 1000000 --seed 1``: a 209 MB combined log with about 3% redirects and as
+  many launches, imported with ``--launch-path /connect/smartcar``;
+* ``generate --lines 200000 --seed 3 --redirect-share 1.0``: what a pre-filtered export looks
+  like (every line a redirect or a launch), where the cost per record sets the time.
+
+Each tool runs as its own process (interpreter start included) on the same file, interleaved
+and repeated; the best wall time of each is kept, with its CPU time (user + sys, worker
+processes included) and its peak RSS. "records" are the rows smartcar-logs stores: redirects
+plus launches. The DuckDB one-liner is what an analyst would write in a notebook: one
+``read_csv`` of the log as a single text column, ``WHERE line LIKE '%/smartcar/callback?%'``
+and ``url_decode(regexp_extract(...))`` for six fields into a table of a DuckDB file. It does
+far less than an import (no exactly-once, no format detection, no normalisation, no launches),
+but it sets the speed a user compares us with.
+
+    python benchmarks/bench_compare.py             # both inputs, best of 3 (make bench)
+    python benchmarks/bench_compare.py --readme    # also rewrite the README's comparison table
+    python benchmarks/bench_compare.py --only-ours --repeat 1    # quick: smartcar-logs alone
+
+GoAccess comes from the system (``apt-get install goaccess``) and DuckDB from the ``bench``
+extra (``pip install -e '.[bench]'``); either one missing is said and its columns stay empty.
+On a loaded machine wall times swing: compare the ratios of one run, and the CPU times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "out"
+BIN = Path(sys.executable).parent
+CLI = (
+    [str(BIN / "smartcar-logs")]
+    if (BIN / "smartcar-logs").exists()
+    else [sys.executable, "-m", "smartcar_logs.cli"]
+)
+LAUNCH = "/connect/smartcar"
+
+#: (label, file name, generator arguments) of the issue's two inputs.
+INPUTS = (
+    ("1M-line mix", "mix-1m-seed1.log", ["--lines", "1000000", "--seed", "1"]),
+    (
+        "redirect-only export",
+        "redirects-200k-seed3.log",
+        ["--lines", "200000", "--seed", "3", "--redirect-share", "1.0"],
+    ),
+)
+
+# The analyst's one-liner: six fields of every callback line into a table. Run as its own
+# process so that its interpreter and DuckDB's start are counted like ours.
+DUCKDB = r'''
+import sys, duckdb
+log, db = sys.argv[1], sys.argv[2]
+con = duckdb.connect(db)
+f = lambda k: f"url_decode(regexp_extract(line, '[?&]{k}=([^& ]*)', 1)) AS {k}"
+con.execute(f"""
+CREATE OR REPLACE TABLE redirects AS
+SELECT regexp_extract(line, '\\[([^\\]]+)\\]', 1) AS time, {f('error')}, {f('error_description')},
+       {f('state')}, {f('user_id')}, {f('make')}
+FROM read_csv(?, columns={{'line': 'VARCHAR'}}, header=false, delim='\\x01', quote='', escape='',
+              auto_detect=false)
+WHERE line LIKE '%/smartcar/callback?%'""", [log])
+print(con.execute("SELECT count(*) FROM redirects").fetchone()[0])
+'''
+
+
+def measured(cmd: list[str], ok=(0, 65)) -> dict:
+    """Run *cmd*: wall seconds, CPU seconds and peak RSS (MB) with its children, and stdout."""
+    err_file = tempfile.TemporaryFile()  # a file, not a pipe: a chatty stderr cannot block
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err_file)
+    out = p.stdout.read()
+    # wait4 reports the child with the descendants it reaped (worker processes): RUSAGE_BOTH.
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    p.stdout.close()
+    if p.returncode not in ok:
+        err_file.seek(0)
+        err = err_file.read()
+        raise RuntimeError(
+            f"{' '.join(cmd)} failed with {p.returncode}: {err.decode(errors='replace')[-500:]}"
+        )
+    return {
+        "seconds": wall,
+        "cpu": ru.ru_utime + ru.ru_stime,
+        "rss_mb": ru.ru_maxrss / 1024,
+        "out": out.decode(errors="replace"),
+    }
+
+
+def fresh(path: Path) -> Path:
+    for suffix in ("", "-wal", "-shm", ".wal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    return path
+
+
+def ensure_input(name: str, gen_args: list[str]) -> Path:
+    path = OUT / name
+    if not path.exists():
+        t0 = time.perf_counter()
+        subprocess.run(
+            [*CLI, "generate", str(path), *gen_args],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        print(f"  generated {name} ({' '.join(gen_args)}) in {time.perf_counter() - t0:.1f} s", flush=True)
+    return path
+
+
+def ours(path: Path, jobs: int | None) -> dict:
+    db = fresh(OUT / f"{path.stem}.db")
+    cmd = [*CLI, "import", "--db", str(db), "--launch-path", LAUNCH, "--json", "-q", str(path)]
+    if jobs:
+        cmd[-1:-1] = ["--jobs", str(jobs)]
+    r = measured(cmd)
+    res = json.loads(r.pop("out"))
+    r["records"] = res["redirects"] + res["launches"]
+    r["redirects"] = res["redirects"]
+    r["lines"] = res["lines_read"]
+    return r
+
+
+def goaccess(path: Path) -> dict:
+    r = measured(
+        ["goaccess", str(path), "--log-format=COMBINED", "-o", str(OUT / "goaccess.json"), "--no-progress"],
+        ok=(0,),
+    )
+    r.pop("out")
+    return r
+
+
+def duckdb_one_liner(path: Path) -> dict:
+    db = fresh(OUT / f"{path.stem}.duckdb")
+    r = measured([sys.executable, "-c", DUCKDB, str(path), str(db)], ok=(0,))
+    r["records"] = int(r.pop("out").strip() or 0)
+    return r
+
+
+def have_duckdb() -> bool:
+    return (
+        subprocess.run(
+            [sys.executable, "-c", "import duckdb"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        ).returncode
+        == 0
+    )
+
+
+def best(runs: list[dict]) -> dict | None:
+    return min(runs, key=lambda r: r["seconds"]) if runs else None
+
+
+def compare(repeat: int = 3, jobs: int | None = None, only_ours: bool = False) -> list[dict]:
+    """Run every tool on both inputs, interleaved, *repeat* times; the best run of each."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    tools = {"ours": ours}
+    if not only_ours:
+        if shutil.which("goaccess"):
+            tools["goaccess"] = goaccess
+        else:
+            print("GoAccess: not installed (apt-get install goaccess); its columns stay empty")
+        if have_duckdb():
+            tools["duckdb"] = duckdb_one_liner
+        else:
+            print("DuckDB: not installed (pip install -e '.[bench]'); its columns stay empty")
+    rows = []
+    for label, name, gen_args in INPUTS:
+        path = ensure_input(name, gen_args)
+        runs: dict[str, list] = {t: [] for t in tools}
+        for _ in range(repeat):
+            for t, fn in tools.items():
+                runs[t].append(fn(path, jobs) if t == "ours" else fn(path))
+        rows.append(
+            {
+                "label": label,
+                "file": path,
+                "args": gen_args,
+                "mb": path.stat().st_size / 1e6,
+                **{t: best(r) for t, r in runs.items()},
+            }
+        )
+    return rows
+
+
+def _t(r: dict | None) -> str:
+    return "" if r is None else f"{r['seconds']:.2f} s"
+
+
+def _ratio(a: dict, b: dict | None) -> str:
+    return "" if b is None else f"{a['seconds'] / b['seconds']:.2f}"
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| input | smartcar-logs | GoAccess | ratio | DuckDB one-liner | ratio | records/s | peak RSS |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        o, g, d = r["ours"], r.get("goaccess"), r.get("duckdb")
+        lines.append(
+            f"| {r['label']}: `generate {' '.join(r['args'])}` ({r['mb']:.0f} MB, {o['records']:,} records)"
+            f" | {_t(o)} | {_t(g)} | {_ratio(o, g)} | {_t(d)} | {_ratio(o, d)}"
+            f" | {o['records'] / o['seconds']:,.0f} | {o['rss_mb']:.0f} MB |"
+        )
+    lines.append("")
+    lines.append("CPU seconds (user + sys, worker processes included) and peak RSS of the same runs:")
+    lines.append("")
+    lines.append("| input | smartcar-logs | GoAccess | DuckDB one-liner |")
+    lines.append("|---|---:|---:|---:|")
+    for r in rows:
+        cells = []
+        for t in ("ours", "goaccess", "duckdb"):
+            x = r.get(t)
+            cells.append("" if x is None else f"{x['cpu']:.2f} s, {x['rss_mb']:.0f} MB")
+        lines.append(f"| {r['label']} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def update_readme(text_block: str, marker: str = "bench-compare") -> bool:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    new, n = re.subn(
+        rf"(<!-- {marker} -->\n).*?(<!-- /{marker} -->)",
+        lambda m: m.group(1) + text_block + "\n" + m.group(2),
+        text,
+        flags=re.S,
+    )
+    if n:
+        readme.write_text(new)
+    return bool(n)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--readme", action="store_true", help="rewrite the README comparison table")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the best is kept")
+    ap.add_argument("--jobs", type=int, default=None, help="smartcar-logs import --jobs (default: its own)")
+    ap.add_argument("--only-ours", action="store_true", help="skip GoAccess and DuckDB")
+    args = ap.parse_args()
+    from bench_import import machine  # one description of the machine for both tables
+
+    rows = compare(args.repeat, args.jobs, args.only_ours)
+    block = f"Machine: {machine()}.\n\n{table(rows)}"
+    print()
+    print(block)
+    if args.readme:
+        print(
+            "README.md updated" if update_readme(block) else "README.md has no <!-- bench-compare --> block"
+        )
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    main()
