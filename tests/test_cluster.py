@@ -237,3 +237,14 @@ def test_a_client_killed_mid_run_resumes_on_the_next_run(dask_cluster, tmp_path,
     db = open_db(db_path)
     assert snapshot(db)["redirects"] == snapshot(serial_db)["redirects"]
     assert db.execute("SELECT count(*) - count(DISTINCT state) FROM redirects").fetchone()[0] == 0
+
+
+def test_a_task_that_fails_for_good_is_an_error_naming_the_file_not_a_traceback(client, tmp_path):
+    good = tmp_path / "good.log"
+    good.write_text(combined_line(f"{CB}?user_id={UID}&state=x", 1))
+    # An unknown format name fails inside the task on the worker, on every retry.
+    res = import_paths(open_db(None), [str(good)], fmt="no-such-format", dask=client)
+    [f] = res.files
+    assert f.status == "error" and f.path == str(good)
+    assert f.message.startswith(f"{good}: the scan failed on the cluster: ValueError: unknown format")
+    assert res.inserted == 0 and res.errors == 1

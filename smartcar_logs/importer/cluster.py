@@ -212,16 +212,19 @@ def import_on_cluster(
         while todo and len(pending) < limit:  # bounded: at most `window` results wait anywhere
             pending.append(submit(*todo.popleft()))
         fut, item = pending.popleft()
-        outcome: Outcome = fut.result()
-        fut.release()
+        outcome = _gather(fut, item)
         # Computed with the state this file meets in a serial import? If not, again, now.
-        while True:
+        while isinstance(outcome, Outcome):
             seed = _candidates(conn, outcome.head)
             if outcome.task.confirmed == confirmed and outcome.task.seed == seed:
                 break
             fut, _ = submit(outcome.task.index, item, seed, outcome.task.attempt + 1)
-            outcome = fut.result()
-            fut.release()
+            outcome = _gather(fut, item)
+        if not isinstance(outcome, Outcome):  # the task failed for good: nothing written
+            results.append(outcome)
+            if on_file is not None:
+                on_file(outcome)
+            continue
         confirmed |= outcome.newly_confirmed
         result = _write(db, outcome, item, run.import_id)
         if not isinstance(item, remote.RemoteObject):
@@ -232,6 +235,25 @@ def import_on_cluster(
         if on_file is not None:
             on_file(result)
     return results
+
+
+def _gather(fut, item):
+    """The task's Outcome, or an error FileResult when it failed on the cluster for good
+    (after Dask's retries; e.g. every worker that ran it died): the next run tries again."""
+    from .results import FileResult
+
+    try:
+        return fut.result()
+    except Exception as e:  # KilledWorker, a worker's MemoryError, a lost connection...
+        label = item if isinstance(item, str) else item.url
+        reason = (str(e).splitlines() or [""])[0][:200]
+        return FileResult(
+            path=label,
+            status="error",
+            message=f"{label}: the scan failed on the cluster: {type(e).__name__}: {reason}",
+        )
+    finally:
+        fut.release()
 
 
 def _size(item) -> int:
