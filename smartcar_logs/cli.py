@@ -248,14 +248,14 @@ def import_(
         for w in r.warnings:
             click.echo(f"warning: {clean(w)}", err=True)
 
-    client = cluster = None
-    if dask_address:
-        from .importer.cluster import ClusterError, connect
+    from .importer.cluster import ClusterError, connect
 
-        try:
-            client, cluster = connect(dask_address)
-        except ClusterError as e:
-            raise click.ClickException(clean(e)) from None
+    connected = []
+
+    def dask_client():  # called only when there is something to read: a re-import may not
+        connected.append(connect(dask_address))
+        return connected[-1][0]
+
     try:
         result = import_paths(
             db,
@@ -270,17 +270,19 @@ def import_(
             jobs=jobs,
             since=since.date() if since else None,
             until=until.date() if until else None,
-            dask=client,
+            dask=dask_client if dask_address else None,
         )
     except sqlite3.Error as e:  # the run's own bookkeeping (imports row) could not be written
         from .store import db_error_message
 
         raise click.ClickException(db_error_message(e, db, clean(db_path))) from None
+    except ClusterError as e:
+        raise click.ClickException(clean(e)) from None
     finally:
-        if client is not None:
+        for client, cluster in connected:
             client.close()
-        if cluster is not None:
-            cluster.close()
+            if cluster is not None:
+                cluster.close()
     if bar is not None:
         bar.close()
     if as_json:

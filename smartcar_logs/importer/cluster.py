@@ -184,10 +184,13 @@ def import_on_cluster(
     """Scan *items* (paths and remote objects) on *client*'s cluster; write each result here,
     in input order, one transaction per file. Returns the FileResults in input order.
 
-    *run* is the import's run._Run; its ``confirmed`` set grows as in a serial import.
+    *client* is a ``distributed.Client`` or a function that returns one. *run* is the
+    import's run._Run; its ``confirmed`` set grows as in a serial import.
     """
     from . import remote
 
+    if not hasattr(client, "submit"):
+        client = client()
     if window is None:
         window = max(2, 2 * len(client.scheduler_info(n_workers=-1)["workers"]))
     conn = db.conn

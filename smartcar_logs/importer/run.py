@@ -78,7 +78,8 @@ def import_paths(
     Paths may be object-storage URLs (``s3://bucket/prefix/``, ``gs://``, ``az://``, globs):
     see :mod:`.remote`. Objects already imported unchanged are skipped from the listing, and
     *since*/*until* (dates) leave out objects whose key dates fall outside [since, until).
-    *dask*, a ``distributed.Client``, scans the files on its cluster (see :mod:`.cluster`).
+    *dask*, a ``distributed.Client`` (or a function returning one, called only when there is
+    something to read), scans the files on its cluster (see :mod:`.cluster`).
     """
     ensure_schema(db)
     paths = expand_inputs(paths)
@@ -110,7 +111,7 @@ def import_paths(
         workers,
     )
     try:
-        if dask is not None:
+        if dask is not None and todo.items:
             from .cluster import import_on_cluster
 
             results += import_on_cluster(db, todo.items, run, dask, on_file)
