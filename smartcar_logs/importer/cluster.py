@@ -87,7 +87,7 @@ class Task:
     path: str  # absolute path (on a filesystem the workers share) or object URL
     run: Any  # run._Run: the import's settings (its own confirmed set is built from `confirmed`)
     confirmed: frozenset  # redirect paths confirmed before this file
-    seed: tuple = ()  # the checkpoint rows (whole `sources` rows) its content may match
+    seed: tuple = ()  # the identity rows its content may match: ((table, columns, rows), ...)
     attempt: int = 0
 
 
@@ -101,7 +101,7 @@ class Outcome:
     rows: list = field(default_factory=list)
     launches: list = field(default_factory=list)
     rejects: list = field(default_factory=list)
-    source: tuple | None = None  # the file's `sources` row after the scan
+    identity: tuple = ()  # the file's identity rows after the scan: ((table, columns, rows), ...)
     paths: list = field(default_factory=list)  # `redirect_paths` rows it added
     newly_confirmed: frozenset = frozenset()
 
@@ -115,14 +115,16 @@ def scan_task(task: Task) -> Outcome:
     Runs on a Dask worker (or anywhere): reads the file or object itself and writes nothing
     outside its own memory, so running it twice is harmless.
     """
-    from ..store import LAUNCHES, REDIRECTS, REJECTS, SOURCES, open_db
+    from ..store import LAUNCHES, REDIRECTS, REJECTS, open_db
     from .checkpoint import FINGERPRINT_BYTES
     from .run import _import_one
 
     db = open_db(None)
     conn = db.conn
-    if task.seed:
-        conn.executemany(SOURCES.insert_sql(verb="INSERT"), task.seed)
+    for table, cols, rows in task.seed:
+        conn.executemany(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows
+        )
     conn.executemany(
         "INSERT INTO redirect_paths (path, how) VALUES (?, 'known')", [(p,) for p in sorted(task.confirmed)]
     )
@@ -145,9 +147,7 @@ def scan_task(task: Task) -> Outcome:
         return conn.execute(f"SELECT {cols} FROM {table.name} ORDER BY byte_offset").fetchall()
 
     out.rows, out.launches, out.rejects = select(REDIRECTS), select(LAUNCHES), select(REJECTS)
-    out.source = conn.execute(
-        f"SELECT {', '.join(SOURCES.names)} FROM sources WHERE fingerprint = ?", (result.fingerprint,)
-    ).fetchone()
+    out.identity = _identity_rows(conn, {result.fingerprint} - {None})
     out.paths = conn.execute(
         "SELECT path, how, first_import_id FROM redirect_paths WHERE how != 'known' ORDER BY path"
     ).fetchall()
@@ -155,27 +155,61 @@ def scan_task(task: Task) -> Outcome:
     return out
 
 
-# --- on the client ---------------------------------------------------------------------------
+# --- identity: what the checkpoint lookup may read ---------------------------------------------
+
+
+def _identity_tables(conn) -> dict[str, list[str]]:
+    """The tables identification reads, with their columns: those that map content head
+    hashes to source fingerprints (``sources``, and any head index beside it)."""
+    out = {}
+    for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+    ).fetchall():
+        cols = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")]
+        if "fingerprint" in cols and "head_hash" in cols:
+            out[name] = cols
+    return out
+
+
+def _chunks(values: list, n: int = 500):
+    for i in range(0, len(values), n):
+        yield values[i : i + n]
+
+
+def _identity_rows(conn, fingerprints: set) -> tuple:
+    """Every row of the identity tables for these sources, in a stable order."""
+    out = []
+    fps = sorted(fingerprints)
+    for table, cols in _identity_tables(conn).items():
+        rows = []
+        for part in _chunks(fps):
+            rows += conn.execute(
+                f"SELECT {', '.join(cols)} FROM {table} WHERE fingerprint IN ({', '.join('?' * len(part))})",
+                part,
+            ).fetchall()
+        out.append((table, tuple(cols), tuple(sorted(rows, key=repr))))
+    return tuple(out)
 
 
 def _candidates(conn, head: bytes | None) -> tuple:
-    """The checkpoint rows a file with this content head can be identified with: every
-    stored source whose head is a prefix of *head* (what checkpoint.identify looks at)."""
+    """The identity rows of every source that shares a head hash with *head*, at any cut.
+
+    A superset of what checkpoint.identify reads for this content whatever lengths it cuts
+    heads at (it hashes prefixes of the first FINGERPRINT_BYTES): 1,024 hashes and a few
+    index lookups, a few milliseconds a file. Empty for content never seen before.
+    """
     if not head:
         return ()
-    from ..store import SOURCES
     from .checkpoint import _hash
 
-    cols = ", ".join(SOURCES.names)
-    rows = []
-    for (n,) in conn.execute(
-        "SELECT DISTINCT fp_len FROM sources WHERE fp_len <= ? ORDER BY fp_len", (len(head),)
-    ).fetchall():
-        rows += conn.execute(
-            f"SELECT {cols} FROM sources WHERE fp_len = ? AND head_hash = ? ORDER BY fingerprint",
-            (n, _hash(head[:n])),
-        ).fetchall()
-    return tuple(rows)
+    hashes = [_hash(head[:k]) for k in range(1, len(head) + 1)]
+    fps = set()
+    for table in _identity_tables(conn):
+        for part in _chunks(hashes):
+            marks = ", ".join("?" * len(part))
+            sql = f"SELECT DISTINCT fingerprint FROM {table} WHERE head_hash IN ({marks})"
+            fps.update(r[0] for r in conn.execute(sql, part))
+    return _identity_rows(conn, fps) if fps else ()
 
 
 def import_on_cluster(
@@ -277,7 +311,7 @@ def _write(db, outcome: Outcome, item, import_id: int):
     is_object = isinstance(item, remote.RemoteObject)
     if r.status == "error":
         return r
-    if outcome.source is None:  # an empty file: nothing to store but the object's tag
+    if outcome.head is None:  # an empty file: nothing to store but the object's tag
         if is_object:
             with conn:
                 remote.remember_object(conn, item, None, import_id, r.status)
@@ -304,7 +338,7 @@ def _write(db, outcome: Outcome, item, import_id: int):
 def write_outcome(db, outcome: Outcome):
     """Store a task's rows and checkpoint in the caller's open transaction; return its
     FileResult, with the inserted/duplicate split decided against this database."""
-    from ..store import LAUNCHES, REDIRECT_COLUMNS, REDIRECTS, REJECTS, SOURCES
+    from ..store import LAUNCHES, REDIRECT_COLUMNS, REDIRECTS, REJECTS
     from .scan import _insert_sparse
 
     conn = db.conn
@@ -317,8 +351,13 @@ def write_outcome(db, outcome: Outcome):
         conn.executemany(LAUNCHES.insert_sql(), outcome.launches)
     if outcome.rejects:
         conn.executemany(REJECTS.insert_sql(), outcome.rejects)
-    # The worker started from this very row (checked above), so its row is the new state.
-    conn.execute(SOURCES.insert_sql(verb="INSERT OR REPLACE"), outcome.source)
+    # The worker started from these very rows (checked before writing), so its rows for
+    # this source are the new state.
+    for table, cols, rows in outcome.identity:
+        conn.execute(f"DELETE FROM {table} WHERE fingerprint = ?", (r.fingerprint,))
+        conn.executemany(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows
+        )
     conn.executemany(
         "INSERT OR IGNORE INTO redirect_paths (path, how, first_import_id) VALUES (?, ?, ?)", outcome.paths
     )
