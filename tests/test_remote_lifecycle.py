@@ -6,11 +6,11 @@ reads nothing (every object skipped from the listing). The store is fsspec's in-
 filesystem (its own test double: same listing, tags and reads as s3fs, in-process), so the
 model can run many steps; tests/test_cloud_import.py covers the real S3, GCS and Azure servers.
 
-Two limits of content identity that this model found, both issue 10's (identity by content
-is the importer's, not object storage's), are kept out of it: every object is over 1 KiB (a
-tiny file that is a prefix of a tiny file imported before it is taken for new content), and
-copies are snapshots that never grow (two objects that share their first KiB and then grow
-apart are taken for one content, as archives are: objects are read like archives).
+Objects are small (most under the 1 KiB head), so copies that are prefixes of content
+imported before them are exercised too. Copies are snapshots: only originals grow or are
+replaced, because two objects that share a beginning and then grow apart are, by design,
+two contents (a shared head that disagrees later is a new generation, read from the start),
+and the lines they share would count in both.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Bucket(RuleBasedStateMachine):
     @rule(n=st.integers(1, 4), gz=st.booleans())
     def write_new_object(self, n, gz):
         states = self._states(n)
-        self._put(f"logs/2026/10/{self.counter:04d}.log", states, gz, lines(states, 12))
+        self._put(f"logs/2026/10/{self.counter:04d}.log", states, gz, lines(states, 2))
 
     def _originals(self) -> list[str]:
         return sorted(k for k in self.objects if not k.startswith("copies/"))
@@ -70,14 +70,14 @@ class Bucket(RuleBasedStateMachine):
         key = data.draw(st.sampled_from(self._originals()))
         states, gz, plain = self.objects[key]
         new = self._states(n)
-        self._put(key, states + new, gz, plain + lines(new, 13))  # same key, old lines first: a new tag
+        self._put(key, states + new, gz, plain + lines(new, 1))  # same key, old lines first: a new tag
 
     @precondition(lambda self: self._originals())
     @rule(data=st.data(), n=st.integers(1, 3))
     def replace_an_object(self, data, n):
         key = data.draw(st.sampled_from(self._originals()))
         states = self._states(n)
-        self._put(key, states, self.objects[key][1], lines(states, 14))
+        self._put(key, states, self.objects[key][1], lines(states, 0))
 
     @precondition(lambda self: self.objects)
     @rule(data=st.data())

@@ -316,9 +316,12 @@ def _write(db, outcome: Outcome, item, import_id: int):
             with conn:
                 remote.remember_object(conn, item, None, import_id, r.status)
         return r
+    from .run import _count_in_run
+
     conn.execute("BEGIN IMMEDIATE")
     try:
         write_outcome(db, outcome)
+        _count_in_run(conn, import_id, r)  # as _import_one does: the run's totals stay true if killed
         if is_object:
             remote.remember_object(conn, item, r.fingerprint, import_id, r.status)
         conn.execute("COMMIT")

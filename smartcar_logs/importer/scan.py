@@ -370,6 +370,23 @@ class _FileScan:
                 self.reasons[row[_REJECT_REASON]] += 1
                 self.reject_rows.append(row)
 
+    def long_line(self, offset: int, line_no: int, head: bytes, candidate: bool) -> None:
+        """A line too long to buffer, skipped unread: a candidate (a needle occurs in it) is
+        rejected as too long, as :func:`_parse_line` rejects a long candidate; otherwise it
+        is ordinary traffic. *head* is its first bytes, for the reject row."""
+        if candidate:
+            self.apply(
+                [
+                    (
+                        "X",
+                        self.redaction.reject_row(
+                            _reject_row(self.ctx, head, offset, line_no, LINE_TOO_LONG)
+                        ),
+                    )
+                ]
+            )
+            self.flush()
+
     def _seen_ts(self, ts: str | None) -> None:
         if ts:
             if self.first_ts is None or ts < self.first_ts:
