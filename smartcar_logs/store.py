@@ -444,6 +444,7 @@ def refresh_derived(conn: sqlite3.Connection, source_fp: str, import_id: int) ->
         return
     with _bulk_settings(conn):
         _refresh(conn, everything=False)
+        _link_retries(conn, everything=False)
     conn.execute(
         f"INSERT OR IGNORE INTO events ({_EV_COLS}) SELECT "
         + _EV_FROM_ROWS.format(ts="ts", state="NULL", hits="1")
@@ -473,6 +474,7 @@ def rebuild_derived(conn: sqlite3.Connection) -> None:
         # million-redirect rebuild (38 s of inserting against 7-10 s of computing).
         for ddl in _DERIVED_INDEXES:
             conn.execute(ddl)
+        _link_retries(conn, everything=True)
 
 
 #: Above this many states touched by one file, and when they are at least half of all the
@@ -506,8 +508,14 @@ def _refresh(conn: sqlite3.Connection, everything: bool) -> None:
         " GROUP BY state, outcome, lower(COALESCE(error_code, '')), is_test"
     )
     conn.executemany(ATTEMPTS.insert_sql(verb="INSERT"), _attempt_rows(conn, only))
-    # Links: every attempt of a client (or user) the touched states belong to, since a new
-    # attempt can be the retry of an older one.
+
+
+def _link_retries(conn: sqlite3.Connection, everything: bool) -> None:
+    """Set ``retried``/``retry_succeeded``; needs the attempts_client and attempts_user indexes
+    (without them each lookup scans every attempt: an import of a million redirects ran for
+    over ten minutes here before the indexes were built first)."""
+    # Every attempt of a client (or user) the touched states belong to: a new attempt can be
+    # the retry of an older one.
     clients = (
         ""
         if everything
