@@ -270,8 +270,8 @@ _DERIVED_INDEXES = (
     " ON events (ts, is_test, outcome, category, error_code, hits, state)",
     "CREATE INDEX IF NOT EXISTS events_incompatible ON events (ts) WHERE error_code = 'vehicle_incompatible'",
     "CREATE INDEX IF NOT EXISTS events_vin ON events (ts) WHERE vin IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS events_errors ON events (ts, is_test, error_code, category, error_known,"
-    " error_description) WHERE outcome = 'error'",
+    "CREATE INDEX IF NOT EXISTS events_errors ON events (ts, is_test, outcome, error_code, category,"
+    " error_known, error_description, state, hits) WHERE outcome = 'error'",
     "CREATE INDEX IF NOT EXISTS events_stateless ON events (ts) WHERE state IS NULL",
     "CREATE INDEX IF NOT EXISTS attempts_launched ON attempts (launched, is_test, launch_lines, first_ts,"
     " first_success_ts, secs_redirect, secs_success, first_category) WHERE launch_lines > 0",
@@ -283,7 +283,7 @@ _DERIVED_INDEXES = (
     "CREATE INDEX IF NOT EXISTS attempts_user ON attempts (user_id, first_ts) WHERE user_id IS NOT NULL",
 )
 #: Bumped when the derived tables' definition changes: ensure_schema then rebuilds them.
-DERIVED_VERSION = "2"
+DERIVED_VERSION = "3"
 
 #: A new attempt (another ``state``) from the same client within this many minutes after an
 #: attempt that ended in an error counts as its retry.  Connect retries happen in one
