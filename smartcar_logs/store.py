@@ -31,6 +31,7 @@ __all__ = [
     "LAUNCHES",
     "REJECTS",
     "SOURCES",
+    "SOURCE_HEADS",
     "RETRY_WINDOW_MINUTES",
     "EVENTS",
     "ATTEMPTS",
@@ -184,7 +185,21 @@ SOURCES = Table(
         ("last_import_id", "INTEGER"),
         ("last_status", "TEXT"),
         ("note", "TEXT"),
+        ("marks", "TEXT"),
+        ("waiting", "INTEGER DEFAULT 0"),
     ),
+    rowid=False,
+)
+# The head hashes content is looked up by: one row per line end within a source's first
+# KiB (see importer/checkpoint.py), so a shorter copy still finds its source.
+SOURCE_HEADS = Table(
+    "source_heads",
+    (
+        ("head_hash", "TEXT NOT NULL"),
+        ("fp_len", "INTEGER NOT NULL"),
+        ("fingerprint", "TEXT NOT NULL"),
+    ),
+    unique=("head_hash", "fingerprint"),
     rowid=False,
 )
 
@@ -578,6 +593,8 @@ _SCHEMA = (
     _BOOKKEEPING
     + SOURCES.ddl()
     + "CREATE INDEX IF NOT EXISTS sources_head ON sources (head_hash);\n"
+    + SOURCE_HEADS.ddl()
+    + "".join(t.ddl() for t in (REDIRECTS, LAUNCHES, REJECTS))
     + "".join(t.ddl() for t in (REDIRECTS, LAUNCHES, REJECTS, EVENTS, ATTEMPTS))
     + "".join(f"{ddl};\n" for ddl in _DERIVED_INDEXES)
     + "CREATE INDEX IF NOT EXISTS launches_stateless ON launches (ts) WHERE state IS NULL OR state = '';\n"
@@ -683,6 +700,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     """Create the tables, indexes and views if they are missing."""
     try:
         db.conn.executescript(_SCHEMA)
+        _add_missing_columns(db.conn)
         # Write only what is missing: an INSERT, even an ignored one, takes the write lock,
         # and `summary` must not wait for an import running in another process.
         have = dict(
@@ -721,6 +739,22 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 raise
     except sqlite3.Error as e:
         raise StoreError(f"cannot write the database schema: {db_error_message(e, db)}") from None
+
+
+def _add_missing_columns(conn) -> None:
+    """Columns declared since a database was created are added (a no-op read otherwise)."""
+    for table in (SOURCES, REDIRECTS, LAUNCHES, REJECTS):
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table.name})")}
+        missing = [(n, t) for n, t in table.columns if n not in have]
+        for name, sql_type in missing:
+            conn.execute(f"ALTER TABLE {table.name} ADD COLUMN {name} {sql_type}")
+        if table is SOURCES and missing:
+            # Sources checkpointed before head hashes had their own table: their one head.
+            conn.execute(
+                "INSERT OR IGNORE INTO source_heads (head_hash, fp_len, fingerprint)"
+                " SELECT head_hash, fp_len, fingerprint FROM sources"
+                " WHERE head_hash IS NOT NULL AND fp_len > 0"
+            )
 
 
 def get_salt(db: sqlite_utils.Database) -> str:

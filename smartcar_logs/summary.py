@@ -64,7 +64,10 @@ def summarize(db: sqlite_utils.Database, *, top: int = 10, include_test: bool = 
         t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
         for t in ("redirects", "launches", "rejects", "sources", "imports")
     }
+    # Sources whose last line is waiting for its newline (see importer/run.py).
+    waiting = conn.execute("SELECT count(*) FROM sources WHERE waiting > 0").fetchone()[0]
     return {
+        "waiting_lines": waiting,
         "redirects": sum(by_outcome.values()),
         "redirect_lines": lines,
         "reloads": lines - sum(by_outcome.values()),
