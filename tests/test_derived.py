@@ -16,7 +16,7 @@ from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from logs import CB, LAUNCH, clf, write
-from smartcar_logs import analysis, import_paths, store
+from smartcar_logs import _derived, analysis, import_paths, store
 from smartcar_logs.store import open_db, rebuild_derived
 from smartcar_logs.synthetic import generate_file
 
@@ -46,22 +46,22 @@ class ImportsInAnyOrder(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.db = open_db(None)
-        self.saved = store.BULK_STATES
+        self.saved = _derived.BULK_STATES
 
     @rule(part=st.integers(0, 3), bulk=st.booleans())
     def import_part(self, part, bulk):
-        store.BULK_STATES = 0 if bulk else 50_000
+        _derived.BULK_STATES = 0 if bulk else 50_000
         try:
             import_paths(self.db, [self.parts[part]], launch_paths=[LAUNCH])
         finally:
-            store.BULK_STATES = self.saved
+            _derived.BULK_STATES = self.saved
 
     @invariant()
     def derived_tables_equal_a_rebuild(self):
         assert _tables(self.db.conn) == _rebuilt(self.db.conn)
 
     def teardown(self):
-        store.BULK_STATES = self.saved
+        _derived.BULK_STATES = self.saved
         self.db.conn.close()
 
 

@@ -1,0 +1,243 @@
+"""How the derived tables of :mod:`smartcar_logs.store` are kept: the work behind
+``store.refresh_derived`` and ``store.rebuild_derived`` (their layout is declared in store).
+
+Analysis at a million redirects cannot afford to collapse reloads in every query, so this is
+done once per imported file, in its transaction, for the states that file touched; a file that
+brings most of the states, or an older database, rebuilds the tables whole.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from .store import ATTEMPTS, DERIVED_INDEXES, EVENTS, RETRY_WINDOW_MINUTES
+
+# The first later attempt of the same client (or user_id) inside the window, through the
+# attempts_client / attempts_user indexes; {a} is the attempt being linked.
+_NEXT = """(SELECT b.success_events > 0 FROM attempts AS b
+    WHERE b.{key} = {a}.{key} AND b.first_ts > {a}.last_error_ts
+      AND b.first_ts <= strftime('%Y-%m-%dT%H:%M:%S+00:00', {a}.last_error_ts, '+{minutes} minutes')
+      AND b.state <> {a}.state AND b.events > 0
+    ORDER BY b.first_ts LIMIT 1)"""
+_LINK = "COALESCE({}, {})".format(
+    _NEXT.format(key="client", a="attempts", minutes=RETRY_WINDOW_MINUTES),
+    _NEXT.format(key="user_id", a="attempts", minutes=RETRY_WINDOW_MINUTES),
+)
+
+_EV_COLS = ", ".join(("id", *EVENTS.names))
+_EV_FROM_ROWS = (
+    "id, {ts}, {state}, outcome, category, NULLIF(lower(COALESCE(error_code, '')), ''), error_known,"
+    " error_description, {hits}, is_test, make, model, year, vin, vin_make, vin_year, user_id,"
+    " client_ip, user_agent"
+)
+_CLIENT = (
+    "CASE WHEN client_ip IS NOT NULL OR user_agent IS NOT NULL"
+    " THEN COALESCE(client_ip, '') || ' ' || COALESCE(user_agent, '') END"
+)
+_TOUCHED = "(SELECT state FROM temp.touched_states)"
+
+
+def _seconds(later: str | None, earlier: str | None) -> float | None:
+    if later is None or earlier is None:
+        return None
+    try:
+        delta = datetime.fromisoformat(later) - datetime.fromisoformat(earlier)
+    except (TypeError, ValueError):
+        return None
+    return round(delta.total_seconds(), 3)
+
+
+def _attempt_rows(conn: sqlite3.Connection, only: str) -> Iterator[tuple]:
+    """The :data:`ATTEMPTS` rows of the touched states, in one ordered pass over their events.
+
+    Python, not SQL: the same numbers as one INSERT ... SELECT took 65 s for a million
+    states (SQLite sorted and auto-indexed the events once per grouped subquery, first and
+    last event each needing its own), this pass about 10 s.
+    """
+    launches: dict[str, list] = {}
+    for state, ts, client in conn.execute(
+        f"SELECT state, ts, {_CLIENT} FROM launches WHERE state <> ''{only}"
+    ):
+        got = launches.get(state)
+        if got is None:
+            launches[state] = [ts, 1, client]
+        else:
+            if ts is not None and (got[0] is None or ts < got[0]):
+                got[0] = ts
+            got[1] += 1
+            if client is not None and (got[2] is None or client > got[2]):
+                got[2] = client
+    events = conn.execute(
+        f"""SELECT state, ts, outcome, COALESCE(category, outcome), error_code, hits, is_test,
+                   user_id, {_CLIENT}
+        FROM events WHERE state IS NOT NULL{only}
+        ORDER BY state, ts, outcome, error_code"""
+    )
+    seen = set()
+    a = None
+    for state, ts, outcome, category, code, hits, test, user_id, client in events:
+        if a is None or state != a[0]:
+            if a is not None:
+                yield _finish_attempt(a, launches.get(a[0]))
+                seen.add(a[0])
+            # state, first_ts, last_ts, redirects, events, success, errors, first_error,
+            # last_error, first_success, last_success, first outcome, first category,
+            # final outcome, final code, is_test, user_id, client
+            a = [
+                state,
+                ts,
+                ts,
+                0,
+                0,
+                0,
+                0,
+                None,
+                None,
+                None,
+                None,
+                outcome,
+                category,
+                None,
+                None,
+                0,
+                None,
+                client,
+            ]
+        if a[1] is None:
+            a[1] = ts  # MIN(ts) skips NULLs, which sort first
+        if ts is not None and (a[2] is None or ts > a[2]):
+            a[2] = ts
+        a[3] += hits
+        a[4] += 1
+        if outcome == "success":
+            a[5] += 1
+            a[9] = a[9] or ts
+            a[10] = ts if ts is not None else a[10]
+        elif outcome == "error":
+            a[6] += 1
+            a[7] = a[7] or ts
+            a[8] = ts if ts is not None else a[8]
+        a[13], a[14] = outcome, code  # ordered: the last one seen is the final event
+        a[15] |= test
+        if user_id is not None and (a[16] is None or user_id > a[16]):
+            a[16] = user_id
+    if a is not None:
+        yield _finish_attempt(a, launches.get(a[0]))
+        seen.add(a[0])
+    for state, launch in launches.items():
+        if state not in seen:  # launched, never came back
+            yield (state, launch[0], launch[1], None, None, 0, 0, 0, 0, None, None, None, None,
+                   None, None, None, None, None, None, 0, None, launch[2], None, None)  # fmt: skip
+
+
+def _finish_attempt(a: list, launch: list | None) -> tuple:
+    launched, lines, launch_client = launch if launch is not None else (None, 0, None)
+    return (
+        a[0], launched, lines, a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+        a[11], a[12], a[13], a[14], _seconds(a[1], launched), _seconds(a[9], launched),
+        a[15], a[16], a[17] if a[17] is not None else launch_client, None, None,
+    )  # fmt: skip
+
+
+def refresh(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
+    """:func:`smartcar_logs.store.refresh_derived`."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched_states (state TEXT PRIMARY KEY) WITHOUT ROWID")
+    conn.execute("DELETE FROM temp.touched_states")
+    for table in ("redirects", "launches"):
+        conn.execute(
+            f"INSERT OR IGNORE INTO temp.touched_states SELECT state FROM {table}"
+            " WHERE source_fp = ? AND import_id = ? AND state <> ''",
+            (source_fp, import_id),
+        )
+    (touched,) = conn.execute("SELECT COUNT(*) FROM temp.touched_states").fetchone()
+    (known,) = conn.execute("SELECT COUNT(*) FROM attempts").fetchone()
+    if touched > BULK_STATES and touched >= known // 2:
+        # Most of what there is: recomputing everything in sequential scans is cheaper
+        # than looking a third of a million states up one by one.
+        rebuild(conn)
+        return
+    with _bulk_settings(conn):
+        _refresh(conn, everything=False)
+        _link_retries(conn, everything=False)
+    conn.execute(
+        f"INSERT OR IGNORE INTO events ({_EV_COLS}) SELECT "
+        + _EV_FROM_ROWS.format(ts="ts", state="NULL", hits="1")
+        + " FROM redirects WHERE source_fp = ? AND import_id = ? AND (state IS NULL OR state = '')",
+        (source_fp, import_id),
+    )
+
+
+def rebuild(conn: sqlite3.Connection) -> None:
+    """:func:`smartcar_logs.store.rebuild_derived`."""
+    with _bulk_settings(conn):
+        for ddl in DERIVED_INDEXES:
+            conn.execute(f"DROP INDEX IF EXISTS {ddl.split()[5]}")
+        conn.execute("DELETE FROM events")
+        conn.execute("DELETE FROM attempts")
+        _refresh(conn, everything=True)
+        conn.execute(
+            f"INSERT OR IGNORE INTO events ({_EV_COLS}) SELECT "
+            + _EV_FROM_ROWS.format(ts="ts", state="NULL", hits="1")
+            + " FROM redirects WHERE state IS NULL OR state = ''"
+        )
+        # Built after the rows: maintaining the indexes row by row tripled the time of a
+        # million-redirect rebuild (38 s of inserting against 7-10 s of computing).
+        for ddl in DERIVED_INDEXES:
+            conn.execute(ddl)
+        _link_retries(conn, everything=True)
+
+
+#: Above this many states touched by one file, and when they are at least half of all the
+#: states known, the derived tables are rebuilt whole instead of state by state.
+BULK_STATES = 50_000
+
+
+@contextmanager
+def _bulk_settings(conn: sqlite3.Connection) -> Iterator[None]:
+    """A bigger page cache (128 MiB) while rows are regrouped."""
+    (cache,) = conn.execute("PRAGMA cache_size").fetchone()
+    conn.execute("PRAGMA cache_size = -131072")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(cache)}")
+
+
+def _refresh(conn: sqlite3.Connection, everything: bool) -> None:
+    """Events and attempts of the touched states, or of every state with *everything*."""
+    # Membership in a temp table of a million states costs 7 s of lookups per pass: the
+    # full rebuild reads without it.
+    only = "" if everything else f" AND state IN {_TOUCHED}"
+    if not everything:
+        conn.execute(f"DELETE FROM events WHERE state IN {_TOUCHED}")
+        conn.execute(f"DELETE FROM attempts WHERE state IN {_TOUCHED}")
+    conn.execute(
+        f"INSERT INTO events ({_EV_COLS}) SELECT "
+        + _EV_FROM_ROWS.format(ts="MIN(ts)", state="state", hits="COUNT(*)")
+        + f" FROM redirects {'NOT INDEXED' if everything else ''} WHERE state <> ''{only}"
+        " GROUP BY state, outcome, lower(COALESCE(error_code, '')), is_test"
+    )
+    conn.executemany(ATTEMPTS.insert_sql(verb="INSERT"), _attempt_rows(conn, only))
+
+
+def _link_retries(conn: sqlite3.Connection, everything: bool) -> None:
+    """Set ``retried``/``retry_succeeded``; needs the attempts_client and attempts_user indexes
+    (without them each lookup scans every attempt: an import of a million redirects ran for
+    over ten minutes here before the indexes were built first)."""
+    # Every attempt of a client (or user) the touched states belong to: a new attempt can be
+    # the retry of an older one.
+    clients = (
+        ""
+        if everything
+        else f""" AND (client IN (SELECT client FROM attempts WHERE state IN {_TOUCHED})
+                  OR user_id IN (SELECT user_id FROM attempts WHERE state IN {_TOUCHED}))"""
+    )
+    conn.execute(
+        f"""UPDATE attempts SET retried = link IS NOT NULL, retry_succeeded = link
+        FROM (SELECT state AS s, {_LINK} AS link FROM attempts
+              WHERE final_outcome = 'error' AND events > 0{clients}) AS l
+        WHERE attempts.state = l.s"""
+    )
