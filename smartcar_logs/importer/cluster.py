@@ -317,13 +317,13 @@ def _write(db, outcome: Outcome, item, import_id: int):
                 remote.remember_object(conn, item, None, import_id, r.status)
         return r
     from ..store import refresh_derived
-    from .run import _count_in_run
+    from .results import count_file
 
     conn.execute("BEGIN IMMEDIATE")
     try:
         write_outcome(db, outcome)
         refresh_derived(conn, r.fingerprint, import_id)  # the events analysis reads, as _import_stream does
-        _count_in_run(conn, import_id, r)  # as _import_one does: the run's totals stay true if killed
+        count_file(conn, import_id, r)  # as _import_one does: the run's totals stay true if killed
         if is_object:
             remote.remember_object(conn, item, r.fingerprint, import_id, r.status)
         conn.execute("COMMIT")

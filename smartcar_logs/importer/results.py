@@ -1,11 +1,24 @@
-"""What an import reports: per-file and per-run results, and the one error it raises."""
+"""What an import reports: per-file and per-run results, the one error it raises, and the
+run's row in ``imports`` (opened, counted file by file, finished)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 
-__all__ = ["FileResult", "ImportResult", "InputError", "ProgressCallback"]
+from ..redirect import ERROR_CODES
+
+__all__ = [
+    "FileResult",
+    "ImportResult",
+    "InputError",
+    "ProgressCallback",
+    "begin_import",
+    "count_file",
+    "finish_import",
+]
 
 #: Called with the number of raw (on-disk) bytes read since the last call.
 ProgressCallback = Callable[[int], None]
@@ -77,3 +90,81 @@ class ImportResult:
     def exit_code(self) -> int:
         """:meth:`exit_status` without ``strict``."""
         return self.exit_status()
+
+
+# --- the run's row in ``imports`` -----------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def begin_import(db, paths, fmt, redirect_paths, launch_paths, redaction, format_options) -> int:
+    """Record the run's options in ``imports``; its id marks every row this run writes."""
+    options = {
+        "format": fmt,
+        "redirect_paths": list(redirect_paths),
+        "launch_paths": list(launch_paths),
+        "paths": paths,
+        "redact": redaction.options(),
+    }
+    options.update({k: v for k, v in asdict(format_options).items() if v is not None})
+    conn = db.conn
+    cur = conn.execute(
+        "INSERT INTO imports (started_at, options) VALUES (?, ?)", (_now(), json.dumps(options))
+    )
+    if conn.in_transaction:
+        conn.commit()
+    return cur.lastrowid
+
+
+_COUNTERS = ("lines_read", "redirects", "launches", "inserted", "duplicates", "ordinary", "rejected")
+_ADD_COUNTS = "UPDATE imports SET " + ", ".join(f"{c} = {c} + ?" for c in _COUNTERS) + " WHERE id = ?"
+
+
+def count_file(conn, import_id: int, r: FileResult) -> None:
+    """Add one file's counts to its run, in the file's transaction: the ``imports`` totals
+    agree with the rows even when the run is killed before it finishes."""
+    conn.execute(
+        _ADD_COUNTS,
+        (r.lines, r.redirects, r.launches, r.inserted, r.duplicates, r.ordinary, r.rejected, import_id),
+    )
+
+
+def finish_import(db, import_id: int, results: list[FileResult]) -> ImportResult:
+    """Totals of the run, from the file results and this run's rows; written to ``imports``."""
+    conn = db.conn
+    by_outcome = {"success": 0, **{code: 0 for code in ERROR_CODES}}
+    for outcome, code, n in conn.execute(
+        "SELECT outcome, error_code, count(*) FROM redirects WHERE import_id = ?"
+        " GROUP BY outcome, error_code ORDER BY count(*) DESC",
+        (import_id,),
+    ):
+        key = code if outcome == "error" else outcome
+        by_outcome[key] = by_outcome.get(key, 0) + n
+    redirect_paths_seen = {
+        p: n
+        for p, n in conn.execute(
+            "SELECT path, count(*) FROM redirects WHERE import_id = ? GROUP BY path ORDER BY 2 DESC",
+            (import_id,),
+        )
+    }
+    res = ImportResult(
+        import_id=import_id, files=results, by_outcome=by_outcome, redirect_paths=redirect_paths_seen
+    )
+    for r in results:
+        res.lines_read += r.lines
+        res.redirects += r.redirects
+        res.inserted += r.inserted
+        res.duplicates += r.duplicates
+        res.launches += r.launches
+        res.ordinary += r.ordinary
+        res.rejected += r.rejected
+        res.errors += r.status == "error"
+    conn.execute(
+        "UPDATE imports SET finished_at = ?, files = ?, errors = ? WHERE id = ?",
+        (_now(), len(results), res.errors, import_id),
+    )
+    if conn.in_transaction:
+        conn.commit()
+    return res

@@ -7,32 +7,34 @@ at all, so a crash or an error mid-file leaves the database as it was before tha
 from __future__ import annotations
 
 import io
-import json
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, BinaryIO
 
 import sqlite_utils
 
 from .. import formats as _formats
 from .. import privacy as _privacy
-from ..redirect import ERROR_CODES
 from ..store import ensure_schema, refresh_derived
 from . import checkpoint, inputs, remote
 from .discovery import expand_inputs
 from .inputs import CHUNK_SIZE, LONG_LINE_BYTES, MAX_LINE_BYTES, _Opened, read_chunk
-from .results import FileResult, ImportResult, InputError, ProgressCallback
+from .results import (
+    FileResult,
+    ImportResult,
+    InputError,
+    ProgressCallback,
+    begin_import,
+    count_file,
+    finish_import,
+)
 from .scan import _Dispatcher, _FileScan, _make_workers, _norm_path, _Workers, _workers_for, redact_raw
 
 __all__ = ["import_paths", "import_file"]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 #: An unterminated last line of a file not modified for this long is taken as complete.
@@ -100,7 +102,7 @@ def import_paths(
     launch_paths = tuple(launch_paths)
     redaction = _privacy.for_db(db, redaction)  # --redact: applied to every row before writing
     format_options = _formats.FormatOptions.of(format_options)
-    import_id = _begin_import(db, paths, fmt, redirect_paths, launch_paths, redaction, format_options)
+    import_id = begin_import(db, paths, fmt, redirect_paths, launch_paths, redaction, format_options)
     confirmed = {r[0] for r in db.conn.execute("SELECT path FROM redirect_paths")}
     todo = remote.plan(db.conn, paths, since, until)  # buckets listed, known objects left out
     results = [FileResult(path=url, status="error", message=msg) for url, msg in todo.failed]
@@ -139,7 +141,7 @@ def import_paths(
         if workers is not None:
             workers.pool.terminate()
             workers.pool.join()
-    res = _finish_import(db, import_id, results)
+    res = finish_import(db, import_id, results)
     res.objects_listed, res.objects_skipped = todo.listed, todo.skipped
     return res
 
@@ -157,77 +159,6 @@ def _import_item(db, item, run: _Run, stdin) -> FileResult:
         with db.conn:
             remote.remember_object(db.conn, item, None, run.import_id, r.status)
     return r
-
-
-def _begin_import(db, paths, fmt, redirect_paths, launch_paths, redaction, format_options) -> int:
-    """Record the run's options in ``imports``; its id marks every row this run writes."""
-    options = {
-        "format": fmt,
-        "redirect_paths": list(redirect_paths),
-        "launch_paths": list(launch_paths),
-        "paths": paths,
-        "redact": redaction.options(),
-    }
-    options.update({k: v for k, v in asdict(format_options).items() if v is not None})
-    conn = db.conn
-    cur = conn.execute(
-        "INSERT INTO imports (started_at, options) VALUES (?, ?)", (_now(), json.dumps(options))
-    )
-    if conn.in_transaction:
-        conn.commit()
-    return cur.lastrowid
-
-
-_COUNTERS = ("lines_read", "redirects", "launches", "inserted", "duplicates", "ordinary", "rejected")
-_ADD_COUNTS = "UPDATE imports SET " + ", ".join(f"{c} = {c} + ?" for c in _COUNTERS) + " WHERE id = ?"
-
-
-def _count_in_run(conn, import_id: int, r: FileResult) -> None:
-    """Add one file's counts to its run, in the file's transaction: the ``imports`` totals
-    agree with the rows even when the run is killed before it finishes."""
-    conn.execute(
-        _ADD_COUNTS,
-        (r.lines, r.redirects, r.launches, r.inserted, r.duplicates, r.ordinary, r.rejected, import_id),
-    )
-
-
-def _finish_import(db, import_id: int, results: list[FileResult]) -> ImportResult:
-    """Totals of the run, from the file results and this run's rows; written to ``imports``."""
-    conn = db.conn
-    by_outcome = {"success": 0, **{code: 0 for code in ERROR_CODES}}
-    for outcome, code, n in conn.execute(
-        "SELECT outcome, error_code, count(*) FROM redirects WHERE import_id = ?"
-        " GROUP BY outcome, error_code ORDER BY count(*) DESC",
-        (import_id,),
-    ):
-        key = code if outcome == "error" else outcome
-        by_outcome[key] = by_outcome.get(key, 0) + n
-    redirect_paths_seen = {
-        p: n
-        for p, n in conn.execute(
-            "SELECT path, count(*) FROM redirects WHERE import_id = ? GROUP BY path ORDER BY 2 DESC",
-            (import_id,),
-        )
-    }
-    res = ImportResult(
-        import_id=import_id, files=results, by_outcome=by_outcome, redirect_paths=redirect_paths_seen
-    )
-    for r in results:
-        res.lines_read += r.lines
-        res.redirects += r.redirects
-        res.inserted += r.inserted
-        res.duplicates += r.duplicates
-        res.launches += r.launches
-        res.ordinary += r.ordinary
-        res.rejected += r.rejected
-        res.errors += r.status == "error"
-    conn.execute(
-        "UPDATE imports SET finished_at = ?, files = ?, errors = ? WHERE id = ?",
-        (_now(), len(results), res.errors, import_id),
-    )
-    if conn.in_transaction:
-        conn.commit()
-    return res
 
 
 def import_file(
@@ -291,7 +222,7 @@ def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None, before_commit=
             conn.execute("BEGIN IMMEDIATE")
             try:
                 _import_stream(db, src, run, result)
-                _count_in_run(conn, run.import_id, result)
+                count_file(conn, run.import_id, result)
                 if before_commit is not None:
                     before_commit(conn, src, result)
                 conn.execute("COMMIT")
