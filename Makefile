@@ -7,14 +7,15 @@ DB := data/smartcar_logs.db
 SAMPLE := data/sample/access.log data/sample/access-2.log.gz
 REPORT := data/report.html
 
-.PHONY: help install install-test demo lint test lab bench clean
+.PHONY: help install install-test demo lint test soak lab bench clean
 
 help:
 	@echo "make demo   set up .venv, import data/sample into $(DB), print the summary, write the report"
 	@echo "make lint   ruff check + ruff format --check (to fix: .venv/bin/ruff format . && .venv/bin/ruff check --fix .)"
 	@echo "make test   set up .venv with test dependencies, lint, and run the whole suite"
 	@echo "make lab    open JupyterLab on notebooks/ with the demo database"
-	@echo "make bench  compare the import with GoAccess and DuckDB, then the import benchmark (benchmarks/)"
+	@echo "make soak   run the log-lifecycle model test much longer (SOAK_EXAMPLES=2000)"
+	@echo "make bench  compare the import with GoAccess and DuckDB, the import benchmark, then analysis and report (benchmarks/)"
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is required" >&2; exit 1; }
@@ -42,7 +43,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 demo: $(VENV)/.installed
-	$(BIN)/smartcar-logs import --db $(DB) --launch-path /connect/smartcar $(SAMPLE) || test $$? -eq 65
+	$(BIN)/smartcar-logs import --db $(DB) --launch-path /connect/smartcar $(SAMPLE)
 	$(BIN)/smartcar-logs summary --db $(DB)
 	@echo "writing the HTML report (runs the report notebook)..."
 	@$(BIN)/smartcar-logs report --db $(DB) --out $(abspath $(REPORT))
@@ -54,8 +55,11 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(BIN)/python -m pytest
 
-lab: $(VENV)/.installed-lab demo
-	SMARTCAR_LOGS_DB=$(abspath $(DB)) $(BIN)/jupyter lab notebooks/
+# The log-lifecycle model (tests/test_lifecycle.py) run much longer, with fresh randomness.
+# The demo only when there is no database yet; JupyterLab refuses to run as root without --allow-root.
+lab: $(VENV)/.installed-lab
+	@test -f $(DB) || $(MAKE) demo
+	SMARTCAR_LOGS_DB=$(abspath $(DB)) $(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
 
 # GoAccess is a system package: installed when we may (root with apt-get), else the
 # benchmark says it is missing and leaves its columns empty. BENCH_ARGS=--readme rewrites
@@ -65,6 +69,7 @@ bench: $(VENV)/.installed-bench
 		apt-get install -y -qq goaccess >/dev/null 2>&1; } || echo "goaccess: not installed (apt-get install goaccess)"
 	$(BIN)/python benchmarks/bench_compare.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_import.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_analysis.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(REPORT) .pytest_cache build *.egg-info

@@ -1,7 +1,8 @@
 """The ``smartcar-logs`` command line: a thin click layer over the library.
 
-Exit codes: 0 success; 1 a file or the database could not be used; 2 usage error;
-65 (EX_DATAERR) some lines looked like redirects but could not be parsed.
+Exit status, in every command: 0 success; 1 a file or the database could not be used;
+2 usage error. ``import`` exits 0 when lines were rejected (they are recorded data: the
+``rejects`` table, and a count on stderr), and 65 (EX_DATAERR) for them with ``--strict``.
 """
 
 from __future__ import annotations
@@ -146,6 +147,23 @@ def cli():
     metavar="SECONDS",
     help="How long to wait for a database another process holds locked.",
 )
+@click.option(
+    "--final",
+    is_flag=True,
+    help="The files are finished: import a last line that has no newline now "
+    "(otherwise it waits for its newline, or until the file is unchanged for --settle seconds).",
+)
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=300,
+    show_default=True,
+    metavar="SECONDS",
+    help="A last line without newline in a file unchanged this long is imported.",
+)
+@click.option(
+    "--strict", is_flag=True, help="Exit 65 when lines were rejected (default: 0, count on stderr)."
+)
 def import_(
     files,
     db_path,
@@ -160,6 +178,9 @@ def import_(
     jobs,
     redact,
     busy_timeout,
+    final,
+    settle,
+    strict,
 ):
     """Import access logs (plain, gzip, bz2, xz or zstd; '-' for stdin).
 
@@ -189,11 +210,18 @@ def import_(
         policy = parse_redact(redact)
     except RedactionError as e:
         raise click.BadParameter(str(e), param_hint="--redact") from None
+    planned = expand_inputs(files)
+    missing = [f for f in planned if f != "-" and not os.path.exists(f)]
+    if missing and len(missing) == len(planned):
+        # Nothing to read: say so once, and leave no database (nor imports row) behind.
+        for f in missing:
+            click.echo(f"error: {clean(f)}: no such file or directory", err=True)
+        sys.exit(1)
     db = _open(db_path, busy_timeout=busy_timeout)
     for w in policy_conflicts(db, policy):
         click.echo(f"warning: {clean(w)}", err=True)
     total = 0
-    for f in expand_inputs(files):  # the bar counts bytes of the files a folder or glob names
+    for f in planned:  # the bar counts bytes of the files a folder or glob names
         try:
             total += os.path.getsize(f) if f != "-" else 0
         except OSError:
@@ -231,6 +259,8 @@ def import_(
             format_options=format_options,
             redaction=policy,
             jobs=jobs,
+            final=final,
+            settle=settle,
         )
     except sqlite3.Error as e:  # the run's own bookkeeping (imports row) could not be written
         from .store import db_error_message
@@ -261,21 +291,30 @@ def import_(
         click.echo(json.dumps(out, indent=2))
     elif not quiet:
         _print_import(result, db_path)
-    sys.exit(result.exit_code)
+    if result.rejected:
+        n = result.rejected
+        click.echo(
+            f"{n:,} line{'s' if n != 1 else ''} rejected: stored in the rejects table with the reason",
+            err=True,
+        )
+    sys.exit(result.exit_status(strict=strict))
 
 
 def _print_import(result, db_path: str) -> None:
     echo = click.echo
     for f in result.files:
         if f.status == "error":
-            echo(f"{clean(f.path)}: ERROR {clean(f.message)}")
-            continue
+            continue  # said once, on stderr, as it happened
         share = f" ({f.format_share:.0%} of sample lines matched)" if f.format_share is not None else ""
         resumed = f", resumed at byte {f.resumed_from:,}" if f.resumed_from else ""
+        waiting = ", 1 line waiting for its newline" if f.partial_line else ""
         if f.status == "empty":
             echo(f"{clean(f.path)}: {clean(f.message)}")
             continue
-        echo(f"{clean(f.path)}: {f.status}, format {clean(f.format)}{share}{resumed}")
+        if f.status == "up to date" and not f.lines:
+            echo(f"{clean(f.path)}: up to date{waiting}")
+            continue
+        echo(f"{clean(f.path)}: {f.status}, format {clean(f.format)}{share}{resumed}{waiting}")
         echo(
             f"  {f.lines:,} new lines: {f.redirects:,} redirects ({f.inserted:,} new, "
             f"{f.duplicates:,} already stored), {f.launches:,} launches, "
@@ -292,6 +331,11 @@ def _print_import(result, db_path: str) -> None:
                 f"    ordinary: {total:,} OAuth-looking requests without Smartcar evidence on "
                 f"{shown}{more} (--redirect-path takes a path as a Connect redirect path)"
             )
+    if not result.lines_read:
+        if result.files and all(f.status == "error" for f in result.files):
+            return  # nothing but errors, already on stderr: no table of zeros
+        echo(f"database: {clean(db_path)}")
+        return
     echo("")
     echo(f"{'lines read':<22}{result.lines_read:>12,}")
     echo(f"{'redirects':<22}{result.redirects:>12,}")
@@ -301,7 +345,7 @@ def _print_import(result, db_path: str) -> None:
         echo(f"{'launches':<22}{result.launches:>12,}")
     echo(f"{'ordinary lines':<22}{result.ordinary:>12,}")
     echo(f"{'rejected':<22}{result.rejected:>12,}")
-    if result.by_outcome:
+    if any(result.by_outcome.values()):
         echo("new redirects by outcome:")
         for k, n in result.by_outcome.items():
             if n:
@@ -352,18 +396,50 @@ def summary(db_path, as_json, top, include_test):
             echo(f"  {clean(r['make'] + ' ' + r['model']):<40}{r['n']:>10,}")
     if s["test_redirects_excluded"]:
         echo(f"({s['test_redirects_excluded']:,} test redirects excluded; --include-test to count them)")
+    if s.get("waiting_lines"):
+        n = s["waiting_lines"]
+        echo(
+            f"{n:,} line{' is' if n == 1 else 's are'} waiting for a newline "
+            "(imported once it comes, once the file is unchanged for --settle, or with import --final)"
+        )
+
+
+def _check_writer(fmt: str) -> str:
+    """A usage error before the output file is created (imported only for `generate`)."""
+    from .synthetic import WRITERS
+
+    if fmt not in WRITERS:
+        raise click.BadParameter(f"choose one of: {', '.join(sorted(WRITERS))}")
+    return fmt
 
 
 @cli.command()
 @click.argument("out", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--lines", default=100_000, show_default=True, help="Number of lines to write.")
 @click.option(
-    "--redirect-share", default=0.03, show_default=True, help="Share of lines that are Connect redirects."
+    "--lines",
+    type=click.IntRange(min=0),
+    default=100_000,
+    show_default=True,
+    help="Number of lines to write.",
+)
+@click.option(
+    "--redirect-share",
+    type=click.FloatRange(0, 1),
+    default=0.03,
+    show_default=True,
+    help="Share of lines that are Connect redirects.",
 )
 @click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same file).")
 @click.option("--start", default="2026-10-01T00:00:00+00:00", show_default=True, help="First timestamp.")
-@click.option("--days", default=28, show_default=True, help="Days the log spans.")
-@click.option("--format", "fmt", default="combined", show_default=True, help="Line format to write.")
+@click.option("--days", type=click.IntRange(min=1), default=28, show_default=True, help="Days the log spans.")
+@click.option(
+    "--format",
+    "fmt",
+    default="combined",
+    show_default=True,
+    callback=lambda ctx, param, value: _check_writer(value),
+    help="Line format to write (see smartcar_logs.synthetic.WRITERS).",
+)
 @click.option("--redirect-path", default="/smartcar/callback", show_default=True)
 @click.option("--launch-path", default="/connect/smartcar", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the ground-truth counts as JSON.")
@@ -386,7 +462,9 @@ def generate(out, lines, redirect_share, seed, start, days, fmt, redirect_path, 
             counts = generate_log(sys.stdout.buffer, **kwargs)
         else:
             counts = generate_file(out, **kwargs)
-    except (ValueError, OSError) as e:
+    except ValueError as e:  # an argument out of range, an unknown format
+        raise click.UsageError(clean(e)) from None
+    except OSError as e:
         raise click.ClickException(f"{out}: {e}") from None
     if as_json:
         click.echo(json.dumps(counts, indent=2, default=str), err=(out == "-"))
@@ -406,20 +484,41 @@ def generate(out, lines, redirect_share, seed, start, days, fmt, redirect_path, 
 )
 @click.option("--since", metavar="DATE", help="First day included (UTC, YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="First day excluded (UTC, YYYY-MM-DD).")
+@click.option(
+    "--period",
+    type=click.Choice(["day", "week", "month"]),
+    help="Bucket of the charts over time  [default: chosen from the data]",
+)
 @click.option("--include-test", is_flag=True, help="Include test traffic.")
-def report(db_path, out, since, until, include_test):
+def report(db_path, out, since, until, period, include_test):
     """Write the connection-funnel report: one self-contained HTML file.
 
     \b
     Example:
         smartcar-logs report --since 2026-10-01 --until 2026-11-01 --out october.html
     """
+    if since and until and since.strip() >= until.strip():
+        # ISO dates compare as text; a reversed range is a usage error, not an empty report
+        raise click.UsageError(f"--since {since} is not before --until {until}")
     from .report import ReportError, build_report
     from .store import StoreError
 
+    def progress(text: str) -> None:
+        click.echo(f"report: {text}", err=True)
+
     try:
-        path = build_report(db_path, out, since=since, until=until, include_test=include_test)
-    except (StoreError, ValueError, ReportError, OSError) as e:
+        path = build_report(
+            db_path,
+            out,
+            since=since,
+            until=until,
+            period=period,
+            include_test=include_test,
+            progress=progress,
+        )
+    except ValueError as e:  # malformed or reversed dates
+        raise click.UsageError(clean(e)) from None
+    except (StoreError, ReportError, OSError) as e:
         raise click.ClickException(clean(e)) from None
     click.echo(str(path))
 
@@ -448,7 +547,9 @@ def export(db_path, out, tables):
     db = _open(db_path, create=False)
     try:
         paths = export_csv(db, out, **({"tables": tables} if tables else {}))
-    except (StoreError, ValueError, OSError) as e:
+    except ValueError as e:  # --table names no table
+        raise click.UsageError(clean(e)) from None
+    except (StoreError, OSError) as e:
         raise click.ClickException(clean(e)) from None
     for p in paths:
         click.echo(str(p))

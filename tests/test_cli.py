@@ -89,12 +89,16 @@ def test_unreadable_file_among_good_ones_exits_nonzero(tmp_path):
     assert json.loads(r.stdout)["inserted"] == 4
 
 
-def test_rejected_lines_exit_65(tmp_path):
+def test_rejected_lines_exit_0_with_the_count_on_stderr_or_65_when_strict(tmp_path):
     log = tmp_path / "a.log"
     log.write_text(LOG + "garbage with user_id=1\n")
     r = run("import", "--db", str(tmp_path / "x.db"), "--json", str(log))
-    assert r.exit_code == 65
+    assert r.exit_code == 0  # recorded data, not a failed run (cron mails only failures)
     assert json.loads(r.stdout)["rejected"] == 1
+    assert "1 line rejected" in r.stderr
+    log.write_text(LOG + "garbage with user_id=1\n" + "more garbage user_id=2\n")
+    r = run("import", "--db", str(tmp_path / "x.db"), "--strict", str(log))
+    assert r.exit_code == 65 and "1 line rejected" in r.stderr
 
 
 def test_database_in_missing_folder_is_one_line_error(tmp_path):
@@ -185,3 +189,62 @@ def test_console_script_imports_without_pandas(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert (tmp_path / "x.db").exists()
+
+
+def test_only_missing_files_leave_nothing_behind(tmp_path):
+    db = tmp_path / "x.db"
+    r = run("import", "--db", str(db), str(tmp_path / "nope.log"), str(tmp_path / "gone-*.log"))
+    assert r.exit_code == 1
+    assert not db.exists()  # no empty database created
+    assert r.stdout == ""  # no table of zeros, no empty headings
+    assert r.stderr.count("nope.log") == 1 and r.stderr.count("\n") == 2
+
+
+def test_error_is_printed_once_and_reimport_is_one_line_per_file(tmp_path):
+    a, b = tmp_path / "a.log", tmp_path / "b.log"
+    a.write_text(LOG)
+    b.write_text(LOG.replace("state=", "state=b-"))
+    db = str(tmp_path / "x.db")
+    r = run("import", "--db", db, str(a), str(tmp_path / "nope.log"))
+    assert r.exit_code == 1
+    assert "nope.log" in r.stderr and "nope.log" not in r.stdout
+    run("import", "--db", db, str(b))
+    r = run("import", "--db", db, str(a), str(b))
+    assert r.exit_code == 0
+    assert r.stdout.splitlines() == [f"{a}: up to date", f"{b}: up to date", f"database: {db}"]
+
+
+def test_waiting_line_is_said_by_import_and_summary(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text(LOG.rstrip("\n"))
+    db = str(tmp_path / "x.db")
+    r = run("import", "--db", db, str(log))
+    assert "1 line waiting for its newline" in r.stdout
+    assert "1 line is waiting for a newline" in run("summary", "--db", db).stdout
+    assert json.loads(run("summary", "--db", db, "--json").stdout)["waiting_lines"] == 1
+    r = run("import", "--db", db, "--final", "--json", str(log))
+    assert json.loads(r.stdout)["inserted"] == 1
+    assert "waiting" not in run("summary", "--db", db).stdout
+
+
+def test_usage_errors_exit_2_in_every_command(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text(LOG)
+    db = str(tmp_path / "x.db")
+    assert run("import", "--db", db, str(log)).exit_code == 0
+    cases = [
+        ("import", "--db", db, "--format", "bogus", str(log)),
+        ("import", "--db", db, "--redact", "vin=shred", str(log)),
+        ("import", "--db", db),
+        ("summary", "--db", db, "--top", "many"),
+        ("report", "--db", db, "--since", "2026-13-45", "--out", str(tmp_path / "r.html")),
+        ("generate", "--format", "bogus", str(tmp_path / "g.log")),
+        ("generate", "--lines", "-5", str(tmp_path / "g.log")),
+        ("export", "--db", db, "--table", "bogus", "--out", str(tmp_path / "csv")),
+        ("no-such-command",),
+    ]
+    for args in cases:
+        r = run(*args)
+        assert r.exit_code == 2, (args, r.exit_code, r.output)
+        assert "Traceback" not in r.output
+    assert not (tmp_path / "g.log").exists() and not (tmp_path / "r.html").exists()

@@ -231,7 +231,7 @@ def test_rejects_keep_reason_and_redacted_raw(tmp_path, db):
     )
     res = import_paths(db, [write(tmp_path, "r.log", log)])
     check_sum(res)
-    assert res.rejected == 2 and res.exit_code == 65
+    assert res.rejected == 2 and res.exit_code == 0 and res.exit_status(strict=True) == 65
     rej = rows(db, "SELECT line_no, reason, raw FROM rejects ORDER BY line_no")
     assert [r["line_no"] for r in rej] == [2, 3]
     assert rej[0]["reason"] == "not a combined log line"

@@ -34,6 +34,7 @@ from .results import FileResult, InputError
 __all__ = [
     "CHUNK_SIZE",
     "MAX_LINE_BYTES",
+    "LONG_LINE_BYTES",
     "LINE_TOO_LONG",
     "open_input",
     "read_chunk",
@@ -47,6 +48,12 @@ MAX_LINE_BYTES = 64 * 1024
 LINE_TOO_LONG = f"line too long (over {MAX_LINE_BYTES // 1024} KiB)"
 # Detection wants a few hundred lines even when the chunk size is tiny.
 FIRST_READ_MIN = 256 * 1024
+#: A line with no newline within this many bytes is not buffered but skipped to its newline
+#: (no server logs a request that long; memory stays bounded by the chunk, not the line).
+LONG_LINE_BYTES = 1 << 20
+#: JSON-array documents are held in memory whole: bigger ones are refused.
+MAX_JSON_DOCUMENT_BYTES = 256 << 20
+_OUT_MAX = 1 << 20
 
 _MAGIC = (
     (b"\x1f\x8b", "gzip"),
@@ -75,36 +82,41 @@ class _GzipStream(io.RawIOBase):
         self._z = z
         self._raw = raw
         self._d = z.decompressobj(31)
+        self._input = b""  # compressed bytes read but not yet inflated
         self._pending = b""
         self._done = False
+        self._in_member = False
 
     def readable(self) -> bool:
         return True
 
     def read1(self, n: int = -1) -> bytes:
+        # Never more than _OUT_MAX bytes of output per call: one megabyte of a gzip "bomb"
+        # (a long run of one byte) inflates to a gigabyte in a single unbounded call.
+        limit = _OUT_MAX if n is None or n < 0 else max(1, min(n, _OUT_MAX))
         while not self._pending and not self._done:
-            data = self._raw.read(1 << 20)
-            if not data:
-                self._done = True
-                if not self._d.eof and (self._d.unconsumed_tail or self._started):
-                    raise EOFError("compressed file ended before the end-of-stream marker")
-                break
-            self._started = True
-            out = self._d.decompress(data)
-            while self._d.eof and self._d.unused_data:
-                rest = self._d.unused_data
+            if not self._input:
+                self._input = self._raw.read(1 << 20)
+                if not self._input:
+                    self._done = True
+                    if self._in_member:
+                        raise EOFError("compressed file ended before the end-of-stream marker")
+                    break
+            if self._d.eof:  # the previous member ended: what follows is the next one
                 self._d = self._z.decompressobj(31)
-                out += self._d.decompress(rest)
-            if self._d.eof and not self._d.unused_data:
-                self._started = False
-            self._pending = out
-        if n < 0 or n >= len(self._pending):
+            self._in_member = True
+            self._pending = self._d.decompress(self._input, limit)
+            if self._d.eof:
+                self._in_member = False
+                self._input = self._d.unused_data
+            else:
+                self._input = self._d.unconsumed_tail
+        if n is None or n < 0 or n >= len(self._pending):
             out, self._pending = self._pending, b""
         else:
             out, self._pending = self._pending[:n], self._pending[n:]
         return out
 
-    _started = False
     read = read1
 
     def close(self) -> None:
@@ -214,11 +226,18 @@ def _json_document(stream: BinaryIO, first: bytes, result: FileResult, label: st
     same on every run; the file is then treated like an archive (it does not grow).
     """
     parts = [first]
+    size = len(first)
     while True:
         chunk = read_chunk(stream, chunk_size, result.warnings, label)
         if not chunk:
             break
         parts.append(chunk)
+        size += len(chunk)
+        if size > MAX_JSON_DOCUMENT_BYTES:
+            raise InputError(
+                f"{label}: JSON document over {MAX_JSON_DOCUMENT_BYTES >> 20} MiB;"
+                " convert it to JSON lines (one object per line) first"
+            )
     lines, problem = _formats.json_document_lines(b"".join(parts))
     if problem:
         result.warnings.append(f"{label}: {problem}")
@@ -241,6 +260,7 @@ class _Opened:
     label: str
     streaming: bool
     compression: str | None
+    complete: bool = False  # first holds the whole content
 
 
 def first_read(
@@ -248,7 +268,9 @@ def first_read(
 ) -> _Opened:
     """Read the first chunk of an opened input and apply the per-file input defences."""
     label = result.path
-    first = read_chunk(stream, max(chunk_size, FIRST_READ_MIN), result.warnings, label)
+    want = max(chunk_size, FIRST_READ_MIN)
+    first = read_chunk(stream, want, result.warnings, label)
+    complete = len(first) < want
     if is_bare_cr(first):
         wrapped = BareCRReader(stream)
         raw = wrapped if raw is stream else raw  # resume checks read translated bytes too
@@ -264,4 +286,5 @@ def first_read(
         label,
         streaming=(path == "-" or compression is not None or document),
         compression=compression,
+        complete=complete or document,
     )

@@ -62,11 +62,16 @@ class ImportResult:
         d["files_count"] = len(self.files)
         return d
 
-    @property
-    def exit_code(self) -> int:
-        """0 all imported; 1 a file could not be read; 65 (EX_DATAERR) lines were rejected."""
+    def exit_status(self, *, strict: bool = False) -> int:
+        """For cron: 1 a file could not be read; 0 otherwise, also when lines were rejected
+        (they are recorded in ``rejects``), unless *strict*: then 65 (EX_DATAERR)."""
         if self.errors:
             return 1
-        if self.rejected:
+        if self.rejected and strict:
             return 65
         return 0
+
+    @property
+    def exit_code(self) -> int:
+        """:meth:`exit_status` without ``strict``."""
+        return self.exit_status()

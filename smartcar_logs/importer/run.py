@@ -6,9 +6,11 @@ at all, so a crash or an error mid-file leaves the database as it was before tha
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -19,10 +21,10 @@ import sqlite_utils
 from .. import formats as _formats
 from .. import privacy as _privacy
 from ..redirect import ERROR_CODES
-from ..store import ensure_schema
+from ..store import ensure_schema, refresh_derived
 from . import checkpoint, inputs
 from .discovery import expand_inputs
-from .inputs import CHUNK_SIZE, _Opened, read_chunk
+from .inputs import CHUNK_SIZE, LONG_LINE_BYTES, MAX_LINE_BYTES, _Opened, read_chunk
 from .results import FileResult, ImportResult, InputError, ProgressCallback
 from .scan import _Dispatcher, _FileScan, _make_workers, _norm_path, _Workers, _workers_for, redact_raw
 
@@ -31,6 +33,10 @@ __all__ = ["import_paths", "import_file"]
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+#: An unterminated last line of a file not modified for this long is taken as complete.
+SETTLE_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ class _Run:
     chunk_size: int = CHUNK_SIZE
     progress: ProgressCallback | None = None
     workers: _Workers | None = None
+    final: bool = False  # take unterminated last lines now (the files will not grow)
+    settle: float = SETTLE_SECONDS
 
 
 def import_paths(
@@ -63,6 +71,8 @@ def import_paths(
     redaction=None,
     format_options: _formats.FormatOptions | dict | None = None,
     jobs: int | None = None,
+    final: bool = False,
+    settle: float = SETTLE_SECONDS,
 ) -> ImportResult:
     """Import each path in turn ('-' is stdin) and record the run in ``imports``.
 
@@ -71,6 +81,8 @@ def import_paths(
     (``{"vin": "hash"}``, ``["all=hash"]`` or a :class:`privacy.Redaction`); see privacy.py.
     *format_options* (``log_format``, ``url_field``, ``time_field``) configure the formats.
     *jobs* worker processes parse large files (default: one per core; 1 parses here).
+    An unterminated last line is imported when the input cannot grow any more: stdin,
+    archives, *final*, or a file not modified for *settle* seconds; otherwise it waits.
     """
     ensure_schema(db)
     paths = expand_inputs(paths)
@@ -95,6 +107,8 @@ def import_paths(
         chunk_size,
         progress,
         workers,
+        final,
+        settle,
     )
     try:
         for p in paths:
@@ -128,6 +142,19 @@ def _begin_import(db, paths, fmt, redirect_paths, launch_paths, redaction, forma
     return cur.lastrowid
 
 
+_COUNTERS = ("lines_read", "redirects", "launches", "inserted", "duplicates", "ordinary", "rejected")
+_ADD_COUNTS = "UPDATE imports SET " + ", ".join(f"{c} = {c} + ?" for c in _COUNTERS) + " WHERE id = ?"
+
+
+def _count_in_run(conn, import_id: int, r: FileResult) -> None:
+    """Add one file's counts to its run, in the file's transaction: the ``imports`` totals
+    agree with the rows even when the run is killed before it finishes."""
+    conn.execute(
+        _ADD_COUNTS,
+        (r.lines, r.redirects, r.launches, r.inserted, r.duplicates, r.ordinary, r.rejected, import_id),
+    )
+
+
 def _finish_import(db, import_id: int, results: list[FileResult]) -> ImportResult:
     """Totals of the run, from the file results and this run's rows; written to ``imports``."""
     conn = db.conn
@@ -159,22 +186,8 @@ def _finish_import(db, import_id: int, results: list[FileResult]) -> ImportResul
         res.rejected += r.rejected
         res.errors += r.status == "error"
     conn.execute(
-        """UPDATE imports SET finished_at = ?, files = ?, lines_read = ?, redirects = ?,
-               launches = ?, inserted = ?, duplicates = ?, ordinary = ?, rejected = ?, errors = ?
-           WHERE id = ?""",
-        (
-            _now(),
-            len(results),
-            res.lines_read,
-            res.redirects,
-            res.launches,
-            res.inserted,
-            res.duplicates,
-            res.ordinary,
-            res.rejected,
-            res.errors,
-            import_id,
-        ),
+        "UPDATE imports SET finished_at = ?, files = ?, errors = ? WHERE id = ?",
+        (_now(), len(results), res.errors, import_id),
     )
     if conn.in_transaction:
         conn.commit()
@@ -196,6 +209,8 @@ def import_file(
     redaction: _privacy.Redaction | None = None,
     format_options: _formats.FormatOptions | dict | None = None,
     workers: _Workers | None = None,
+    final: bool = False,
+    settle: float = SETTLE_SECONDS,
 ) -> FileResult:
     """Import one file (or '-' for stdin) into *db*; never raises for bad input.
 
@@ -213,6 +228,8 @@ def import_file(
         chunk_size,
         progress,
         workers,
+        final,
+        settle,
     )
     return _import_one(db, path, run, stdin)
 
@@ -237,6 +254,7 @@ def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None) -> FileResult:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 _import_stream(db, src, run, result)
+                _count_in_run(conn, run.import_id, result)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O)
@@ -258,54 +276,77 @@ def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None) -> FileResult:
 # --- the phases of one file ------------------------------------------------------------------
 
 
-@dataclass
-class _Scanned:
-    """Where the scan of one file ended: the checkpoint it leaves behind."""
-
-    pos: int  # decompressed offset just past the last complete line read
-    last_line: bytes
-    tail: bytes  # the last TAIL_BYTES before pos that this run read
-
-
 def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
-    head = src.first[: checkpoint.FINGERPRINT_BYTES]
-    fp, known, note = _identify(db.conn, src, head, result)
-    fmt = _choose_format(src, known, run, result)
+    conn = db.conn
+    ident = _identify(conn, src, result)
+    if ident.prefix:
+        result.status = "up to date"
+        result.message = "a shorter copy of content already imported"
+        return
+    fmt = _choose_format(src, ident.known, run, result)
+    fp = ident.fingerprint or checkpoint.new_fingerprint(conn, src.first)
+    result.fingerprint = fp
     scan = _FileScan(
         db, result, fp, fmt, run.import_id, run.redirect_paths, run.launch_paths, run.confirmed, run.redaction
     )
-    buf = _skip_imported(src, known, run, result)
-    if buf is None:
+    start = _skip_imported(src, ident, run, result)
+    if start is None:
         return
-    scanned = _scan_blocks(src, buf, known, scan, run, result)
-    _time_range(src, scanned, fmt, scan, known, result)
-    result.note = note
+    scanned = _scan_blocks(src, start, ident.lines, scan, run, result)
+    _time_range(src, scanned, fmt, scan, result)
+    refresh_derived(conn, fp, run.import_id)  # the events analysis reads, in this transaction
+    if scanned.voucher.pos == 0 and not scanned.waiting:
+        return  # nothing vouched for and nothing waiting: no source to remember
     checkpoint.save(
-        db.conn,
+        conn,
         fingerprint=fp,
-        head=head,
-        tail=scanned.tail if scanned.pos > result.resumed_from else None,
-        known=known,
+        first=src.first,
+        voucher=scanned.voucher,
+        known=ident.known,
         path=None if src.label == "<stdin>" else os.path.abspath(src.label),
         size=_size_on_disk(src.raw),
-        bytes_done=scanned.pos,
         import_id=run.import_id,
         result=result,
+        waiting=scanned.waiting,
     )
-    _remember_paths(db.conn, scan.newly_confirmed, run)
+    _remember_paths(conn, scan.newly_confirmed, run)
 
 
-def _identify(conn, src: _Opened, head: bytes, result: FileResult):
+def _content(src: _Opened) -> checkpoint.Content:
+    """The input as identification sees it: plain files can be read back at any offset."""
+    raw, size, read_at = src.raw, None, None
+    if not src.streaming and raw.seekable():
+        try:
+            size = os.fstat(raw.fileno()).st_size
+        except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+            size = None
+
+        def read_at(a: int, b: int) -> bytes | None:
+            try:
+                here = raw.tell()
+                raw.seek(a)
+                data = raw.read(b - a)
+                raw.seek(here)
+            except (OSError, ValueError):
+                return None
+            return data if len(data) == b - a else None
+
+    return checkpoint.Content(src.first, complete=src.complete, size=size, read_at=read_at)
+
+
+def _identify(conn, src: _Opened, result: FileResult) -> checkpoint.Identity:
     """Which source this is and how far an earlier run got (``result.resumed_from``)."""
-    fp, known, note = checkpoint.identify(conn, head, src.raw, src.streaming)
-    result.fingerprint = fp
-    result.resumed_from = known.bytes_done if known else 0
+    ident = checkpoint.identify(conn, _content(src))
+    known = ident.known
+    result.fingerprint = ident.fingerprint
+    result.resumed_from = ident.bytes_done
     path_for_db = None if src.label == "<stdin>" else os.path.abspath(src.label)
-    if note:
-        result.warnings.append(f"{src.label}: {note}")
+    if ident.note:
+        result.warnings.append(f"{src.label}: {ident.note}")
+        result.note = ident.note
     elif known and known.path and path_for_db and known.path != path_for_db:
-        note = f"same content as {known.path}"
-    return fp, known, note
+        result.note = f"same content as {known.path}"
+    return ident
 
 
 def _choose_format(src: _Opened, known, run: _Run, result: FileResult):
@@ -331,7 +372,7 @@ def _choose_format(src: _Opened, known, run: _Run, result: FileResult):
         if fmt is None:
             fmt, share = _formats.detect_format(sample, run.format_options)
             if fmt is None or share == 0:
-                line1 = redact_raw(src.first.split(b"\n", 1)[0])[:80]
+                line1 = redact_raw(src.first.split(b"\n", 1)[0][:4096])[:80]
                 why = _formats.explain_unknown(sample, run.format_options)
                 raise InputError(
                     f"{src.label}: not an access log in a known format (line 1: {line1!r}): {why}"
@@ -343,42 +384,145 @@ def _choose_format(src: _Opened, known, run: _Run, result: FileResult):
     return fmt
 
 
-def _skip_imported(src: _Opened, known, run: _Run, result: FileResult) -> bytes | None:
-    """Skip what an earlier run already imported; the bytes to scan first, or None when
-    this content holds nothing new (a shorter copy of what was imported)."""
-    buf = src.first
-    bytes_done = result.resumed_from
-    if not bytes_done:
-        return buf
-    if len(buf) > bytes_done:
-        return buf[bytes_done:]
-    skip = bytes_done - len(buf)
-    if not src.streaming and src.raw.seekable():
-        src.raw.seek(bytes_done)
-        return b""
-    while skip > 0:
-        got = read_chunk(src.stream, min(skip, run.chunk_size), result.warnings, src.label)
-        if not got:
-            break
-        skip -= len(got)
-    if skip > 0:
-        # A partial copy of content we already have: nothing in it is new.
-        result.status = "up to date"
-        result.message = "shorter than what was already imported from the same content"
-        return None
-    return b""
+@dataclass
+class _Start:
+    """Where this run starts reading: the bytes from there, and what vouches for the rest."""
+
+    buf: bytes
+    voucher: checkpoint.Voucher
+    mid_line: bool  # resumed inside a line whose start an earlier run took
 
 
-def _scan_blocks(src: _Opened, buf: bytes, known, scan: _FileScan, run: _Run, result: FileResult) -> _Scanned:
-    """The chunk loop: whole lines go to the scanner block by block; then the last line."""
-    pos = result.resumed_from  # decompressed offset of buf[0]
-    line_no = known.lines if known else 0
+def _skip_imported(src: _Opened, ident: checkpoint.Identity, run: _Run, result: FileResult) -> _Start | None:
+    """Skip what an earlier run already imported; None when this content holds nothing new
+    (a shorter copy of what was imported, found out by reading a stream)."""
+    buf, bd, seed = src.first, ident.bytes_done, ident.seed
+    if not bd:
+        return _Start(buf, checkpoint.Voucher(0), False)
+    T = checkpoint.TAIL_BYTES
+    if len(buf) >= bd:
+        seed, buf = buf[max(0, bd - T) : bd], buf[bd:]
+    elif not src.streaming and src.raw.seekable():
+        if seed is None:
+            src.raw.seek(max(0, bd - T))
+            seed = src.raw.read(bd - max(0, bd - T))
+        src.raw.seek(bd)
+        buf = b""
+    else:
+        skip, recent = bd - len(buf), buf[-T:]
+        buf = b""
+        while skip > 0:
+            got = read_chunk(src.stream, min(skip, run.chunk_size), result.warnings, src.label)
+            if not got:
+                break
+            skip -= len(got)
+            recent = (recent + got[-T:])[-T:]
+        if skip > 0:
+            # A partial copy of content we already have: nothing in it is new.
+            result.status = "up to date"
+            result.message = "a shorter copy of content already imported"
+            return None
+        seed = recent
+    seed = seed or b""
+    return _Start(buf, checkpoint.Voucher(bd, seed), bool(seed) and seed[-1:] != b"\n")
+
+
+@dataclass
+class _Scanned:
+    """Where the scan of one file ended: the checkpoint it leaves behind."""
+
+    voucher: checkpoint.Voucher  # its pos: just past the last line taken
+    last_line: bytes
+    waiting: int  # bytes of an unterminated last line left for a later run
+
+
+class _LongLine:
+    """A line longer than LONG_LINE_BYTES, skipped unread to its newline: only its first
+    MAX_LINE_BYTES are kept (for the reject row), and whether any needle occurs in it, so
+    that it is classified as the scanner would have (a candidate that long is rejected)."""
+
+    def __init__(self, start: int, needles: list[bytes]):
+        self.start = start
+        self.head = b""
+        self.needles = needles
+        self.overlap = max(map(len, needles), default=1) - 1
+        self.carry = b""
+        self.candidate = False
+        self.size = 0
+
+    def see(self, piece: bytes) -> None:
+        if len(self.head) <= MAX_LINE_BYTES:
+            self.head += piece[: MAX_LINE_BYTES + 1 - len(self.head)]
+        if not self.candidate:
+            seam = self.carry + piece[: self.overlap]  # a needle split between two pieces
+            # A one-byte search (memchr) first: a needle's last byte absent means no needle;
+            # a substring search over a megabyte of one repeated byte runs at 0.3 GB/s.
+            self.candidate = any(n in seam or (n[-1:] in piece and n in piece) for n in self.needles)
+            self.carry = (self.carry + piece[-self.overlap :])[-self.overlap :] if self.overlap else b""
+        self.size += len(piece)
+
+
+def _take_last_line(src: _Opened, run: _Run, result: FileResult) -> bool:
+    """May an unterminated last line be imported now? Yes when the input cannot grow any
+    more: stdin and archives (unless damaged: the line may be cut), ``--final``, or a file
+    not modified for ``settle`` seconds (a writer finishes a line in one write)."""
+    if src.streaming:
+        return not result.warnings
+    if run.final:
+        return True
+    try:
+        mtime = os.fstat(src.raw.fileno()).st_mtime
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return False
+    return time.time() - mtime >= run.settle
+
+
+def _scan_blocks(
+    src: _Opened, start: _Start, line_no: int, scan: _FileScan, run: _Run, result: FileResult
+) -> _Scanned:
+    """The chunk loop: whole lines go to the scanner block by block; then the last line.
+
+    Memory stays bounded by the chunk: a line with no newline within LONG_LINE_BYTES is
+    not buffered but skipped to its newline (:class:`_LongLine`).
+    """
+    voucher, buf = start.voucher, start.buf
+    pos = voucher.pos  # content offset of buf[0]
     last_line = b""
-    tail = b""
+    waiting = 0
     disp = _Dispatcher(scan, _workers_for(src.raw, src.compression, run.workers))
     raw, progress, label = src.raw, run.progress, src.label
     raw_pos = raw.tell() if raw.seekable() else 0
-    while True:
+
+    def read() -> bytes:
+        nonlocal raw_pos
+        if progress is not None and raw.seekable():
+            now = raw.tell()
+            progress(now - raw_pos)
+            raw_pos = now
+        return read_chunk(src.stream, run.chunk_size, result.warnings, label)
+
+    def to_newline(buf: bytes, feed) -> tuple[bytes | None, int]:
+        """Consume through the next newline, feeding each piece; (what follows, bytes
+        consumed), or (None, bytes consumed) when the input ends first."""
+        n = 0
+        while True:
+            nl = buf.find(b"\n")
+            if nl != -1:
+                feed(buf[: nl + 1])
+                return buf[nl + 1 :], n + nl + 1
+            feed(buf)
+            n += len(buf)
+            buf = read()
+            if not buf:
+                return None, n
+
+    if start.mid_line:  # the rest of a line an earlier run took before its newline came
+        rest, n = to_newline(buf, voucher.feed)
+        pos += n
+        buf = rest if rest is not None else b""
+        if rest is None:
+            buf = None
+    while buf is not None:
         nl = buf.rfind(b"\n")
         if nl != -1:
             block = buf[: nl + 1]
@@ -388,44 +532,64 @@ def _scan_blocks(src: _Opened, buf: bytes, known, scan: _FileScan, run: _Run, re
             result.lines += n
             end = block.rfind(b"\n", 0, nl) + 1
             last_line = block[end:nl]
-            tail = (tail + block[-checkpoint.TAIL_BYTES :])[-checkpoint.TAIL_BYTES :]  # not a block copy
+            voucher.feed(block)
             pos += nl + 1
             buf = buf[nl + 1 :]
-        if progress is not None and raw.seekable():
-            now = raw.tell()
-            progress(now - raw_pos)
-            raw_pos = now
-        chunk = read_chunk(src.stream, run.chunk_size, result.warnings, label)
+        if len(buf) > LONG_LINE_BYTES:
+            long = _LongLine(pos, scan.needles)
+            pending = voucher.copy()
+
+            def feed(piece, long=long, pending=pending):
+                long.see(piece)
+                pending.feed(piece)
+
+            rest, n = to_newline(buf, feed)
+            if rest is None and not _take_last_line(src, run, result):
+                waiting = n
+                result.partial_line = True
+                result.warnings.append(f"{label}: 1 line waiting for its newline ({n:,} bytes so far)")
+                buf = None
+                break
+            disp.drain()
+            line_no += 1
+            result.lines += 1
+            scan.long_line(long.start, line_no, long.head, long.candidate)
+            voucher = pending
+            pos += n
+            buf = rest
+            continue
+        chunk = read()
         if not chunk:
             break
         buf += chunk
     disp.drain()
     if buf:
-        if src.streaming and not result.warnings:
-            # stdin and archives do not grow: their last line is complete even without "\n".
+        if _take_last_line(src, run, result):
             scan.scan(buf + b"\n", pos, line_no)
             result.lines += 1
             last_line = buf
-            tail = (tail + buf)[-checkpoint.TAIL_BYTES :]
-            pos += len(buf)
+            voucher.feed(buf)
         elif src.streaming:
             result.partial_line = True
             result.warnings.append(
                 f"{label}: the damaged archive ends inside a line; that line was not imported"
             )
         else:
+            waiting = len(buf)
             result.partial_line = True
-            result.warnings.append(f"{label}: last line has no newline yet; left for the next run")
+            result.warnings.append(
+                f"{label}: 1 line waiting for its newline (imported once it has one, or with --final)"
+            )
     scan.finish()
-    return _Scanned(pos, last_line, tail)
+    return _Scanned(voucher, last_line, waiting)
 
 
-def _time_range(src: _Opened, scanned: _Scanned, fmt, scan: _FileScan, known, result: FileResult) -> None:
+def _time_range(src: _Opened, scanned: _Scanned, fmt, scan: _FileScan, result: FileResult) -> None:
     """Time range of the whole file from its first and last lines (cheap: two parses);
     the totals that follow from the counts; "up to date" when nothing was new."""
     bytes_done = result.resumed_from
-    first_line = src.first.split(b"\n", 1)[0] if not bytes_done else None
-    for ln, attr in ((first_line, "first_ts"), (scanned.last_line, "last_ts")):
+    first_line = src.first.split(b"\n", 1)[0][: MAX_LINE_BYTES + 1] if not bytes_done else None
+    for ln, attr in ((first_line, "first_ts"), (scanned.last_line[: MAX_LINE_BYTES + 1], "last_ts")):
         if ln:
             e = fmt.parse(ln.rstrip(b"\r"))
             if isinstance(e, _formats.LogEntry) and e.ts:

@@ -404,6 +404,23 @@ class _FileScan:
                 self.reject_rows.append(row)
         self.first_ts, self.last_ts = first, last
 
+    def long_line(self, offset: int, line_no: int, head: bytes, candidate: bool) -> None:
+        """A line too long to buffer, skipped unread: a candidate (a needle occurs in it) is
+        rejected as too long, as :func:`_parse_line` rejects a long candidate; otherwise it
+        is ordinary traffic. *head* is its first bytes, for the reject row."""
+        if candidate:
+            self.apply(
+                [
+                    (
+                        "X",
+                        self.redaction.reject_row(
+                            _reject_row(self.ctx, head, offset, line_no, LINE_TOO_LONG)
+                        ),
+                    )
+                ]
+            )
+            self.flush()
+
     def flush(self) -> None:
         """Write buffered rows; the caller's transaction makes them permanent or not."""
         conn = self.db.conn
