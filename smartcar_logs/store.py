@@ -568,6 +568,16 @@ CREATE TABLE IF NOT EXISTS redirect_paths (
     how TEXT NOT NULL,
     first_import_id INTEGER
 );
+-- Objects read from object storage, by URL and version tag (ETag / generation) and size:
+-- a re-import lists the bucket and skips every object found here unchanged.
+CREATE TABLE IF NOT EXISTS objects (
+    url TEXT PRIMARY KEY,
+    tag TEXT,
+    size INTEGER,
+    fingerprint TEXT,
+    import_id INTEGER,
+    status TEXT
+);
 """
 
 _VIEWS = """

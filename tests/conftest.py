@@ -11,6 +11,17 @@ from pathlib import Path
 
 import pytest
 
+# Real object stores and a Dask cluster on 127.0.0.1 (moto, GCS emulator, Azurite, LocalCluster).
+from cloud import (  # noqa: F401
+    azure,
+    azure_endpoint,
+    dask_cluster,
+    gcs,
+    gcs_endpoint,
+    offline_env,
+    s3,
+    s3_endpoint,
+)
 from fixtures_analysis import build_analysis_db
 from smartcar_logs.store import open_db
 

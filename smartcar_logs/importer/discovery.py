@@ -7,6 +7,8 @@ import os
 import re
 from collections.abc import Iterable
 
+from . import remote as _remote
+
 __all__ = ["expand_inputs"]
 
 _NOT_LOGS = (".db", ".db-wal", ".db-shm", ".db-journal", ".sqlite", ".sqlite3")
@@ -32,7 +34,7 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
     """
     out: list[str] = []
     for p in paths:
-        if p == "-":
+        if p == "-" or _remote.is_remote(p):  # object storage is listed by the run (remote.plan)
             out.append(p)
             continue
         if os.path.isdir(p):

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from .. import formats as _formats
+from . import remote as _remote
 from .results import FileResult, InputError
 
 __all__ = [
@@ -151,6 +152,11 @@ def open_input(path: str, stdin: BinaryIO | None = None) -> tuple[BinaryIO, Bina
         raw = stdin if stdin is not None else sys.stdin.buffer
         if not hasattr(raw, "peek"):
             raw = io.BufferedReader(raw, CHUNK_SIZE)
+    elif _remote.is_remote(path):
+        try:
+            raw = _remote.open_object(path)
+        except _remote.RemoteError as e:
+            raise InputError(str(e)) from None
     else:
         if os.path.isdir(path):
             raise InputError(f"{path}: is a directory with no log files in it")
@@ -250,8 +256,9 @@ class _Opened:
 
     ``stream`` yields decompressed (and, for bare-CR files, translated) bytes; ``raw`` is
     the file on disk (seekable for plain files), used for progress, resume seeks and tail
-    checks. ``streaming`` inputs (stdin, archives, JSON documents) do not grow, so their
-    last line is complete even without a newline, and they cannot be seeked into.
+    checks. ``streaming`` inputs (stdin, archives, JSON documents, objects in object
+    storage) do not grow, so their last line is complete even without a newline, and they
+    are not seeked into.
     """
 
     stream: BinaryIO
@@ -261,6 +268,13 @@ class _Opened:
     streaming: bool
     compression: str | None
     complete: bool = False  # first holds the whole content
+
+
+def source_path(label: str) -> str | None:
+    """How the ``sources`` table names an input: absolute path, URL, or None for stdin."""
+    if label == "<stdin>":
+        return None
+    return _remote.safe_url(label) if _remote.is_remote(label) else os.path.abspath(label)
 
 
 def first_read(
@@ -284,7 +298,7 @@ def first_read(
         raw,
         first,
         label,
-        streaming=(path == "-" or compression is not None or document),
+        streaming=(path == "-" or compression is not None or document or _remote.is_remote(path)),
         compression=compression,
         complete=complete or document,
     )

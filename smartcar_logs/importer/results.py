@@ -55,6 +55,8 @@ class ImportResult:
     ordinary: int = 0
     rejected: int = 0
     errors: int = 0
+    objects_listed: int = 0  # objects found in object storage (after --since/--until)
+    objects_skipped: int = 0  # of those, already imported unchanged: not read at all
 
     def to_dict(self) -> dict:
         d = asdict(self)

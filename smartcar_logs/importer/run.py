@@ -13,7 +13,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, BinaryIO
 
 import sqlite_utils
@@ -22,7 +22,7 @@ from .. import formats as _formats
 from .. import privacy as _privacy
 from ..redirect import ERROR_CODES
 from ..store import ensure_schema, refresh_derived
-from . import checkpoint, inputs
+from . import checkpoint, inputs, remote
 from .discovery import expand_inputs
 from .inputs import CHUNK_SIZE, LONG_LINE_BYTES, MAX_LINE_BYTES, _Opened, read_chunk
 from .results import FileResult, ImportResult, InputError, ProgressCallback
@@ -71,6 +71,9 @@ def import_paths(
     redaction=None,
     format_options: _formats.FormatOptions | dict | None = None,
     jobs: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    dask=None,
     final: bool = False,
     settle: float = SETTLE_SECONDS,
 ) -> ImportResult:
@@ -81,6 +84,13 @@ def import_paths(
     (``{"vin": "hash"}``, ``["all=hash"]`` or a :class:`privacy.Redaction`); see privacy.py.
     *format_options* (``log_format``, ``url_field``, ``time_field``) configure the formats.
     *jobs* worker processes parse large files (default: one per core; 1 parses here).
+
+    Paths may be object-storage URLs (``s3://bucket/prefix/``, ``gs://``, ``az://``, globs):
+    see :mod:`.remote`. Objects already imported unchanged are skipped from the listing, and
+    *since*/*until* (dates) leave out objects whose key dates fall outside [since, until).
+    *dask*, a ``distributed.Client`` (or a function returning one, called only when there is
+    something to read), scans the files on its cluster (see :mod:`.cluster`).
+
     An unterminated last line is imported when the input cannot grow any more: stdin,
     archives, *final*, or a file not modified for *settle* seconds; otherwise it waits.
     """
@@ -92,10 +102,15 @@ def import_paths(
     format_options = _formats.FormatOptions.of(format_options)
     import_id = _begin_import(db, paths, fmt, redirect_paths, launch_paths, redaction, format_options)
     confirmed = {r[0] for r in db.conn.execute("SELECT path FROM redirect_paths")}
-    results = []
+    todo = remote.plan(db.conn, paths, since, until)  # buckets listed, known objects left out
+    results = [FileResult(path=url, status="error", message=msg) for url, msg in todo.failed]
+    for r in results:
+        if on_file is not None:
+            on_file(r)
     # The pool is forked before any transaction is open, and only when a file is big
     # enough to repay it (forking costs tens of milliseconds).
-    workers = _make_workers(paths, jobs)
+    local = [p for p in todo.items if isinstance(p, str)]
+    workers = None if dask is not None else _make_workers(local, jobs)
     run = _Run(
         import_id,
         fmt,
@@ -111,8 +126,12 @@ def import_paths(
         settle,
     )
     try:
-        for p in paths:
-            r = _import_one(db, p, run, stdin)
+        if dask is not None and todo.items:
+            from .cluster import import_on_cluster
+
+            results += import_on_cluster(db, todo.items, run, dask, on_file)
+        for item in todo.items if dask is None else ():
+            r = _import_item(db, item, run, stdin)
             results.append(r)
             if on_file is not None:
                 on_file(r)
@@ -120,7 +139,24 @@ def import_paths(
         if workers is not None:
             workers.pool.terminate()
             workers.pool.join()
-    return _finish_import(db, import_id, results)
+    res = _finish_import(db, import_id, results)
+    res.objects_listed, res.objects_skipped = todo.listed, todo.skipped
+    return res
+
+
+def _import_item(db, item, run: _Run, stdin) -> FileResult:
+    """Import a path; or an object, recording its tag in the same transaction."""
+    if not isinstance(item, remote.RemoteObject):
+        return _import_one(db, item, run, stdin)
+
+    def remember(conn, src, result):
+        remote.remember_object(conn, item, result.fingerprint, run.import_id, result.status)
+
+    r = _import_one(db, item.url, run, stdin, before_commit=remember)
+    if r.status == "empty":  # nothing to commit, but nothing to read next time either
+        with db.conn:
+            remote.remember_object(db.conn, item, None, run.import_id, r.status)
+    return r
 
 
 def _begin_import(db, paths, fmt, redirect_paths, launch_paths, redaction, format_options) -> int:
@@ -234,7 +270,8 @@ def import_file(
     return _import_one(db, path, run, stdin)
 
 
-def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None) -> FileResult:
+def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None, before_commit=None) -> FileResult:
+    """*before_commit(conn, src, result)*, if given, runs in the file's transaction."""
     label = "<stdin>" if path == "-" else path
     result = FileResult(path=label)
     try:
@@ -255,6 +292,8 @@ def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None) -> FileResult:
             try:
                 _import_stream(db, src, run, result)
                 _count_in_run(conn, run.import_id, result)
+                if before_commit is not None:
+                    before_commit(conn, src, result)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O)
@@ -303,7 +342,7 @@ def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
         first=src.first,
         voucher=scanned.voucher,
         known=ident.known,
-        path=None if src.label == "<stdin>" else os.path.abspath(src.label),
+        path=inputs.source_path(src.label),
         size=_size_on_disk(src.raw),
         import_id=run.import_id,
         result=result,
@@ -340,7 +379,7 @@ def _identify(conn, src: _Opened, result: FileResult) -> checkpoint.Identity:
     known = ident.known
     result.fingerprint = ident.fingerprint
     result.resumed_from = ident.bytes_done
-    path_for_db = None if src.label == "<stdin>" else os.path.abspath(src.label)
+    path_for_db = inputs.source_path(src.label)
     if ident.note:
         result.warnings.append(f"{src.label}: {ident.note}")
         result.note = ident.note
