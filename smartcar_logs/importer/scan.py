@@ -161,13 +161,11 @@ def _parse_block(ctx: _ParseContext, buf: bytes, bounds: list, base: int, line0:
 
 def _sparse_item(item: tuple) -> tuple:
     """An "R" item with its row as ``(mask, values)``: the row without its NULLs, and which
-    columns it fills (see :func:`_insert_sparse`). Done where the line is parsed, in the
+    columns it fills (see :func:`_insert_compact`). Done where the line is parsed, in the
     worker processes, so the main process, which writes every row, only groups them."""
     if item is None or item[0] != "R":
         return item
-    row = item[5]
-    mask = bytes(map(is_not, row, _NONES))
-    return item[:5] + ((mask, tuple(compress(row, mask))), item[6])
+    return item[:5] + (_sparse(item[5]), item[6])
 
 
 def _parse_line(ctx: _ParseContext, line: bytes, offset: int, line_no: int):
@@ -426,7 +424,7 @@ class _FileScan:
         conn = self.db.conn
         if self.rows:
             before = conn.total_changes
-            _insert_sparse(conn, REDIRECTS, REDIRECT_COLUMNS, self.rows)
+            _insert_compact(conn, REDIRECTS, REDIRECT_COLUMNS, self.rows)
             inserted = conn.total_changes - before
             self.r.redirects += len(self.rows)
             self.r.inserted += inserted
@@ -512,9 +510,20 @@ def _sparse_sql(table, columns: tuple, mask: tuple) -> str:
     return table.insert_sql(compress(columns, mask))
 
 
+def _sparse(row: tuple) -> tuple[bytes, tuple]:
+    """*row* as ``(mask, values)``: which columns it fills, and their values."""
+    mask = bytes(map(is_not, row, _NONES))
+    return mask, tuple(compress(row, mask))
+
+
 def _insert_sparse(conn, table, columns: tuple, rows: list) -> None:
-    """Insert *rows*, ``(mask, values)`` pairs from :func:`_sparse_item`, leaving their NULLs
-    out of the statement.
+    """Insert full *rows* leaving their NULLs out of the statement (see :func:`_insert_compact`)."""
+    _insert_compact(conn, table, columns, list(map(_sparse, rows)))
+
+
+def _insert_compact(conn, table, columns: tuple, rows: list) -> None:
+    """Insert *rows*, ``(mask, values)`` pairs from :func:`_sparse`, leaving their NULLs out of
+    the statement.
 
     Most redirect columns are NULL on most rows, and the sqlite3 module binds None through
     its adapter lookup, which made binding cost more than SQLite's own work: grouping rows
