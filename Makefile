@@ -15,7 +15,7 @@ help:
 	@echo "make test   set up .venv with test dependencies, lint, and run the whole suite"
 	@echo "make lab    open JupyterLab on notebooks/ with the demo database"
 	@echo "make soak   run the log-lifecycle model test much longer (SOAK_EXAMPLES=2000)"
-	@echo "make bench  compare the import with GoAccess and DuckDB, the import benchmark, then S3 (moto) and Dask"
+	@echo "make bench  compare with GoAccess and DuckDB, then the import, analysis/report, S3 (moto) and Dask benchmarks"
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is required" >&2; exit 1; }
@@ -62,13 +62,10 @@ test: lint $(AZURITE)
 	$(BIN)/python -m pytest
 
 # The log-lifecycle model (tests/test_lifecycle.py) run much longer, with fresh randomness.
-SOAK_EXAMPLES ?= 2000
-soak: $(VENV)/.installed-test
-	SMARTCAR_LOGS_SOAK=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
-		--hypothesis-show-statistics tests/test_lifecycle.py
-
-lab: $(VENV)/.installed-lab demo
-	SMARTCAR_LOGS_DB=$(abspath $(DB)) $(BIN)/jupyter lab notebooks/
+# The demo only when there is no database yet; JupyterLab refuses to run as root without --allow-root.
+lab: $(VENV)/.installed-lab
+	@test -f $(DB) || $(MAKE) demo
+	SMARTCAR_LOGS_DB=$(abspath $(DB)) $(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
 
 # GoAccess is a system package: installed when we may (root with apt-get), else the
 # benchmark says it is missing and leaves its columns empty. BENCH_ARGS=--readme rewrites
@@ -78,6 +75,7 @@ bench: $(VENV)/.installed-bench
 		apt-get install -y -qq goaccess >/dev/null 2>&1; } || echo "goaccess: not installed (apt-get install goaccess)"
 	$(BIN)/python benchmarks/bench_compare.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_import.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_analysis.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_cloud.py
 
 clean:

@@ -121,9 +121,13 @@ def ensure_input(name: str, gen_args: list[str]) -> Path:
     return path
 
 
-def ours(path: Path, jobs: int | None) -> dict:
+def ours(path: Path, jobs: int | None, source: str | None = None) -> dict:
+    """The import through the command line; *source*: another checkout's package instead."""
     db = fresh(OUT / f"{path.stem}.db")
-    cmd = [*CLI, "import", "--db", str(db), "--launch-path", LAUNCH, "--json", "-q", str(path)]
+    cli = (
+        CLI if source is None else ["env", f"PYTHONPATH={source}", sys.executable, "-m", "smartcar_logs.cli"]
+    )
+    cmd = [*cli, "import", "--db", str(db), "--launch-path", LAUNCH, "--json", "-q", str(path)]
     if jobs:
         cmd[-1:-1] = ["--jobs", str(jobs)]
     r = measured(cmd)
@@ -163,10 +167,18 @@ def best(runs: list[dict]) -> dict | None:
     return min(runs, key=lambda r: r["seconds"]) if runs else None
 
 
-def compare(repeat: int = 3, jobs: int | None = None, only_ours: bool = False) -> list[dict]:
-    """Run every tool on both inputs, interleaved, *repeat* times; the best run of each."""
+def compare(
+    repeat: int = 3, jobs: int | None = None, only_ours: bool = False, before: str | None = None
+) -> list[dict]:
+    """Run every tool on both inputs, interleaved, *repeat* times; the best run of each.
+
+    *before*: a checkout (its folder holding ``smartcar_logs/``) whose import runs too, in
+    the same run, for a before/after comparison on the same machine load.
+    """
     OUT.mkdir(parents=True, exist_ok=True)
-    tools = {"ours": ours}
+    tools = {"ours": lambda path: ours(path, jobs)}
+    if before:
+        tools["before"] = lambda path: ours(path, jobs, before)
     if not only_ours:
         if shutil.which("goaccess"):
             tools["goaccess"] = goaccess
@@ -182,7 +194,7 @@ def compare(repeat: int = 3, jobs: int | None = None, only_ours: bool = False) -
         runs: dict[str, list] = {t: [] for t in tools}
         for _ in range(repeat):
             for t, fn in tools.items():
-                runs[t].append(fn(path, jobs) if t == "ours" else fn(path))
+                runs[t].append(fn(path))
         rows.append(
             {
                 "label": label,
@@ -215,14 +227,33 @@ def table(rows: list[dict]) -> str:
             f" | {_t(o)} | {_t(g)} | {_ratio(o, g)} | {_t(d)} | {_ratio(o, d)}"
             f" | {o['records'] / o['seconds']:,.0f} | {o['rss_mb']:.0f} MB |"
         )
+    if any(r.get("before") for r in rows):
+        lines.append("")
+        lines.append("The same import before (the checkout given with --before), in the same run:")
+        lines.append("")
+        lines.append("| input | before | after | before / after | records/s before | peak RSS before |")
+        lines.append("|---|---:|---:|---:|---:|---:|")
+        for r in rows:
+            b, o = r["before"], r["ours"]
+            lines.append(
+                f"| {r['label']} | {_t(b)} | {_t(o)} | {b['seconds'] / o['seconds']:.2f}"
+                f" | {b['records'] / b['seconds']:,.0f} | {b['rss_mb']:.0f} MB |"
+            )
     lines.append("")
     lines.append("CPU seconds (user + sys, worker processes included) and peak RSS of the same runs:")
     lines.append("")
-    lines.append("| input | smartcar-logs | GoAccess | DuckDB one-liner |")
-    lines.append("|---|---:|---:|---:|")
+    tools = [t for t in ("ours", "before", "goaccess", "duckdb") if any(r.get(t) for r in rows)]
+    names = {
+        "ours": "smartcar-logs",
+        "before": "before",
+        "goaccess": "GoAccess",
+        "duckdb": "DuckDB one-liner",
+    }
+    lines.append(f"| input | {' | '.join(names[t] for t in tools)} |")
+    lines.append("|---|" + "---:|" * len(tools))
     for r in rows:
         cells = []
-        for t in ("ours", "goaccess", "duckdb"):
+        for t in tools:
             x = r.get(t)
             cells.append("" if x is None else f"{x['cpu']:.2f} s, {x['rss_mb']:.0f} MB")
         lines.append(f"| {r['label']} | {' | '.join(cells)} |")
@@ -249,10 +280,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the best is kept")
     ap.add_argument("--jobs", type=int, default=None, help="smartcar-logs import --jobs (default: its own)")
     ap.add_argument("--only-ours", action="store_true", help="skip GoAccess and DuckDB")
+    ap.add_argument("--before", metavar="DIR", help="also run the import of another checkout (before/after)")
     args = ap.parse_args()
     from bench_import import machine  # one description of the machine for both tables
 
-    rows = compare(args.repeat, args.jobs, args.only_ours)
+    rows = compare(args.repeat, args.jobs, args.only_ours, args.before)
     block = f"Machine: {machine()}.\n\n{table(rows)}"
     print()
     print(block)

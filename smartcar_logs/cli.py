@@ -540,20 +540,39 @@ def generate(out, lines, redirect_share, seed, start, days, fmt, redirect_path, 
 )
 @click.option("--since", metavar="DATE", help="First day included (UTC, YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="First day excluded (UTC, YYYY-MM-DD).")
+@click.option(
+    "--period",
+    type=click.Choice(["day", "week", "month"]),
+    help="Bucket of the charts over time  [default: chosen from the data]",
+)
 @click.option("--include-test", is_flag=True, help="Include test traffic.")
-def report(db_path, out, since, until, include_test):
+def report(db_path, out, since, until, period, include_test):
     """Write the connection-funnel report: one self-contained HTML file.
 
     \b
     Example:
         smartcar-logs report --since 2026-10-01 --until 2026-11-01 --out october.html
     """
+    if since and until and since.strip() >= until.strip():
+        # ISO dates compare as text; a reversed range is a usage error, not an empty report
+        raise click.UsageError(f"--since {since} is not before --until {until}")
     from .report import ReportError, build_report
     from .store import StoreError
 
+    def progress(text: str) -> None:
+        click.echo(f"report: {text}", err=True)
+
     try:
-        path = build_report(db_path, out, since=since, until=until, include_test=include_test)
-    except ValueError as e:  # --since / --until not a date, or an empty period
+        path = build_report(
+            db_path,
+            out,
+            since=since,
+            until=until,
+            period=period,
+            include_test=include_test,
+            progress=progress,
+        )
+    except ValueError as e:  # malformed or reversed dates
         raise click.UsageError(clean(e)) from None
     except (StoreError, ReportError, OSError) as e:
         raise click.ClickException(clean(e)) from None

@@ -98,14 +98,14 @@ def html_table(
     return HTML(table)
 
 
-def _fmt_rate(value: float, lo: float, hi: float) -> tuple[str, str]:
+def _fmt_rate(value: float, lo: float, hi: float, of: str = "") -> tuple[str, str]:
     if pd.isna(value):
         return "–", "no data"
-    return f"{value:.1%}", f"95% CI {lo:.1%} – {hi:.1%}"
+    return f"{value:.1%}", (f"{of}; " if of else "") + f"95% CI {lo:.1%} – {hi:.1%}"
 
 
 def headline_html(summary: pd.DataFrame, funnel_summary: pd.DataFrame | None = None) -> Any:
-    """The headline numbers as a row of cards.
+    """The headline numbers as a row of cards, each saying what its percentage is of.
 
     Parameters
     ----------
@@ -122,27 +122,25 @@ def headline_html(summary: pd.DataFrame, funnel_summary: pd.DataFrame | None = N
     from IPython.display import HTML
 
     s = summary.iloc[0]
+    events = int(s["events"])
+
+    def share(k: Any) -> str:
+        return f"{int(k) / events:.0%} of redirects" if events else "no redirects"
+
+    def rate(row: pd.Series, col: str, of: str) -> tuple[str, str]:
+        return _fmt_rate(row[col], row[f"{col}_lo"], row[f"{col}_hi"], of)
+
     cards = [
-        ("Redirects", f"{int(s['events']):,}", f"{int(s['redirects']):,} log lines, reloads once"),
-        ("Success", f"{int(s['success']):,}", f"{int(s['errors']):,} errors, {int(s['empty']):,} empty"),
-        ("Denial rate", *_fmt_rate(s["denial_rate"], s["denial_rate_lo"], s["denial_rate_hi"])),
-        ("Failure rate", *_fmt_rate(s["failure_rate"], s["failure_rate_lo"], s["failure_rate_hi"])),
-        ("Incompatible vehicles", f"{int(s['incompatible']):,}", "vehicle_incompatible redirects"),
+        ("Redirects", f"{events:,}", f"{int(s['redirects']):,} log lines; a reload counts once"),
+        ("Success", f"{int(s['success']):,}", f"{share(s['success'])}; {int(s['errors']):,} errors"),
+        ("Denial rate", *rate(s, "denial_rate", "of success + error")),
+        ("Failure rate", *rate(s, "failure_rate", "of success + error")),
+        ("Incompatible vehicles", f"{int(s['incompatible']):,}", share(s["incompatible"])),
     ]
     if funnel_summary is not None and int(funnel_summary.iloc[0]["launched"]) > 0:
         f = funnel_summary.iloc[0]
-        cards.append(
-            (
-                "Launch → success",
-                *_fmt_rate(f["conversion_rate"], f["conversion_rate_lo"], f["conversion_rate_hi"]),
-            )
-        )
-        cards.append(
-            (
-                "Abandoned",
-                *_fmt_rate(f["abandonment_rate"], f["abandonment_rate_lo"], f["abandonment_rate_hi"]),
-            )
-        )
+        cards.append(("Launch → success", *rate(f, "conversion_rate", "of launches")))
+        cards.append(("Abandoned", *rate(f, "abandonment_rate", "of launches, no redirect back")))
     parts = [
         f'<div class="card"><div class="value">{html.escape(v)}</div>'
         f'<div class="label">{html.escape(label)}</div>'
@@ -205,40 +203,60 @@ def metric_table(
 
 
 def describe_comparison(comparison: pd.DataFrame, period: str = "period") -> str:
-    """One Markdown sentence per rate saying how it moved and whether that is significant.
+    """Markdown saying, per rate, what the test supports: a change with its size, or none seen.
 
     Parameters
     ----------
     comparison : pandas.DataFrame
-        From :func:`smartcar_logs.analysis.compare_latest` (or ``compare_periods`` with
-        ``before``/``after`` columns added).
+        From :func:`smartcar_logs.analysis.compare_latest` (``before``/``after`` columns,
+        ``p_holm``, and ``attrs["partial"]``).
     period : str
-        The period word ("week"), for the sentence.
+        The period word ("week"), for the sentences.
 
     Returns
     -------
     str
         Markdown text (numbers and dates only; no log strings).
     """
+    partial = [pd.Timestamp(p).strftime("%Y-%m-%d") for p in comparison.attrs.get("partial", [])]
+    left_out = (
+        f" The {period} of {', '.join(partial)} is not complete in this range and is left out."
+        if len(partial) == 1
+        else (f" The partial {period}s ({', '.join(partial)}) are left out." if partial else "")
+    )
     if comparison.empty:
-        return f"Fewer than two {period}s have redirects, so there is nothing to compare yet."
-    lines = []
+        return f"Fewer than two complete {period}s have redirects, so there is nothing to compare.{left_out}"
+    first = comparison.iloc[0]
+    before = pd.Timestamp(first["before"]).strftime("%Y-%m-%d")
+    after = pd.Timestamp(first["after"]).strftime("%Y-%m-%d")
+    m = int(comparison["p_value"].notna().sum())
+    lines = [
+        f"The last two complete {period}s, starting {before} and {after}, compared ({m} rates tested "
+        f"together, p-values Holm-adjusted).{left_out}",
+        "",
+    ]
     for metric, row in comparison.iterrows():
         name = str(metric).replace("_", " ")
-        before = pd.Timestamp(row["before"]).strftime("%Y-%m-%d")
-        after = pd.Timestamp(row["after"]).strftime("%Y-%m-%d")
-        verdict = (
-            f"**a significant change** ({row['test']}, p = {row['p_value']:.3g})"
-            if row["significant"]
-            else f"not a significant change ({row['test']}, p = {row['p_value']:.3g})"
+        counts = (
+            f"{row['rate_before']:.1%} ({int(row['k_before']):,} of {int(row['n_before']):,}) → "
+            f"{row['rate_after']:.1%} ({int(row['k_after']):,} of {int(row['n_after']):,})"
         )
-        lines.append(
-            f"- The {name} went from {row['rate_before']:.1%} "
-            f"({int(row['k_before'])}/{int(row['n_before'])}, {period} of {before}) to "
-            f"{row['rate_after']:.1%} ({int(row['k_after'])}/{int(row['n_after'])}, "
-            f"{period} of {after}): {verdict}; difference {row['diff']:+.1%}, "
-            f"95% CI {row['diff_lo']:+.1%} to {row['diff_hi']:+.1%}."
+        if row["test"] == "n/a":
+            lines.append(f"- **{name.capitalize()}**: {counts}; not testable (a {period} without redirects).")
+            continue
+        size = (
+            f"difference {row['diff'] * 100:+.1f} points "
+            f"(95% CI {row['diff_lo'] * 100:+.1f} to {row['diff_hi'] * 100:+.1f})"
         )
+        p = f"p = {row['p_holm']:.2g} ({row['test']})"
+        if row["significant"]:
+            word = "an increase" if row["diff"] > 0 else "a decrease"
+            lines.append(f"- **{name.capitalize()}**: {word}, {counts}; {size}, {p}.")
+        else:
+            lines.append(
+                f"- **{name.capitalize()}**: no detectable change, {counts}; {size}, {p}. "
+                "The interval shows the changes the data cannot rule out."
+            )
     return "\n".join(lines)
 
 

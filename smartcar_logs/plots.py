@@ -26,6 +26,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from .analysis import MIN_N, UNKNOWN
 
 __all__ = [
+    "compact",
     "OKABE_ITO",
     "CATEGORY_COLORS",
     "plot_rate",
@@ -89,6 +90,23 @@ def _format_dates(ax: Axes) -> None:
     locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def compact(n: Any) -> str:
+    """A count as a short label: ``950``, ``2.1k``, ``18k``, ``1.2M``.
+
+    Examples
+    --------
+    >>> [compact(v) for v in (950, 2140, 18_400, 1_230_000)]
+    ['950', '2.1k', '18k', '1.2M']
+    """
+    v = float(n)
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= size:
+            q = v / size
+            text = f"{q:.1f}" if abs(q) < 10 else f"{q:.0f}"
+            return text.removesuffix(".0") + suffix
+    return f"{int(round(v))}"
 
 
 def _shorten(text: Any, limit: int = 32) -> str:
@@ -267,12 +285,18 @@ def plot_outcome_mix(
     every = max(1, int(np.ceil(len(labels) / 12)))
     ax.set_xticks(x[::every])
     ax.set_xticklabels(labels[::every], rotation=45, ha="right")
-    for xi, total in zip(x, totals):
-        ax.text(xi, 1.01, f"{int(total)}", ha="center", va="bottom", fontsize="x-small", color="0.4")
+    # n above the bars, compact and thinned out so that labels never run together
+    label_every = max(1, int(np.ceil(len(x) / 24)))
+    for xi, total in list(zip(x, totals))[::label_every]:
+        ax.text(
+            xi, 1.01, compact(total), ha="center", va="bottom", fontsize="x-small", color="0.4",
+            rotation=90 if len(x) > 12 else 0,
+        )  # fmt: skip
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-    ax.set_ylim(0, 1.08)
-    ax.set_ylabel("Share of redirects")
-    ax.set_xlabel("Period starting (UTC); n above each bar")
+    ax.set_ylim(0, 1.15 if len(x) > 12 else 1.08)
+    ax.set_xlim(-0.6, len(x) - 0.4)
+    ax.set_ylabel("Share of the period's redirects")
+    ax.set_xlabel("Period starting (UTC); redirects in the period above the bars")
     ax.set_title(title)
     ax.legend(title=by.replace("_", " "), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return ax
@@ -300,15 +324,25 @@ def plot_funnel(ax: Axes, frame: pd.DataFrame, title: str = "Connection funnel")
     first = frame["n"].iloc[0]
     ax.barh(y, frame["n"], color=(colors * 2)[: len(frame)], height=0.6)
     for i, (yi, row) in enumerate(zip(y, frame.itertuples())):
-        text = f"{row.n:,}"
-        if i > 0:
-            text += f"  ({row.share_of_launches:.0%} of launches, {row.share_of_previous:.0%} of previous)"
+        text = compact(row.n)
+        if i == 1:
+            text += f" ({row.share_of_launches:.0%} of launches)"
+        elif i > 1:  # say the step before only where it differs from "of launches"
+            prev = frame["step"].iloc[i - 1].lower()
+            text += f" ({row.share_of_launches:.0%} of launches, {row.share_of_previous:.0%} of {prev})"
         ax.text(row.n + first * 0.01, yi, text, va="center", fontsize="small")
     ax.set_yticks(y)
     ax.set_yticklabels(frame["step"])
-    ax.set_xlim(0, first * 1.6)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("Attempts (distinct launch states)")
+    ax.set_xlim(0, first * 1.05)
+    ax.set_xticks([])  # the bars carry their numbers
+    ax.spines["bottom"].set_visible(False)
+    for t in ax.texts:  # labels of long bars go inside them, in white
+        x_end = t.get_position()[0]
+        if x_end > first * 0.55:
+            t.set_x(x_end - first * 0.02)
+            t.set_ha("right")
+            t.set_color("white")
+    ax.set_xlabel("Launch attempts (distinct states)")
     ax.set_title(title)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
@@ -334,26 +368,31 @@ def plot_top_incompatible(
     Returns
     -------
     matplotlib.axes.Axes
-        Bars for vehicles Connect sent no make (or model) for are grey.
+        Redirects without a make are not a bar (they would top the chart and say nothing
+        about which vehicles fail); say their share in the text around the chart.  The
+        percentages are of all incompatible redirects, those without a make included.
     """
-    if frame.empty:
-        return _no_data(ax, title)
-    data = frame.sort_values("n", ascending=False, kind="stable").head(top)
+    data = frame[frame["make"].ne(UNKNOWN)]
+    if data.empty:
+        return _no_data(ax, title, "No incompatible redirect carried a make")
+    data = data.sort_values("n", ascending=False, kind="stable").head(top)
     if "model" in data.columns:
-        labels = [f"{_shorten(m, 24)} {_shorten(mo, 24)}" for m, mo in zip(data["make"], data["model"])]
+        labels = [
+            f"{_shorten(m, 20)} {_shorten(mo, 20) if mo != UNKNOWN else '(model not sent)'}"
+            for m, mo in zip(data["make"], data["model"])
+        ]
     else:
         labels = [_shorten(m) for m in data["make"]]
     y = np.arange(len(data))[::-1]
-    unknown = data["make"].eq(UNKNOWN) & (data["model"].eq(UNKNOWN) if "model" in data.columns else True)
-    colors = np.where(unknown, OKABE_ITO["grey"], OKABE_ITO["blue"])
-    ax.barh(y, data["n"], color=colors, height=0.7)
+    ax.barh(y, data["n"], color=OKABE_ITO["blue"], height=0.7)
     for yi, (n, share) in zip(y, zip(data["n"], data["share"])):
-        ax.text(n, yi, f" {n:,} ({share:.0%})", va="center", fontsize="small")
+        ax.text(n, yi, f" {compact(n)} ({share:.0%})", va="center", fontsize="small")
     ax.set_yticks(y)
     ax.set_yticklabels(labels)
-    ax.set_xlim(0, data["n"].max() * 1.3)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("vehicle_incompatible redirects (share of all incompatible)")
+    ax.set_xlim(0, data["n"].max() * 1.25)
+    ax.set_xticks([])  # the bars carry their numbers
+    ax.spines["bottom"].set_visible(False)
+    ax.set_xlabel("Incompatible-vehicle redirects (% of all of them)")
     ax.set_title(title)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
@@ -365,7 +404,7 @@ def plot_make_year_heatmap(
     top_makes: int = 12,
     max_years: int = 20,
     title: str = "Incompatible vehicles by make and model year",
-    cmap: str = "cividis",
+    cmap: str = "Blues",
 ) -> Axes:
     """Heatmap of incompatible redirects, makes down, model years across, counts annotated.
 
@@ -381,8 +420,9 @@ def plot_make_year_heatmap(
         Show at most this many model years, ending at the newest; older years are summed
         into one "≤ year" column (VIN years of old cars are often a 30-year-cycle misread).
     title : str
-    cmap : str, default "cividis"
-        A perceptually uniform, colour-blind-friendly sequential map.
+    cmap : str, default "Blues"
+        A sequential map from light to dark: more redirects, darker cell; no redirect, no
+        colour at all.
 
     Returns
     -------
@@ -391,6 +431,7 @@ def plot_make_year_heatmap(
     if frame.empty:
         return _no_data(ax, title)
     dated = frame.dropna(subset=["year"])
+    dated = dated[dated["make"].ne(UNKNOWN)]  # no make: no row to put it in
     undated = int(frame.loc[frame["year"].isna(), "n"].sum())
     if dated.empty:
         return _no_data(ax, title, "No model years known")
@@ -406,20 +447,24 @@ def plot_make_year_heatmap(
     grid = data.pivot_table(index="make", columns="year", values="n", aggfunc="sum", fill_value=0)
     grid = grid.reindex(index=makes, columns=years, fill_value=0)
     values = grid.to_numpy(dtype=float)
-    image = ax.imshow(np.where(values > 0, values, np.nan), aspect="auto", cmap=cmap, vmin=0)
-    ax.set_facecolor("0.96")
-    vmax = np.nanmax(values) if values.size else 1
+    vmax = float(np.nanmax(values)) if values.size else 1.0
+    # Start the colours a little above zero, so a count of 1 is visibly coloured and zero
+    # (NaN, not drawn) stays the white background.
+    image = ax.imshow(
+        np.where(values > 0, values, np.nan), aspect="auto", cmap=cmap, vmin=-0.15 * vmax, vmax=vmax
+    )
+    ax.set_facecolor("white")
     if values.size <= 600:
         for (i, j), v in np.ndenumerate(values):
             if v > 0:
                 ax.text(
                     j,
                     i,
-                    f"{int(v)}",
+                    compact(v),
                     ha="center",
                     va="center",
                     fontsize="x-small",
-                    color="white" if v < vmax * 0.6 else "black",
+                    color="white" if v > vmax * 0.55 else "black",
                 )
     ax.set_yticks(range(len(grid.index)))
     ax.set_yticklabels([_shorten(m, 24) for m in grid.index])
@@ -431,7 +476,9 @@ def plot_make_year_heatmap(
     ax.set_xlabel(xlabel)
     ax.set_ylabel("Make")
     ax.set_title(title)
-    colorbar = ax.figure.colorbar(image, ax=ax, label="Redirects", fraction=0.04, pad=0.02)
+    colorbar = ax.figure.colorbar(
+        image, ax=ax, label="Incompatible-vehicle redirects", fraction=0.04, pad=0.02
+    )
     colorbar.locator = MaxNLocator(integer=True)
     colorbar.update_ticks()
     return ax

@@ -117,7 +117,7 @@ def cannot_hide_code(entry) -> bool:
     target = entry.target
     if b"%" in target or b"code" in target.lower():
         return False
-    for text in (entry.user_agent, entry.method, entry.client_ip):
+    for text in (entry.user_agent, entry.method, entry.client_ip, entry.forwarded_for):
         if text and ("%" in text or "code" in text.lower()):
             return False
     return True

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -118,6 +118,16 @@ def _to_html(notebook: Any) -> str:
     return body
 
 
+def _section_progress(say: Callable[[str], None]) -> Callable[..., None]:
+    """An nbclient ``on_cell_start`` hook that names each report section as it starts."""
+
+    def hook(cell: Any, cell_index: int, **_: Any) -> None:
+        if cell.get("cell_type") == "markdown" and cell.get("source", "").startswith("#"):
+            say(cell["source"].splitlines()[0].lstrip("# ").strip())
+
+    return hook
+
+
 def build_report(
     db_path: str | os.PathLike,
     out_html: str | os.PathLike,
@@ -128,6 +138,7 @@ def build_report(
     include_test: bool = False,
     kernel_name: str = DEFAULT_KERNEL,
     timeout: int = 600,
+    progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Run the report notebook on a database and write one self-contained HTML file.
 
@@ -141,13 +152,16 @@ def build_report(
         Inclusive start and exclusive end of the report (UTC ISO dates such as
         ``"2026-10-01"``); None means from the first / to the last record.
     period : {"day", "week", "month"}, optional
-        Bucket for the charts over time; chosen from the length of the range when None.
+        Bucket for the charts over time; chosen from the data when None
+        (:func:`smartcar_logs.analysis.choose_period`).
     include_test : bool, default False
         Include test traffic.
     kernel_name : str, default "python3"
         Jupyter kernel to execute in; it must be able to import ``smartcar_logs``.
     timeout : int, default 600
         Seconds one notebook cell may run.
+    progress : callable, optional
+        Called with a short line of text as each section of the report starts.
 
     Returns
     -------
@@ -159,7 +173,7 @@ def build_report(
     smartcar_logs.store.StoreError
         The database does not exist or cannot be opened.
     ValueError
-        *since*, *until* or *period* is malformed.
+        *since*, *until* or *period* is malformed, or *since* is not before *until*.
     ReportError
         The notebook failed; the executed notebook is kept next to *out_html* as
         ``<name>.failed.ipynb`` for debugging.
@@ -177,8 +191,13 @@ def build_report(
     db_file = Path(db_path).expanduser().resolve()
     db = open_db(db_file, create=False)  # raises StoreError with a readable message
     lo, hi = analysis.bounds(since, until)
+    if lo is not None and hi is not None and lo >= hi:
+        db.conn.close()
+        raise ValueError(f"since ({lo}) is not before until ({hi}): the range is empty")
+    say = progress or (lambda text: None)
     if period is None:
-        period = analysis.choose_period(db, lo, hi)
+        say("choosing the period from the data")
+        period = analysis.choose_period(db, lo, hi, include_test)
     analysis.check_period(period)
     db.conn.close()
 
@@ -195,6 +214,7 @@ def build_report(
         executed = Path(tmp) / "report.ipynb"
         try:
             with _kernel_env():
+                say(f"running the report notebook (by {period})")
                 pm.execute_notebook(
                     str(report_notebook_path()),
                     str(executed),
@@ -205,6 +225,7 @@ def build_report(
                     execution_timeout=timeout,
                     # passed on to nbclient: keep the kernel's log chatter off our stderr
                     extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                    on_cell_start=_section_progress(say),  # passed on to nbclient
                 )
         except PapermillExecutionError as e:
             kept = out.with_name(out.stem + ".failed.ipynb")
@@ -219,5 +240,6 @@ def build_report(
                 f"({type(e).__name__}: {e}); is ipykernel installed in {sys.executable}?"
             ) from None
         notebook = nbformat.read(executed, as_version=4)
+    say("writing the HTML")
     out.write_text(_to_html(notebook), encoding="utf-8")
     return out

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -30,6 +32,11 @@ __all__ = [
     "REJECTS",
     "SOURCES",
     "SOURCE_HEADS",
+    "RETRY_WINDOW_MINUTES",
+    "EVENTS",
+    "ATTEMPTS",
+    "refresh_derived",
+    "rebuild_derived",
 ]
 
 #: Seconds to wait for another process's write lock; SMARTCAR_LOGS_BUSY_TIMEOUT overrides it.
@@ -199,6 +206,336 @@ SOURCE_HEADS = Table(
 # Column order of the redirects table; the importer builds tuples in this order.
 REDIRECT_COLUMNS = REDIRECTS.names
 
+# --- derived tables: what analysis reads, kept up to date by the importer ---------------------
+#
+# Analysis at a million redirects cannot afford to collapse reloads with a GROUP BY over every
+# row in every query (4-7 s each, measured on 965k redirects). These two tables hold that work
+# done once, in the same transaction as the rows they derive from (refresh_derived), so they
+# are never out of step with redirects and launches.
+
+#: One row per redirect *event*: the redirects that share ``state``, outcome, lowercased error
+#: code and ``is_test`` (a reload, a replayed link) collapsed into their first line, whose
+#: ``id`` the event keeps; a redirect without a ``state`` is its own event.  ``hits`` is the
+#: number of log lines; ``error_code`` is lowercased.
+EVENTS = Table(
+    "events",
+    (
+        ("ts", "TEXT"),
+        ("state", "TEXT"),
+        ("outcome", "TEXT NOT NULL"),
+        ("category", "TEXT"),
+        ("error_code", "TEXT"),
+        ("error_known", "INTEGER"),
+        ("error_description", "TEXT"),
+        ("hits", "INTEGER NOT NULL"),
+        ("is_test", "INTEGER NOT NULL"),
+        ("make", "TEXT"),
+        ("model", "TEXT"),
+        ("year", "INTEGER"),
+        ("vin", "TEXT"),
+        ("vin_make", "TEXT"),
+        ("vin_year", "INTEGER"),
+        ("user_id", "TEXT"),
+        ("client_ip", "TEXT"),
+        ("user_agent", "TEXT"),
+    ),
+)
+#: One row per ``state`` seen in a launch or a redirect: the launch (first time, lines) and the
+#: attempt's events (first and last, successes, errors), with the seconds from launch to the
+#: first redirect and to the first success precomputed.  ``client`` is the first event's (or
+#: else the launch's) client IP and user agent, the key retries across states are linked by:
+#: for an attempt whose last event is an error, ``retried`` is 1 when the same client (or the
+#: same ``user_id``) started another attempt within :data:`RETRY_WINDOW_MINUTES` after that
+#: error, and ``retry_succeeded`` says whether that retry succeeded (both NULL otherwise).
+ATTEMPTS = Table(
+    "attempts",
+    (
+        ("state", "TEXT PRIMARY KEY"),
+        ("launched", "TEXT"),
+        ("launch_lines", "INTEGER NOT NULL"),
+        ("first_ts", "TEXT"),
+        ("last_ts", "TEXT"),
+        ("redirects", "INTEGER NOT NULL"),
+        ("events", "INTEGER NOT NULL"),
+        ("success_events", "INTEGER NOT NULL"),
+        ("error_events", "INTEGER NOT NULL"),
+        ("first_error_ts", "TEXT"),
+        ("last_error_ts", "TEXT"),
+        ("first_success_ts", "TEXT"),
+        ("last_success_ts", "TEXT"),
+        ("first_outcome", "TEXT"),
+        ("first_category", "TEXT"),
+        ("final_outcome", "TEXT"),
+        ("final_error_code", "TEXT"),
+        ("secs_redirect", "REAL"),
+        ("secs_success", "REAL"),
+        ("is_test", "INTEGER NOT NULL"),
+        ("user_id", "TEXT"),
+        ("client", "TEXT"),
+        ("retried", "INTEGER"),
+        ("retry_succeeded", "INTEGER"),
+    ),
+    rowid=False,
+)
+# Covering and partial indexes: each analysis query reads one index in ts order (or the
+# few rows one partial index holds), never the wide rows.
+_DERIVED_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS events_state ON events (state)",
+    "CREATE INDEX IF NOT EXISTS events_outcomes"
+    " ON events (ts, is_test, outcome, category, error_code, hits, state)",
+    "CREATE INDEX IF NOT EXISTS events_incompatible ON events (ts) WHERE error_code = 'vehicle_incompatible'",
+    "CREATE INDEX IF NOT EXISTS events_vin ON events (ts) WHERE vin IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS events_errors ON events (ts, is_test, error_code, category, error_known,"
+    " error_description) WHERE outcome = 'error'",
+    "CREATE INDEX IF NOT EXISTS events_stateless ON events (ts) WHERE state IS NULL",
+    "CREATE INDEX IF NOT EXISTS attempts_launched ON attempts (launched, is_test, launch_lines, first_ts,"
+    " first_success_ts, secs_redirect, secs_success, first_category) WHERE launch_lines > 0",
+    "CREATE INDEX IF NOT EXISTS attempts_first ON attempts (first_ts, is_test, events, redirects,"
+    " success_events, error_events, first_error_ts, last_success_ts, launch_lines) WHERE events > 0",
+    "CREATE INDEX IF NOT EXISTS attempts_ended_in_error ON attempts (first_ts, is_test, client, user_id,"
+    " retried, retry_succeeded) WHERE final_outcome = 'error' AND events > 0",
+    "CREATE INDEX IF NOT EXISTS attempts_client ON attempts (client, first_ts)",
+    "CREATE INDEX IF NOT EXISTS attempts_user ON attempts (user_id, first_ts) WHERE user_id IS NOT NULL",
+)
+#: Bumped when the derived tables' definition changes: ensure_schema then rebuilds them.
+DERIVED_VERSION = "2"
+
+#: A new attempt (another ``state``) from the same client within this many minutes after an
+#: attempt that ended in an error counts as its retry.  Connect retries happen in one
+#: sitting: the user reads the error, goes back and starts again.  It is an inference: a
+#: shared NAT and a common browser can make two people one client, a changed network one
+#: person two; the report says so.
+RETRY_WINDOW_MINUTES = 30
+
+# The first later attempt of the same client (or user_id) inside the window, through the
+# attempts_client / attempts_user indexes; {a} is the attempt being linked.
+_NEXT = """(SELECT b.success_events > 0 FROM attempts AS b
+    WHERE b.{key} = {a}.{key} AND b.first_ts > {a}.last_error_ts
+      AND b.first_ts <= strftime('%Y-%m-%dT%H:%M:%S+00:00', {a}.last_error_ts, '+{minutes} minutes')
+      AND b.state <> {a}.state AND b.events > 0
+    ORDER BY b.first_ts LIMIT 1)"""
+_LINK = "COALESCE({}, {})".format(
+    _NEXT.format(key="client", a="attempts", minutes=RETRY_WINDOW_MINUTES),
+    _NEXT.format(key="user_id", a="attempts", minutes=RETRY_WINDOW_MINUTES),
+)
+
+_EV_COLS = ", ".join(("id", *EVENTS.names))
+_EV_FROM_ROWS = (
+    "id, {ts}, {state}, outcome, category, NULLIF(lower(COALESCE(error_code, '')), ''), error_known,"
+    " error_description, {hits}, is_test, make, model, year, vin, vin_make, vin_year, user_id,"
+    " client_ip, user_agent"
+)
+_CLIENT = (
+    "CASE WHEN client_ip IS NOT NULL OR user_agent IS NOT NULL"
+    " THEN COALESCE(client_ip, '') || ' ' || COALESCE(user_agent, '') END"
+)
+_TOUCHED = "(SELECT state FROM temp.touched_states)"
+
+
+def _seconds(later: str | None, earlier: str | None) -> float | None:
+    if later is None or earlier is None:
+        return None
+    try:
+        delta = datetime.fromisoformat(later) - datetime.fromisoformat(earlier)
+    except (TypeError, ValueError):
+        return None
+    return round(delta.total_seconds(), 3)
+
+
+def _attempt_rows(conn: sqlite3.Connection, only: str) -> Iterator[tuple]:
+    """The :data:`ATTEMPTS` rows of the touched states, in one ordered pass over their events.
+
+    Python, not SQL: the same numbers as one INSERT ... SELECT took 65 s for a million
+    states (SQLite sorted and auto-indexed the events once per grouped subquery, first and
+    last event each needing its own), this pass about 10 s.
+    """
+    launches: dict[str, list] = {}
+    for state, ts, client in conn.execute(
+        f"SELECT state, ts, {_CLIENT} FROM launches WHERE state <> ''{only}"
+    ):
+        got = launches.get(state)
+        if got is None:
+            launches[state] = [ts, 1, client]
+        else:
+            if ts is not None and (got[0] is None or ts < got[0]):
+                got[0] = ts
+            got[1] += 1
+            if client is not None and (got[2] is None or client > got[2]):
+                got[2] = client
+    events = conn.execute(
+        f"""SELECT state, ts, outcome, COALESCE(category, outcome), error_code, hits, is_test,
+                   user_id, {_CLIENT}
+        FROM events WHERE state IS NOT NULL{only}
+        ORDER BY state, ts, outcome, error_code"""
+    )
+    seen = set()
+    a = None
+    for state, ts, outcome, category, code, hits, test, user_id, client in events:
+        if a is None or state != a[0]:
+            if a is not None:
+                yield _finish_attempt(a, launches.get(a[0]))
+                seen.add(a[0])
+            # state, first_ts, last_ts, redirects, events, success, errors, first_error,
+            # last_error, first_success, last_success, first outcome, first category,
+            # final outcome, final code, is_test, user_id, client
+            a = [
+                state,
+                ts,
+                ts,
+                0,
+                0,
+                0,
+                0,
+                None,
+                None,
+                None,
+                None,
+                outcome,
+                category,
+                None,
+                None,
+                0,
+                None,
+                client,
+            ]
+        if a[1] is None:
+            a[1] = ts  # MIN(ts) skips NULLs, which sort first
+        if ts is not None and (a[2] is None or ts > a[2]):
+            a[2] = ts
+        a[3] += hits
+        a[4] += 1
+        if outcome == "success":
+            a[5] += 1
+            a[9] = a[9] or ts
+            a[10] = ts if ts is not None else a[10]
+        elif outcome == "error":
+            a[6] += 1
+            a[7] = a[7] or ts
+            a[8] = ts if ts is not None else a[8]
+        a[13], a[14] = outcome, code  # ordered: the last one seen is the final event
+        a[15] |= test
+        if user_id is not None and (a[16] is None or user_id > a[16]):
+            a[16] = user_id
+    if a is not None:
+        yield _finish_attempt(a, launches.get(a[0]))
+        seen.add(a[0])
+    for state, launch in launches.items():
+        if state not in seen:  # launched, never came back
+            yield (state, launch[0], launch[1], None, None, 0, 0, 0, 0, None, None, None, None,
+                   None, None, None, None, None, None, 0, None, launch[2], None, None)  # fmt: skip
+
+
+def _finish_attempt(a: list, launch: list | None) -> tuple:
+    launched, lines, launch_client = launch if launch is not None else (None, 0, None)
+    return (
+        a[0], launched, lines, a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+        a[11], a[12], a[13], a[14], _seconds(a[1], launched), _seconds(a[9], launched),
+        a[15], a[16], a[17] if a[17] is not None else launch_client, None, None,
+    )  # fmt: skip
+
+
+def refresh_derived(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
+    """Bring :data:`EVENTS` and :data:`ATTEMPTS` up to date with one file's rows of one import.
+
+    Call it inside the transaction that wrote the rows.  Every ``state`` among the new
+    redirects and launches is recomputed from all of its rows (a reload or a success may
+    arrive in a later file than the first redirect); new stateless redirects become one event
+    each.  Idempotent: calling it again changes nothing.
+    """
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched_states (state TEXT PRIMARY KEY) WITHOUT ROWID")
+    conn.execute("DELETE FROM temp.touched_states")
+    for table in ("redirects", "launches"):
+        conn.execute(
+            f"INSERT OR IGNORE INTO temp.touched_states SELECT state FROM {table}"
+            " WHERE source_fp = ? AND import_id = ? AND state <> ''",
+            (source_fp, import_id),
+        )
+    (touched,) = conn.execute("SELECT COUNT(*) FROM temp.touched_states").fetchone()
+    (known,) = conn.execute("SELECT COUNT(*) FROM attempts").fetchone()
+    if touched > BULK_STATES and touched >= known // 2:
+        # Most of what there is: recomputing everything in sequential scans is cheaper
+        # than looking a third of a million states up one by one.
+        rebuild_derived(conn)
+        return
+    with _bulk_settings(conn):
+        _refresh(conn, everything=False)
+    conn.execute(
+        f"INSERT OR IGNORE INTO events ({_EV_COLS}) SELECT "
+        + _EV_FROM_ROWS.format(ts="ts", state="NULL", hits="1")
+        + " FROM redirects WHERE source_fp = ? AND import_id = ? AND (state IS NULL OR state = '')",
+        (source_fp, import_id),
+    )
+
+
+def rebuild_derived(conn: sqlite3.Connection) -> None:
+    """Recompute :data:`EVENTS` and :data:`ATTEMPTS` from every row.
+
+    For a database written before they existed (:func:`ensure_schema` calls it), rows
+    written by other means than the importer, and an import that brings most of the states.
+    """
+    with _bulk_settings(conn):
+        for ddl in _DERIVED_INDEXES:
+            conn.execute(f"DROP INDEX IF EXISTS {ddl.split()[5]}")
+        conn.execute("DELETE FROM events")
+        conn.execute("DELETE FROM attempts")
+        _refresh(conn, everything=True)
+        conn.execute(
+            f"INSERT OR IGNORE INTO events ({_EV_COLS}) SELECT "
+            + _EV_FROM_ROWS.format(ts="ts", state="NULL", hits="1")
+            + " FROM redirects WHERE state IS NULL OR state = ''"
+        )
+        # Built after the rows: maintaining the indexes row by row tripled the time of a
+        # million-redirect rebuild (38 s of inserting against 7-10 s of computing).
+        for ddl in _DERIVED_INDEXES:
+            conn.execute(ddl)
+
+
+#: Above this many states touched by one file, and when they are at least half of all the
+#: states known, the derived tables are rebuilt whole instead of state by state.
+BULK_STATES = 50_000
+
+
+@contextmanager
+def _bulk_settings(conn: sqlite3.Connection) -> Iterator[None]:
+    """A bigger page cache (128 MiB) while rows are regrouped."""
+    (cache,) = conn.execute("PRAGMA cache_size").fetchone()
+    conn.execute("PRAGMA cache_size = -131072")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(cache)}")
+
+
+def _refresh(conn: sqlite3.Connection, everything: bool) -> None:
+    """Events and attempts of the touched states, or of every state with *everything*."""
+    # Membership in a temp table of a million states costs 7 s of lookups per pass: the
+    # full rebuild reads without it.
+    only = "" if everything else f" AND state IN {_TOUCHED}"
+    if not everything:
+        conn.execute(f"DELETE FROM events WHERE state IN {_TOUCHED}")
+        conn.execute(f"DELETE FROM attempts WHERE state IN {_TOUCHED}")
+    conn.execute(
+        f"INSERT INTO events ({_EV_COLS}) SELECT "
+        + _EV_FROM_ROWS.format(ts="MIN(ts)", state="state", hits="COUNT(*)")
+        + f" FROM redirects {'NOT INDEXED' if everything else ''} WHERE state <> ''{only}"
+        " GROUP BY state, outcome, lower(COALESCE(error_code, '')), is_test"
+    )
+    conn.executemany(ATTEMPTS.insert_sql(verb="INSERT"), _attempt_rows(conn, only))
+    # Links: every attempt of a client (or user) the touched states belong to, since a new
+    # attempt can be the retry of an older one.
+    clients = (
+        ""
+        if everything
+        else f""" AND (client IN (SELECT client FROM attempts WHERE state IN {_TOUCHED})
+                  OR user_id IN (SELECT user_id FROM attempts WHERE state IN {_TOUCHED}))"""
+    )
+    conn.execute(
+        f"""UPDATE attempts SET retried = link IS NOT NULL, retry_succeeded = link
+        FROM (SELECT state AS s, {_LINK} AS link FROM attempts
+              WHERE final_outcome = 'error' AND events > 0{clients}) AS l
+        WHERE attempts.state = l.s"""
+    )
+
 
 _BOOKKEEPING = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -260,6 +597,9 @@ _SCHEMA = (
     + "CREATE INDEX IF NOT EXISTS sources_head ON sources (head_hash);\n"
     + SOURCE_HEADS.ddl()
     + "".join(t.ddl() for t in (REDIRECTS, LAUNCHES, REJECTS))
+    + "".join(t.ddl() for t in (REDIRECTS, LAUNCHES, REJECTS, EVENTS, ATTEMPTS))
+    + "".join(f"{ddl};\n" for ddl in _DERIVED_INDEXES)
+    + "CREATE INDEX IF NOT EXISTS launches_stateless ON launches (ts) WHERE state IS NULL OR state = '';\n"
     + _VIEWS
 )
 
@@ -330,6 +670,10 @@ def open_db(
             db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
+            # Sorts (GROUP BY, ORDER BY, the derived tables' rebuild) in memory: a temp B-tree
+            # on disk took 10 s of a million-state rebuild. It cannot change inside a
+            # transaction, so it is set here.
+            db.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.Error as e:
             _remove_new(p, created)
             raise StoreError(f"{p}: cannot open database: {db_error_message(e)}") from None
@@ -361,7 +705,11 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         _add_missing_columns(db.conn)
         # Write only what is missing: an INSERT, even an ignored one, takes the write lock,
         # and `summary` must not wait for an import running in another process.
-        have = {k for (k,) in db.execute("SELECT key FROM meta WHERE key IN ('schema_version', 'salt')")}
+        have = dict(
+            db.execute(
+                "SELECT key, value FROM meta WHERE key IN ('schema_version', 'salt', 'derived_version')"
+            )
+        )
         if "schema_version" not in have:
             db.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
@@ -372,6 +720,25 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)",
                 [secrets.token_hex(16)],
             )
+        if have.get("derived_version") != DERIVED_VERSION:
+            # A database written before the derived tables existed (or changed): build them
+            # once, in one transaction, so analysis never reads them half-made.
+            conn = db.conn
+            own = not conn.in_transaction
+            if own:
+                conn.execute("BEGIN IMMEDIATE")
+            try:
+                rebuild_derived(conn)
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('derived_version', ?)",
+                    [DERIVED_VERSION],
+                )
+                if own:
+                    conn.execute("COMMIT")
+            except BaseException:
+                if own and conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
     except sqlite3.Error as e:
         raise StoreError(f"cannot write the database schema: {db_error_message(e, db)}") from None
 

@@ -18,20 +18,21 @@ def summarize(db: sqlite_utils.Database, *, top: int = 10, include_test: bool = 
     ``empty`` redirects carry no outcome and stay out of the denominator. Test traffic
     (test VINs, simulated vehicles) is excluded unless *include_test*.
     """
-    # Reloads (same state, outcome and error code) count once, as in the analysis layer,
-    # but computed with COUNT(DISTINCT state) in one pass: the analysis layer's grouped
-    # events take seconds per query on a million redirects, and this command must not.
-    test = "" if include_test else "AND is_test = 0"
-    events = "COUNT(DISTINCT NULLIF(state, '')) + SUM(state IS NULL OR state = '')"
+    # Reloads (same state, outcome and error code) count once, as in the analysis layer: both
+    # read the events table the importer keeps, one pass over its covering index.
     conn = db.conn
     by_outcome: dict[str, int] = {}
     by_error: dict[str, int] = {}
     by_category: dict[str, int] = {}
-    lines = 0
-    for outcome, code, category, n, hits in conn.execute(
-        f"SELECT outcome, MIN(error_code), MIN(category), {events}, COUNT(*) FROM redirects"
-        f" WHERE 1 = 1 {test} GROUP BY outcome, lower(COALESCE(error_code, '')) ORDER BY 4 DESC"
+    lines = test_rows = 0
+    for outcome, code, category, is_test, n, hits in conn.execute(
+        "SELECT outcome, error_code, MIN(category), is_test, COUNT(*), SUM(hits) FROM events"
+        " GROUP BY outcome, error_code, is_test ORDER BY 5 DESC"
     ):
+        if is_test:
+            test_rows += hits
+            if not include_test:
+                continue
         lines += hits
         by_outcome[outcome] = by_outcome.get(outcome, 0) + n
         by_category[category] = by_category.get(category, 0) + n
@@ -39,11 +40,12 @@ def summarize(db: sqlite_utils.Database, *, top: int = 10, include_test: bool = 
             by_error[code] = by_error.get(code, 0) + n
     decided = by_outcome.get("success", 0) + by_outcome.get("error", 0)
     denied = by_error.get("access_denied", 0)
+    test = "" if include_test else "AND is_test = 0"
     incompatible = f"error_code = 'vehicle_incompatible' {test}"
     makes = [
         {"make": m, "n": n}
         for m, n in conn.execute(
-            f"SELECT coalesce(make, '{UNKNOWN}'), {events} FROM redirects WHERE {incompatible}"
+            f"SELECT coalesce(make, '{UNKNOWN}'), COUNT(*) FROM events WHERE {incompatible}"
             " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
             [top],
         )
@@ -51,14 +53,13 @@ def summarize(db: sqlite_utils.Database, *, top: int = 10, include_test: bool = 
     models = [
         {"make": m, "model": mo, "n": n}
         for m, mo, n in conn.execute(
-            f"SELECT coalesce(make, '{UNKNOWN}'), coalesce(model, '{UNKNOWN}'), {events}"
-            f" FROM redirects WHERE {incompatible} GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT ?",
+            f"SELECT coalesce(make, '{UNKNOWN}'), coalesce(model, '{UNKNOWN}'), COUNT(*)"
+            f" FROM events WHERE {incompatible} GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT ?",
             [top],
         )
     ]
     where = "" if include_test else "WHERE is_test = 0"
     first, last = conn.execute(f"SELECT min(ts), max(ts) FROM redirects {where}").fetchone()
-    test_rows = conn.execute("SELECT count(*) FROM redirects WHERE is_test = 1").fetchone()[0]
     counts = {
         t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
         for t in ("redirects", "launches", "rejects", "sources", "imports")

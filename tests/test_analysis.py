@@ -18,7 +18,7 @@ from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from fixtures_analysis import IMG_MODEL, SCRIPT_MAKE
 from smartcar_logs import analysis
-from smartcar_logs.store import StoreError, open_db
+from smartcar_logs.store import StoreError, open_db, rebuild_derived
 
 WEEK_A = pd.Timestamp("2026-10-05")
 WEEK_B = pd.Timestamp("2026-10-12")
@@ -230,6 +230,7 @@ def _rate_db(path, before, after):
                     "category": "denied" if code else "success", "is_test": 0,
                 })  # fmt: skip
     db["redirects"].insert_all(rows)
+    rebuild_derived(db.conn)  # rows written outside the importer: derive the events by hand
     return db
 
 
@@ -266,8 +267,15 @@ def test_compare_periods_no_change_and_small_counts(tmp_path):
         analysis.compare_periods(db, (None, None), (None, None), method="bayes")
 
 
-def test_compare_latest_on_fixture(analysis_db):
+def test_compare_latest_leaves_out_a_partial_period(analysis_db):
+    # the data end on Friday 10-16: the week of 10-12 is still running, so there is only one
+    # complete week and nothing honest to compare
     cmp = analysis.compare_latest(analysis_db, period="week")
+    assert cmp.empty and cmp.attrs["partial"] == [WEEK_B] and cmp.attrs["complete"] == 1
+
+
+def test_compare_latest_on_fixture(analysis_db):
+    cmp = analysis.compare_latest(analysis_db, until="2026-10-19", period="week")
     row = cmp.loc["denial_rate"]
     assert (row["before"], row["after"]) == (WEEK_A, WEEK_B)
     assert (row["k_before"], row["n_before"], row["k_after"], row["n_after"]) == (3, 10, 3, 12)
@@ -275,6 +283,24 @@ def test_compare_latest_on_fixture(analysis_db):
     assert row["test"] == "Fisher exact"
     assert row["p_value"] == pytest.approx(1.0)
     assert not row["significant"]
+    assert list(cmp["p_holm"]) == pytest.approx(list(analysis.holm(cmp["p_value"])))
+
+
+def test_holm_matches_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    p = [0.01, 0.04, 0.03, 0.2, 0.5]
+    assert analysis.holm(p) == pytest.approx(multipletests(p, method="holm")[1])
+    assert np.isnan(analysis.holm([np.nan, 0.01])[0]) and analysis.holm([np.nan, 0.01])[1] == 0.01
+
+
+def test_two_significant_looking_rates_are_corrected_together(tmp_path):
+    db = _rate_db(tmp_path / "h.db", before=(10, 90), after=(19, 81))
+    cmp = analysis.compare_periods(db, ("2026-10-05", "2026-10-12"), ("2026-10-12", "2026-10-19"))
+    # both rates are the same counts here: raw p < 0.05 for each, but tested twice
+    assert (cmp["p_value"] < 0.1).all()
+    assert (cmp["p_holm"] >= cmp["p_value"]).all()
+    assert list(cmp["significant"]) == list(cmp["p_holm"] < 0.05)
 
 
 def test_compare_with_an_empty_period(analysis_db):
@@ -448,25 +474,57 @@ def test_incompatible_per_week(analysis_db):
 
 def test_vin_agreement_and_disagreements(analysis_db):
     a = analysis.vin_agreement(analysis_db)
-    # VINs on R7 R18 R19 R20; both makes known on R7 R18 R19 (R19 disagrees), both years on
-    # R7 R18 R19 (R18 disagrees)
-    assert a.loc["make"].tolist() == pytest.approx([4, 3, 2, 1, 1 / 3])
-    assert a.loc["year"].tolist() == pytest.approx([4, 3, 2, 1, 1 / 3])
+    # VINs on R7 R18 R19 R20; both makes known on R7 R18 R19 (R19: AUDI against VOLKSWAGEN,
+    # one family), both years on R7 R18 R19 (R18 disagrees)
+    # columns: with_vin, compared, agree, same_family, disagree, disagree_share
+    assert a.loc["make"].tolist() == pytest.approx([4, 3, 2, 1, 0, 0.0])
+    assert a.loc["year"].tolist() == pytest.approx([4, 3, 2, 0, 1, 1 / 3])
     d = analysis.vehicle_disagreements(analysis_db)
-    assert d[["make", "vin_make", "disagrees"]].values.tolist() == [
-        ["AUDI", "VOLKSWAGEN", "make"],
-        ["TESLA", "TESLA", "year"],
-    ]
-    assert d["year"].tolist() == [2016, 2020] and d["vin_year"].tolist() == [2016, 2021]
+    assert d[["make", "vin_make", "disagrees"]].values.tolist() == [["TESLA", "TESLA", "year"]]
+    assert d["year"].tolist() == [2020] and d["vin_year"].tolist() == [2021]
+
+
+@pytest.mark.parametrize(
+    "make, vin_make, same",
+    [
+        ("FIAT", "FIAT AUTOMOBILES", True),  # the decoder's longer name (issue 12)
+        ("SUBARU", "SUBARU / SCION", True),  # a decoder name listing two brands
+        ("JEEP", "DODGE", True),  # a sister brand on the same VIN codes
+        ("MERCEDES-BENZ", "DAIMLERCHRYSLER AG/DAIMLER AG", True),
+        ("GMC", "GMC TRUCK", True),
+        ("TESLA", "FORD", False),
+        ("AUDI", "TOYOTA", False),
+        ("AUDI", None, False),
+    ],
+)
+def test_makes_compare_by_brand_family(make, vin_make, same):
+    assert analysis.same_family(make, vin_make) is same
 
 
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def test_choose_period_and_data_range(analysis_db):
-    assert analysis.choose_period(analysis_db) == "day"  # 11 days of data
-    assert analysis.choose_period(analysis_db, "2026-01-01", "2026-06-01") == "week"
-    assert analysis.choose_period(analysis_db, "2024-01-01", "2026-06-01") == "month"
+def _daily_db(path, per_day, days):
+    db = open_db(path)
+    start = pd.Timestamp("2026-01-05")
+    db["redirects"].insert_all(
+        {"source_fp": "x", "line_no": i, "byte_offset": i, "outcome": "success", "category": "success",
+         "ts": (start + pd.Timedelta(days=i // per_day)).strftime("%Y-%m-%dT10:00:00+00:00"), "is_test": 0}
+        for i in range(per_day * days)
+    )  # fmt: skip
+    rebuild_derived(db.conn)
+    return db
+
+
+def test_choose_period_from_the_data(analysis_db, tmp_path):
+    assert analysis.choose_period(analysis_db) == "day"  # 12 days, too few redirects for weeks
+    assert analysis.choose_period(_daily_db(tmp_path / "d.db", 250, 10)) == "day"
+    assert analysis.choose_period(_daily_db(tmp_path / "w.db", 40, 60)) == "week"  # 280 a week
+    assert analysis.choose_period(_daily_db(tmp_path / "m.db", 10, 200)) == "month"  # ~300 a month
+    assert analysis.choose_period(_daily_db(tmp_path / "f.db", 1, 30)) == "week"  # never enough
+
+
+def test_data_range(analysis_db):
     first, last = analysis.data_range(analysis_db)
     assert first == "2026-10-05T09:00:00+00:00"  # launch L1 comes before the first redirect
     assert last == "2026-10-16T13:00:00+00:00"

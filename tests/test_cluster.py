@@ -28,7 +28,7 @@ from smartcar_logs.store import open_db
 
 def snapshot(db) -> dict:
     out = {}
-    for table in ("redirects", "launches", "rejects", "redirect_paths"):
+    for table in ("redirects", "launches", "rejects", "redirect_paths", "events", "attempts"):
         cols = [c for c in db[table].columns_dict if c not in ("id", "import_id", "first_import_id")]
         out[table] = sorted(db.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall(), key=repr)
     cols = (

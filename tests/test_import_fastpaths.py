@@ -101,6 +101,7 @@ HOSTILE = [
     clf(f"/smartcar/callback?user_id={UID}&state=s14", t="01/Oct/2026:09:61:00 +0200"),
     clf(f"/smartcar/callback?user_id={UID}&state=s15", vhost="example.com:443"),
     clf(f"/smartcar/callback?user_id={UID}&state=s16", ip="-", ua="-"),
+    clf(f"/smartcar/callback?user_id={UID}&state=s16b", ip="203.0.113.9, 10.0.0.1"),
     b'203.0.113.9 - - [01/Oct/2026:09:00:01 +0200] "GET /smartcar/callback?user_id=x HTTP/1.1" 302 0\n',
     b"garbage with user_id= in it\n",
     b"\0\0" + clf(f"/smartcar/callback?user_id={UID}&state=s17"),
@@ -161,7 +162,7 @@ def test_redaction_policy_and_workers(tmp_path, monkeypatch):
 _PIECES = st.sampled_from([
     b" ", b"-", b'"', b"\\", b'\\"', b"[", b"]", b"GET", b"/cb?a=1", b"HTTP/1.1", b"302", b"0",
     b"1.2.3.4", b"01/Oct/2026:09:00:01 +0200", b"\xff", b"x", b":", b"+0000", b' "', b'" ',
-    b" [", b'] "', b"-0530", b"01/Oct/2026:09:00:60 +0000",
+    b" [", b'] "', b"-0530", b"01/Oct/2026:09:00:60 +0000", b",", b", ", b"10.0.0.1, ",
 ])  # fmt: skip
 
 

@@ -153,7 +153,8 @@ def test_denial_rates_notebook(executed):
     assert "Failure rate: 63.6% (14 of 22)" in out
     assert len(_pngs(nb)) == 2  # rates, outcome mix
     markdown = "".join(o.data.get("text/markdown", "") for o in _outputs(nb) if "data" in o)
-    assert "went from 30.0% (3/10" in markdown and "not a significant change" in markdown
+    # the data end on a Friday: the last week is partial and is not compared (issue 12)
+    assert "Fewer than two complete weeks" in markdown and "2026-10-12 is not complete" in markdown
     assert "&lt;script&gt;alert(&quot;desc&quot;)" in _html(nb) or '&lt;script&gt;alert("desc")' in _html(nb)
 
 
@@ -167,7 +168,7 @@ def test_incompatible_vehicles_notebook(executed):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<script>alert" not in html and "<img src=x" not in html
-    assert "VOLKSWAGEN" in html  # the disagreement table
+    assert "VOLKSWAGEN" not in html and "TESLA" in html  # AUDI vs VOLKSWAGEN is one family; the year differs
 
 
 def test_executed_notebooks_keep_no_secrets(executed):

@@ -52,7 +52,7 @@ submodule would rebind ``analysis.attempts`` from the function to the module.
 
 from __future__ import annotations
 
-from ._sql import PERIODS, DbLike, bounds, check_period, choose_period, connect, data_range
+from ._sql import MIN_PERIOD_EVENTS, PERIODS, DbLike, bounds, check_period, choose_period, connect, data_range
 from .conversion import CONVERSION_WINDOW_MINUTES, funnel, funnel_summary, time_to_complete
 from .outcomes import (
     MIN_N,
@@ -63,14 +63,23 @@ from .outcomes import (
     rates,
     summary,
 )
-from .retries import attempt_summary, attempts
-from .stats import compare_proportions, wilson_interval
-from .vehicles import UNKNOWN, incompatible_vehicles, vehicle_disagreements, vin_agreement
+from .retries import RETRY_WINDOW_MINUTES, attempt_summary, attempts
+from .stats import compare_proportions, holm, wilson_interval
+from .vehicles import (
+    UNKNOWN,
+    brand_families,
+    incompatible_vehicles,
+    same_family,
+    vehicle_disagreements,
+    vin_agreement,
+)
 
 __all__ = [
     "PERIODS",
     "CONVERSION_WINDOW_MINUTES",
+    "RETRY_WINDOW_MINUTES",
     "MIN_N",
+    "MIN_PERIOD_EVENTS",
     "UNKNOWN",
     "DbLike",
     "connect",
@@ -78,6 +87,7 @@ __all__ = [
     "check_period",
     "wilson_interval",
     "compare_proportions",
+    "holm",
     "choose_period",
     "data_range",
     "summary",
@@ -94,4 +104,6 @@ __all__ = [
     "incompatible_vehicles",
     "vin_agreement",
     "vehicle_disagreements",
+    "brand_families",
+    "same_family",
 ]

@@ -3,23 +3,20 @@ takes (notebook 01).  Needs launches (import with ``--launch-path``)."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import sqlite_utils
 
 from ._sql import (
-    HAS_STATE,
     NO_STATE,
     DbLike,
     check_period,
     connect,
+    day_expr,
     filters,
-    period_expr,
     query,
+    roll_up,
 )
 from .stats import add_rate
 
@@ -34,44 +31,14 @@ __all__ = [
 CONVERSION_WINDOW_MINUTES = 60
 
 
-def _funnel_cte(since: Any, until: Any, include_test: bool) -> tuple[str, list[Any]]:
-    """``l``: launch attempts (distinct states) in range; ``j``: l joined to their redirects."""
-    where, params = filters(since, until, True, test_col=None)
-    test_and = "" if include_test else "AND is_test = 0"
-    not_test = (
-        ""
-        if include_test
-        else f"AND state NOT IN (SELECT state FROM redirects WHERE is_test = 1 AND {HAS_STATE})"
-    )
-    cte = f"""
-    WITH l AS (
-        SELECT state, MIN(ts) AS launched, COUNT(*) AS hits
-        FROM launches WHERE {where} AND {HAS_STATE} {not_test}
-        GROUP BY state
-    ),
-    r AS (
-        -- one aggregate only, so SQLite takes category/outcome from the first redirect's row
-        SELECT state, MIN(ts) AS first_redirect, COALESCE(category, outcome) AS outcome
-        FROM redirects
-        WHERE state IN (SELECT state FROM l) {test_and}
-        GROUP BY state
-    ),
-    s AS (
-        SELECT state, MIN(ts) AS first_success
-        FROM redirects
-        WHERE state IN (SELECT state FROM l) AND outcome = 'success' {test_and}
-        GROUP BY state
-    ),
-    j AS (
-        SELECT l.state, l.launched, l.hits, r.first_redirect, s.first_success, r.outcome,
-               ROUND((julianday(r.first_redirect) - julianday(l.launched)) * 86400.0, 3)
-                   AS secs_redirect,
-               ROUND((julianday(s.first_success) - julianday(l.launched)) * 86400.0, 3)
-                   AS secs_success
-        FROM l LEFT JOIN r ON r.state = l.state
-        LEFT JOIN s ON s.state = l.state
-    )"""
-    return cte, params
+def _launched(since: Any, until: Any, include_test: bool) -> tuple[str, list[Any]]:
+    """Condition on :data:`smartcar_logs.store.ATTEMPTS` for the launch attempts in range.
+
+    An attempt is in range by its first launch line; one whose ``state`` came back on a test
+    redirect is test traffic.
+    """
+    where, params = filters(since, until, include_test, ts="launched")
+    return f"launch_lines > 0 AND {where}", params
 
 
 def funnel_summary(
@@ -120,25 +87,28 @@ def funnel_summary(
     """
     check_period(period, allow_none=True)
     db = connect(db)
-    cte, params = _funnel_cte(since, until, include_test)
+    where, params = _launched(since, until, include_test)
     frame = query(
         db,
-        f"""{cte}
-        SELECT {period_expr(period, "launched")} AS period,
-               SUM(hits) AS state_lines,
+        f"""SELECT {day_expr(period, "launched")} AS period,
+               SUM(launch_lines) AS state_lines,
                COUNT(*) AS launched,
-               SUM(first_redirect IS NOT NULL) AS returned,
+               SUM(first_ts IS NOT NULL) AS returned,
                SUM(secs_redirect > ? * 60.0) AS late,
-               SUM(first_success IS NOT NULL) AS succeeded
-        FROM j GROUP BY 1""",
-        [*params, window_minutes],
+               SUM(first_success_ts IS NOT NULL) AS succeeded
+        FROM attempts WHERE {where} GROUP BY 1""",
+        [window_minutes, *params],
     )
+    frame = roll_up(frame, period)
     where_l, params_l = filters(since, until, True, test_col=None)
-    stateless = query(
-        db,
-        f"""SELECT {period_expr(period)} AS period, COUNT(*) AS launches_without_state
-        FROM launches WHERE {where_l} AND {NO_STATE} GROUP BY 1""",
-        params_l,
+    stateless = roll_up(
+        query(
+            db,
+            f"""SELECT {day_expr(period)} AS period, COUNT(*) AS launches_without_state
+            FROM launches WHERE {where_l} AND {NO_STATE} GROUP BY 1""",
+            params_l,
+        ),
+        period,
     )
     frame = frame.merge(stateless, on="period", how="outer")
     if frame.empty and period is None:
@@ -156,15 +126,13 @@ def funnel_summary(
         frame["period"] = pd.to_datetime(frame["period"])
         return frame.sort_values("period").reset_index(drop=True)
     frame = frame.drop(columns="period")
-    where_r, params_r = filters(since, until, include_test)
+    where_r, params_r = filters(since, until, include_test, ts="first_ts")
     frame["orphan_redirect_states"] = db.execute(
-        f"""SELECT COUNT(DISTINCT state) FROM redirects
-        WHERE {where_r} AND {HAS_STATE}
-          AND NOT EXISTS (SELECT 1 FROM launches WHERE launches.state = redirects.state)""",
-        params_r,
+        f"SELECT COUNT(*) FROM attempts WHERE events > 0 AND launch_lines = 0 AND {where_r}", params_r
     ).fetchone()[0]
+    where_s, params_s = filters(since, until, include_test)
     frame["stateless_redirects"] = db.execute(
-        f"SELECT COUNT(*) FROM redirects WHERE {where_r} AND {NO_STATE}", params_r
+        f"SELECT COUNT(*) FROM events WHERE state IS NULL AND {where_s}", params_s
     ).fetchone()[0]
     return frame
 
@@ -211,47 +179,6 @@ def funnel(
     return frame
 
 
-def _grouped_quantiles(
-    db: sqlite_utils.Database,
-    cte: str,
-    values: str,
-    params: Sequence[Any],
-    qs: Sequence[float],
-) -> dict[str, tuple[int, list[float]]]:
-    """Per-group n and quantiles (linear interpolation, as pandas) computed inside SQLite.
-
-    *values* is a SELECT of ``grp, x`` rows (after *cte*); NULL and negative x are skipped.
-    SQLite numbers the sorted values per group with a window function and only the (at most
-    two) rows around each quantile position come back to Python.
-    """
-    positions = []
-    for q in qs:
-        positions.append(f"i = CAST((n - 1) * {float(q)!r} AS INTEGER)")
-        positions.append(f"i = CAST((n - 1) * {float(q)!r} AS INTEGER) + 1")
-    rows = db.execute(
-        f"""{cte}, v AS ({values}),
-        o AS (SELECT grp, x, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY x) - 1 AS i,
-                     COUNT(*) OVER (PARTITION BY grp) AS n
-              FROM v WHERE x >= 0)
-        SELECT grp, n, i, x FROM o WHERE {" OR ".join(positions)}""",
-        list(params),
-    ).fetchall()
-    by_group: dict[str, tuple[int, dict[int, float]]] = {}
-    for grp, n, i, x in rows:
-        by_group.setdefault(grp, (n, {}))[1][i] = x
-    out = {}
-    for grp, (n, vals) in by_group.items():
-        result = []
-        for q in qs:
-            pos = (n - 1) * q
-            lo = int(math.floor(pos))
-            lo_val = vals[lo]
-            hi_val = vals.get(lo + 1, lo_val)
-            result.append(lo_val + (hi_val - lo_val) * (pos - lo))
-        out[grp] = (n, result)
-    return out
-
-
 def time_to_complete(
     db: DbLike, since: Any = None, until: Any = None, include_test: bool = False
 ) -> pd.DataFrame:
@@ -282,14 +209,25 @@ def time_to_complete(
     0         all  8      60.0  2244.0
     """
     db = connect(db)
-    cte, params = _funnel_cte(since, until, include_test)
-    # One pass over j (referencing it several times makes SQLite recompute it).
-    values = """
-        SELECT CASE g.grp WHEN 'outcome' THEN j.outcome ELSE g.grp END AS grp,
-               CASE g.grp WHEN 'to success' THEN j.secs_success ELSE j.secs_redirect END AS x
-        FROM j CROSS JOIN (SELECT 'all' AS grp UNION ALL SELECT 'outcome'
-                           UNION ALL SELECT 'to success') AS g"""
-    stats = _grouped_quantiles(db, cte, values, params, (0.5, 0.9))
+    where, params = _launched(since, until, include_test)
+    # The seconds are precomputed per attempt; only the numbers come back, and the quantiles
+    # (linear interpolation) are numpy's: sorting a million floats there beats a window
+    # function over them in SQLite.
+    rows = db.execute(
+        f"""SELECT first_category, secs_redirect, secs_success FROM attempts
+        WHERE {where} AND first_ts IS NOT NULL""",
+        params,
+    ).fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=["grp", "x", "x_success"])
+    groups = {"all": frame["x"], "to success": frame["x_success"]}
+    for grp, part in frame.groupby("grp", sort=True)["x"]:
+        groups[grp] = part
+    stats = {}
+    for grp, values in groups.items():
+        x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        x = x[x >= 0]  # NaN compares False: no timing, or a redirect before its launch
+        if len(x):
+            stats[grp] = (len(x), list(np.quantile(x, (0.5, 0.9))))
     middle = sorted(k for k in stats if k not in ("all", "to success"))
     rows = [
         {"outcome": k, "n": int(stats[k][0]), "median_s": stats[k][1][0], "p90_s": stats[k][1][1]}

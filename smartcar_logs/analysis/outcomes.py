@@ -15,15 +15,18 @@ from ._sql import (
     NO_STATE,
     PANDAS_FREQ,
     DbLike,
+    bounds,
     check_period,
     connect,
+    data_range,
+    day_expr,
     events_cte,
     filters,
-    period_expr,
     period_index,
     query,
+    roll_up,
 )
-from .stats import add_rate, compare_proportions
+from .stats import add_rate, compare_proportions, holm
 
 __all__ = [
     "MIN_N",
@@ -65,27 +68,32 @@ def summary(db: DbLike, since: Any = None, until: Any = None, include_test: bool
     0.25
     """
     db = connect(db)
-    cte, params = events_cte(since, until, include_test, True)
+    # One pass over the events with test traffic, keeping it out of every sum but one: the
+    # count of test lines excluded costs no second scan.
+    cte, params = events_cte(since, until, True, True, ("is_test",))
+    keep = "1" if include_test else "is_test = 0"
+
+    def count(expr: str) -> str:
+        return f"COALESCE(SUM(({expr}) AND {keep}), 0)"
+
     row = query(
         db,
         f"""{cte}
-        SELECT MIN(ts) AS first_ts, MAX(ts) AS last_ts,
-               COALESCE(SUM(hits), 0) AS redirects,
-               COALESCE(SUM(hits), 0) - COUNT(*) AS reloads,
-               COUNT(*) AS events,
-               COALESCE(SUM(outcome = 'success'), 0) AS success,
-               COALESCE(SUM(outcome = 'error'), 0) AS errors,
-               COALESCE(SUM(outcome = 'empty'), 0) AS empty,
-               COALESCE(SUM({DENIED}), 0) AS denied,
-               COALESCE(SUM({INCOMPATIBLE}), 0) AS incompatible,
-               COALESCE(SUM({NO_STATE}), 0) AS stateless_redirects
-        FROM events""",
+        SELECT MIN(CASE WHEN {keep} THEN ts END) AS first_ts,
+               MAX(CASE WHEN {keep} THEN ts END) AS last_ts,
+               COALESCE(SUM(CASE WHEN {keep} THEN hits END), 0) AS redirects,
+               COALESCE(SUM(CASE WHEN {keep} THEN hits - 1 END), 0) AS reloads,
+               {count("1")} AS events,
+               {count("outcome = 'success'")} AS success,
+               {count("outcome = 'error'")} AS errors,
+               {count("outcome = 'empty'")} AS empty,
+               {count(DENIED)} AS denied,
+               {count(INCOMPATIBLE)} AS incompatible,
+               {count(NO_STATE)} AS stateless_redirects,
+               COALESCE(SUM(CASE WHEN is_test = 1 THEN hits END), 0) AS test_redirects
+        FROM ev""",
         params,
     )
-    where_all, params_all = filters(since, until, True)
-    row["test_redirects"] = db.execute(
-        f"SELECT COUNT(*) FROM redirects WHERE {where_all} AND is_test = 1", params_all
-    ).fetchone()[0]
     where_l, params_l = filters(since, until, True, test_col=None)
     row["launches"] = db.execute(f"SELECT COUNT(*) FROM launches WHERE {where_l}", params_l).fetchone()[0]
     row["attempted"] = row["success"] + row["errors"]
@@ -148,11 +156,12 @@ def outcome_counts(
     frame = query(
         db,
         f"""{cte}
-        SELECT {period_expr(period)} AS period, {_BY_EXPR[by]} AS "{by}", COUNT(*) AS n
-        FROM events {where_ts}
+        SELECT {day_expr(period)} AS period, {_BY_EXPR[by]} AS "{by}", COUNT(*) AS n
+        FROM ev {where_ts}
         GROUP BY 1, 2""",
         params,
     )
+    frame = roll_up(frame, period, [by])
     frame["n"] = frame["n"].astype("int64")
     totals = frame.groupby("period")["n"].transform("sum")
     frame["share"] = frame["n"] / totals
@@ -210,16 +219,17 @@ def rates(
     frame = query(
         db,
         f"""{cte}
-        SELECT {period_expr(period)} AS period,
+        SELECT {day_expr(period)} AS period,
                COALESCE(SUM(outcome IN ('success', 'error')), 0) AS n,
                COALESCE(SUM(outcome = 'success'), 0) AS success,
                COALESCE(SUM(outcome = 'error'), 0) AS errors,
                COALESCE(SUM({DENIED}), 0) AS denied,
                COALESCE(SUM(outcome = 'empty'), 0) AS empty
-        FROM events {where_ts}
+        FROM ev {where_ts}
         GROUP BY 1 ORDER BY 1""",
         params,
     )
+    frame = roll_up(frame, period)
     counts = ["n", "success", "errors", "denied", "empty"]
     if period is None:
         if frame.empty:
@@ -274,7 +284,7 @@ def error_codes(
         db,
         f"""{cte},
         e AS (SELECT lower(COALESCE(error_code, '')) AS error_code, category, error_known,
-                     error_description FROM events WHERE outcome = 'error'),
+                     error_description FROM ev WHERE outcome = 'error'),
         d AS (SELECT error_code, error_description, COUNT(*) AS dn,
                      ROW_NUMBER() OVER (PARTITION BY error_code
                                         ORDER BY COUNT(*) DESC, error_description) AS rn
@@ -333,9 +343,9 @@ def compare_periods(
         Indexed by metric (``denial_rate``, ``failure_rate``), columns ``k_before``,
         ``n_before``, ``rate_before``, ``k_after``, ``n_after``, ``rate_after``, ``diff``
         (after - before), ``diff_lo``, ``diff_hi`` (Newcombe interval of the difference,
-        ``confint_proportions_2indep``), ``test``, ``p_value`` and ``significant``
-        (p < alpha).  When either range has n = 0 the test is ``"n/a"`` and nothing is
-        significant.
+        ``confint_proportions_2indep``), ``test``, ``p_value``, ``p_holm`` (Holm-adjusted over
+        the two rates, since both are tested at once) and ``significant`` (p_holm < alpha).
+        When either range has n = 0 the test is ``"n/a"`` and nothing is significant.
 
     Examples
     --------
@@ -347,6 +357,11 @@ def compare_periods(
     db = connect(db)
     a = _rate_counts(db, before[0], before[1], include_test, dedupe)
     b = _rate_counts(db, after[0], after[1], include_test, dedupe)
+    return _compare_counts(a, b, alpha, method)
+
+
+def _compare_counts(a: dict[str, int], b: dict[str, int], alpha: float, method: str) -> pd.DataFrame:
+    """The tests of :func:`compare_periods` on counts, Holm-corrected over the rates tested."""
     rows = []
     for metric, key in (("denial_rate", "denied"), ("failure_rate", "errors")):
         k1, n1, k2, n2 = a[key], a["n"], b[key], b["n"]
@@ -364,9 +379,11 @@ def compare_periods(
             row.update(diff_lo=np.nan, diff_hi=np.nan, test="n/a", p_value=np.nan)
         else:
             row.update(compare_proportions(k1, n1, k2, n2, alpha, method))
-        row["significant"] = bool(row["p_value"] < alpha) if row["test"] != "n/a" else False
         rows.append(row)
-    return pd.DataFrame(rows).set_index("metric")
+    frame = pd.DataFrame(rows).set_index("metric")
+    frame["p_holm"] = holm(frame["p_value"].to_numpy())
+    frame["significant"] = (frame["test"] != "n/a") & (frame["p_holm"] < alpha)
+    return frame
 
 
 def compare_latest(
@@ -378,7 +395,13 @@ def compare_latest(
     dedupe: bool = True,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Compare the last period that has redirects with the period before it.
+    """Compare the last two *complete* periods that have redirects.
+
+    A period is complete when the data covers all of it: it starts on or after the first day
+    of the range (*since*, else the first redirect's day) and ends on or before its end
+    (*until*, else the day of the last redirect, which is taken as still running).  A partial
+    period is never compared: three days against a full week reads as a change when the
+    true rate never moved.
 
     Parameters
     ----------
@@ -393,8 +416,9 @@ def compare_latest(
     -------
     pandas.DataFrame
         :func:`compare_periods` with the columns ``before`` and ``after`` (each period's
-        first day) added; empty when fewer than two periods have redirects.  The last period
-        may still be incomplete.
+        first day) added; empty when fewer than two complete periods have redirects.
+        ``attrs["partial"]`` lists the periods left out as partial, ``attrs["complete"]``
+        counts the complete periods with redirects.
 
     Examples
     --------
@@ -404,18 +428,28 @@ def compare_latest(
     db = connect(db)
     per = rates(db, since, until, period, include_test, dedupe, alpha)
     per = per[per["n"] > 0]
-    if len(per) < 2:
-        return pd.DataFrame()
-    prev, last = per["period"].iloc[-2], per["period"].iloc[-1]
     step = pd.tseries.frequencies.to_offset(PANDAS_FREQ[period])
-    res = compare_periods(
-        db,
-        (prev.date(), (prev + step).date()),
-        (last.date(), (last + step).date()),
-        include_test,
-        dedupe,
-        alpha,
-    )
-    res.insert(0, "before", prev)
-    res.insert(1, "after", last)
+    lo, hi = bounds(since, until)
+    first, last = data_range(db, include_test)
+    start = pd.Timestamp((lo or first or "1970-01-01")[:10])
+    if hi is not None:
+        end = pd.Timestamp(hi[:10]) + (pd.Timedelta(days=1) if len(hi) > 10 else pd.Timedelta(0))
+    else:
+        end = pd.Timestamp((last or "1970-01-01")[:10])
+    complete = per[(per["period"] >= start) & (per["period"] + step <= end)]
+    partial = per.loc[~per.index.isin(complete.index), "period"].tolist()
+    if len(complete) < 2:
+        res = pd.DataFrame()
+    else:
+        prev, cur = complete.iloc[-2], complete.iloc[-1]
+        res = _compare_counts(
+            {k: int(prev[k]) for k in ("n", "denied", "errors")},
+            {k: int(cur[k]) for k in ("n", "denied", "errors")},
+            alpha,
+            "auto",
+        )
+        res.insert(0, "before", prev["period"])
+        res.insert(1, "after", cur["period"])
+    res.attrs["partial"] = partial
+    res.attrs["complete"] = len(complete)
     return res

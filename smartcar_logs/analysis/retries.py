@@ -1,5 +1,5 @@
-"""Attempts and retries: the redirects that share a ``state``, their reloads, retries and recoveries
-(notebook 01, with the funnel)."""
+"""Attempts and retries: the redirects that share a ``state``, their reloads, retries and
+recoveries, and retries under a new ``state`` linked by client (notebook 01, with the funnel)."""
 
 from __future__ import annotations
 
@@ -7,41 +7,19 @@ from typing import Any
 
 import pandas as pd
 
+from ..store import RETRY_WINDOW_MINUTES
 from ._sql import (
-    HAS_STATE,
-    NO_STATE,
     DbLike,
     check_period,
     connect,
+    day_expr,
     filters,
-    period_expr,
     query,
+    roll_up,
 )
 from .stats import add_rate
 
-__all__ = ["attempts", "attempt_summary"]
-
-
-def _attempt_ctes(since: Any, until: Any, include_test: bool) -> tuple[str, list[Any]]:
-    where, params = filters(since, until, include_test)
-    cte = f"""
-    WITH base AS (SELECT ts, state, outcome, error_code FROM redirects WHERE {where}),
-    ev AS (
-        SELECT state, outcome, lower(COALESCE(error_code, '')) AS ec,
-               MIN(ts) AS first_ts, COUNT(*) AS hits
-        FROM base WHERE {HAS_STATE}
-        GROUP BY state, outcome, ec
-    ),
-    att AS (
-        SELECT state, MIN(first_ts) AS first_ts, MAX(first_ts) AS last_ts,
-               COUNT(*) AS events, SUM(hits) AS redirects,
-               SUM(outcome = 'success') AS success_events,
-               SUM(outcome = 'error') AS error_events,
-               MIN(CASE WHEN outcome = 'error' THEN first_ts END) AS first_error_ts,
-               MAX(CASE WHEN outcome = 'success' THEN first_ts END) AS last_success_ts
-        FROM ev GROUP BY state
-    )"""
-    return cte, params
+__all__ = ["RETRY_WINDOW_MINUTES", "attempts", "attempt_summary"]
 
 
 def attempts(db: DbLike, since: Any = None, until: Any = None, include_test: bool = False) -> pd.DataFrame:
@@ -57,7 +35,7 @@ def attempts(db: DbLike, since: Any = None, until: Any = None, include_test: boo
     ----------
     db : sqlite_utils.Database or path
     since, until : date-like, optional
-        Only redirects in this range are looked at (an attempt across the boundary is cut).
+        Attempts whose first redirect is in this range (all of their redirects count).
     include_test : bool, default False
 
     Returns
@@ -74,28 +52,15 @@ def attempts(db: DbLike, since: Any = None, until: Any = None, include_test: boo
     >>> attempts(db).query("retries > 0")  # doctest: +SKIP
     """
     db = connect(db)
-    cte, params = _attempt_ctes(since, until, include_test)
+    where, params = filters(since, until, include_test, ts="first_ts")
     frame = query(
         db,
-        f"""{cte},
-        ranked AS (
-            SELECT state, outcome, ec,
-                   ROW_NUMBER() OVER (PARTITION BY state ORDER BY first_ts, outcome, ec) AS first_rank,
-                   ROW_NUMBER() OVER (PARTITION BY state ORDER BY first_ts DESC, outcome DESC, ec DESC)
-                       AS last_rank
-            FROM ev
-        )
-        SELECT att.state, att.first_ts, att.last_ts, att.redirects, att.events,
-               att.redirects - att.events AS reloads, att.events - 1 AS retries,
-               att.success_events, att.error_events,
-               f.outcome AS first_outcome, l.outcome AS final_outcome,
-               NULLIF(l.ec, '') AS final_error_code,
-               COALESCE(att.error_events > 0 AND att.last_success_ts > att.first_error_ts, 0)
-                   AS recovered
-        FROM att
-        JOIN ranked f ON f.state = att.state AND f.first_rank = 1
-        JOIN ranked l ON l.state = att.state AND l.last_rank = 1
-        ORDER BY att.first_ts, att.state""",
+        f"""SELECT state, first_ts, last_ts, redirects, events, redirects - events AS reloads,
+               events - 1 AS retries, success_events, error_events, first_outcome, final_outcome,
+               final_error_code,
+               COALESCE(error_events > 0 AND last_success_ts > first_error_ts, 0) AS recovered
+        FROM attempts WHERE events > 0 AND {where}
+        ORDER BY first_ts, state""",
         params,
     )
     frame["recovered"] = frame["recovered"].astype(bool)
@@ -115,8 +80,15 @@ def attempt_summary(
     Definitions (see :func:`attempts`): an attempt is a ``state``; ``recovered`` counts the
     attempts in which a success arrived after an error (strictly later first timestamp), and
     ``recovered_share`` = recovered / attempts with an error: *of the attempts that hit an
-    error, how many still ended up connected*.  A retry under a new ``state`` cannot be linked
-    to the first one and is a separate attempt.
+    error, how many still ended up connected under the same state*.
+
+    Most retries get a new ``state`` (the app starts Connect afresh), so they are separate
+    attempts.  They are linked by inference: an attempt that *ended* in an error is
+    ``retried_inferred`` when the same client (client IP + user agent, or ``user_id``) started
+    another attempt within :data:`RETRY_WINDOW_MINUTES` after the error, and
+    ``recovered_inferred`` when that retry succeeded.  ``linkable`` counts the attempts ending
+    in an error that have a client at all; the inferred shares are over those, and are NaN
+    (cannot be measured) when the logs carry no client.
 
     Parameters
     ----------
@@ -136,7 +108,10 @@ def attempt_summary(
         ``stated_redirects``, ``reloads``, ``attempts``, ``attempts_with_retry``, ``retries``,
         ``attempts_succeeded``, ``attempts_with_error``, ``recovered``, ``recovered_share``
         with ``_lo``/``_hi`` Wilson bounds, and ``attempt_success_rate`` (attempts with a
-        success over attempts) with bounds.
+        success over attempts) with bounds; ``ended_in_error``, ``linkable``,
+        ``retried_inferred``, ``recovered_inferred``, and ``linkable_share`` (linkable /
+        ended_in_error), ``retried_share`` and ``recovered_inferred_share`` (over linkable),
+        each with bounds.
 
     Examples
     --------
@@ -145,11 +120,10 @@ def attempt_summary(
     """
     check_period(period, allow_none=True)
     db = connect(db)
-    cte, params = _attempt_ctes(since, until, include_test)
+    where, params = filters(since, until, include_test, ts="first_ts")
     att = query(
         db,
-        f"""{cte}
-        SELECT {period_expr(period, "first_ts")} AS period,
+        f"""SELECT {day_expr(period, "first_ts")} AS period,
                COUNT(*) AS attempts,
                SUM(redirects) AS stated_redirects,
                SUM(redirects - events) AS reloads,
@@ -158,29 +132,49 @@ def attempt_summary(
                SUM(success_events > 0) AS attempts_succeeded,
                SUM(error_events > 0) AS attempts_with_error,
                SUM(error_events > 0 AND last_success_ts > first_error_ts) AS recovered
-        FROM att GROUP BY 1""",
+        FROM attempts WHERE events > 0 AND {where} GROUP BY 1""",
         params,
     )
-    stateless = query(
+    att = roll_up(att, period)
+    where_s, params_s = filters(since, until, include_test)
+    stateless = roll_up(
+        query(
+            db,
+            f"""SELECT {day_expr(period)} AS period, COUNT(*) AS stateless_redirects
+            FROM events WHERE state IS NULL AND {where_s} GROUP BY 1""",
+            params_s,
+        ),
+        period,
+    )
+    linked = query(
         db,
-        f"""{cte}
-        SELECT {period_expr(period)} AS period, COUNT(*) AS stateless_redirects
-        FROM base WHERE {NO_STATE} GROUP BY 1""",
+        f"""SELECT {day_expr(period, "first_ts")} AS period, COUNT(*) AS ended_in_error,
+               SUM(client IS NOT NULL OR user_id IS NOT NULL) AS linkable,
+               COALESCE(SUM(retried), 0) AS retried_inferred,
+               COALESCE(SUM(retry_succeeded), 0) AS recovered_inferred
+        FROM attempts WHERE final_outcome = 'error' AND events > 0 AND {where} GROUP BY 1""",
         params,
     )
+    linked = roll_up(linked, period)
+    att = att.merge(linked, on="period", how="outer")
     frame = att.merge(stateless, on="period", how="outer")
     if frame.empty:
         frame = pd.DataFrame([{"period": "all"}])
     counts = [
         "stateless_redirects", "stated_redirects", "reloads", "attempts",
         "attempts_with_retry", "retries", "attempts_succeeded", "attempts_with_error",
-        "recovered",
+        "recovered", "ended_in_error", "linkable", "retried_inferred", "recovered_inferred",
     ]  # fmt: skip
     frame = frame.reindex(columns=["period", *counts])
     frame[counts] = frame[counts].fillna(0).astype("int64")
     frame.insert(1, "redirects", frame["stateless_redirects"] + frame["stated_redirects"])
     add_rate(frame, "recovered_share", "recovered", "attempts_with_error", alpha)
     add_rate(frame, "attempt_success_rate", "attempts_succeeded", "attempts", alpha)
+    add_rate(frame, "linkable_share", "linkable", "ended_in_error", alpha)
+    # Over the attempts that could be linked at all: an attempt without a client cannot show
+    # a retry, and counting it would read as "did not retry".
+    add_rate(frame, "retried_share", "retried_inferred", "linkable", alpha)
+    add_rate(frame, "recovered_inferred_share", "recovered_inferred", "linkable", alpha)
     if period is None:
         return frame.drop(columns="period")
     frame["period"] = pd.to_datetime(frame["period"])

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["wilson_interval", "compare_proportions"]
+__all__ = ["wilson_interval", "compare_proportions", "holm"]
 
 
 def wilson_interval(k: Any, n: Any, alpha: float = 0.05) -> tuple[Any, Any]:
@@ -119,3 +119,36 @@ def compare_proportions(
         _, p = proportions_ztest([k2, k1], [n2, n1])
         test = "z-test"
     return {"diff_lo": float(lo), "diff_hi": float(hi), "test": test, "p_value": float(p)}
+
+
+def holm(p_values: Any) -> np.ndarray:
+    """Holm's step-down adjustment of p-values tested together (family-wise error rate).
+
+    Parameters
+    ----------
+    p_values : array-like of float
+        NaN (a test that could not run) stays NaN and does not count as a test.
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted p-values, each at least the raw one and at most 1.  Reject where
+        ``adjusted < alpha``.  Same as
+        ``statsmodels.stats.multitest.multipletests(p, method="holm")[1]``.
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    idx = np.flatnonzero(ok)
+    order = idx[np.argsort(p[idx], kind="stable")]
+    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out[order] = adjusted
+    return out

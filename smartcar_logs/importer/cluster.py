@@ -316,11 +316,13 @@ def _write(db, outcome: Outcome, item, import_id: int):
             with conn:
                 remote.remember_object(conn, item, None, import_id, r.status)
         return r
+    from ..store import refresh_derived
     from .run import _count_in_run
 
     conn.execute("BEGIN IMMEDIATE")
     try:
         write_outcome(db, outcome)
+        refresh_derived(conn, r.fingerprint, import_id)  # the events analysis reads, as _import_stream does
         _count_in_run(conn, import_id, r)  # as _import_one does: the run's totals stay true if killed
         if is_object:
             remote.remember_object(conn, item, r.fingerprint, import_id, r.status)
@@ -341,13 +343,12 @@ def _write(db, outcome: Outcome, item, import_id: int):
 def write_outcome(db, outcome: Outcome):
     """Store a task's rows and checkpoint in the caller's open transaction; return its
     FileResult, with the inserted/duplicate split decided against this database."""
-    from ..store import LAUNCHES, REDIRECT_COLUMNS, REDIRECTS, REJECTS
-    from .scan import _insert_sparse
+    from ..store import LAUNCHES, REDIRECTS, REJECTS
 
     conn = db.conn
     r = outcome.result
     before = conn.total_changes
-    _insert_sparse(conn, REDIRECTS, REDIRECT_COLUMNS, outcome.rows)
+    conn.executemany(REDIRECTS.insert_sql(), outcome.rows)  # whole rows, as the worker selected them
     inserted = conn.total_changes - before
     r.inserted, r.duplicates = inserted, len(outcome.rows) - inserted
     if outcome.launches:

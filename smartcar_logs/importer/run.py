@@ -21,7 +21,7 @@ import sqlite_utils
 from .. import formats as _formats
 from .. import privacy as _privacy
 from ..redirect import ERROR_CODES
-from ..store import ensure_schema
+from ..store import ensure_schema, refresh_derived
 from . import checkpoint, inputs, remote
 from .discovery import expand_inputs
 from .inputs import CHUNK_SIZE, LONG_LINE_BYTES, MAX_LINE_BYTES, _Opened, read_chunk
@@ -333,6 +333,7 @@ def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
         return
     scanned = _scan_blocks(src, start, ident.lines, scan, run, result)
     _time_range(src, scanned, fmt, scan, result)
+    refresh_derived(conn, fp, run.import_id)  # the events analysis reads, in this transaction
     if scanned.voucher.pos == 0 and not scanned.waiting:
         return  # nothing vouched for and nothing waiting: no source to remember
     checkpoint.save(

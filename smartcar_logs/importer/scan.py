@@ -57,6 +57,8 @@ def _norm_path(p: str) -> str:
 
 # What nearly every target starts with: a plain path, with nothing to cut, decode or scrub.
 _PLAIN_PATH = re.compile(rb"/[A-Za-z0-9._~/\-]*").match
+# One str per distinct plain path: a block's pickled rows then carry each path once.
+_PATHS: dict[bytes, str] = {}
 
 
 def _target_path(target: bytes) -> str:
@@ -64,8 +66,16 @@ def _target_path(target: bytes) -> str:
     if m is not None:
         end = m.end()
         if end == len(target) or target[end] == 63:  # "?": the general steps below agree
-            s = m.group().decode("ascii")
-            return s.rstrip("/") if len(s) > 1 else s
+            raw = m.group()
+            s = _PATHS.get(raw)
+            if s is None:
+                s = raw.decode("ascii")
+                s = s.rstrip("/") if len(s) > 1 else s
+                if len(raw) <= 256:
+                    if len(_PATHS) >= 10_000:
+                        _PATHS.clear()
+                    _PATHS[raw] = s
+            return s
     q = target.find(b"?")
     p = target if q == -1 else target[:q]
     h = p.find(b"#")
@@ -145,8 +155,19 @@ def _parse_block(ctx: _ParseContext, buf: bytes, bounds: list, base: int, line0:
             line = line[:-1]
         item = _parse_line(ctx, line, base + s, line_no + 1)
         if item is not None:
-            items.append(item)
+            items.append(_sparse_item(item))
     return items
+
+
+def _sparse_item(item: tuple) -> tuple:
+    """An "R" item with its row as ``(mask, values)``: the row without its NULLs, and which
+    columns it fills (see :func:`_insert_sparse`). Done where the line is parsed, in the
+    worker processes, so the main process, which writes every row, only groups them."""
+    if item is None or item[0] != "R":
+        return item
+    row = item[5]
+    mask = bytes(map(is_not, row, _NONES))
+    return item[:5] + ((mask, tuple(compress(row, mask))), item[6])
 
 
 def _parse_line(ctx: _ParseContext, line: bytes, offset: int, line_no: int):
@@ -337,6 +358,7 @@ class _FileScan:
 
     def apply(self, items: list) -> None:
         confirmed, pending = self.confirmed, self.pending
+        first, last = self.first_ts, self.last_ts  # of the rows kept: locals, not a call per row
         for item in items:
             kind = item[0]
             if kind == "R":
@@ -356,19 +378,31 @@ class _FileScan:
                     else:
                         pending[path] += 1
                         self.pending_offsets.setdefault(path, []).append(offset)
-                self._seen_ts(ts)
+                if ts:
+                    if first is None or ts < first:
+                        first = ts
+                    if last is None or ts > last:
+                        last = ts
                 self.rows.append(row)
             elif kind == "N":
                 _, offset, line_no, path, line = item
                 if path in confirmed:  # confirmed by an earlier line: an empty redirect
-                    self.apply([_parse_line(self.ctx, line, offset, line_no)])
+                    self.first_ts, self.last_ts = first, last
+                    self.apply([_sparse_item(_parse_line(self.ctx, line, offset, line_no))])
+                    first, last = self.first_ts, self.last_ts
             elif kind == "L":
                 self.launch_rows.append(item[1])
-                self._seen_ts(item[2])
+                ts = item[2]
+                if ts:
+                    if first is None or ts < first:
+                        first = ts
+                    if last is None or ts > last:
+                        last = ts
             else:
                 row = item[1]
                 self.reasons[row[_REJECT_REASON]] += 1
                 self.reject_rows.append(row)
+        self.first_ts, self.last_ts = first, last
 
     def long_line(self, offset: int, line_no: int, head: bytes, candidate: bool) -> None:
         """A line too long to buffer, skipped unread: a candidate (a needle occurs in it) is
@@ -386,13 +420,6 @@ class _FileScan:
                 ]
             )
             self.flush()
-
-    def _seen_ts(self, ts: str | None) -> None:
-        if ts:
-            if self.first_ts is None or ts < self.first_ts:
-                self.first_ts = ts
-            if self.last_ts is None or ts > self.last_ts:
-                self.last_ts = ts
 
     def flush(self) -> None:
         """Write buffered rows; the caller's transaction makes them permanent or not."""
@@ -486,19 +513,19 @@ def _sparse_sql(table, columns: tuple, mask: tuple) -> str:
 
 
 def _insert_sparse(conn, table, columns: tuple, rows: list) -> None:
-    """Insert *rows* leaving their NULLs out of the statement.
+    """Insert *rows*, ``(mask, values)`` pairs from :func:`_sparse_item`, leaving their NULLs
+    out of the statement.
 
     Most redirect columns are NULL on most rows, and the sqlite3 module binds None through
     its adapter lookup, which made binding cost more than SQLite's own work: grouping rows
     by which columns they fill halves the insert time.
     """
-    groups: dict[tuple, list] = {}
-    for row in rows:
-        mask = tuple(map(is_not, row, _NONES))
+    groups: dict[bytes, list] = {}
+    for mask, values in rows:
         g = groups.get(mask)
         if g is None:
             groups[mask] = g = []
-        g.append(tuple(compress(row, mask)))
+        g.append(values)
     for mask, group in groups.items():
         conn.executemany(_sparse_sql(table, columns, mask), group)
 

@@ -129,13 +129,42 @@ MAKE_SPELLINGS: dict[str, tuple[str, ...]] = {
     "RAM": ("RAM", "Ram"),
     "KIA": ("KIA", "Kia"),
 }
-# Weights for vehicle_incompatible: skewed (assumption) towards makes that plausibly are not
-# supported; any make may appear.
+# What makes a vehicle incompatible, as the synthetic world has it (general knowledge, an
+# ASSUMPTION, not Smartcar's compatibility list): a make whose connected services Connect does
+# not reach, or a supported make's car built before its connected services existed.
+#: Makes treated as unsupported: any of their model years can come back incompatible.
+UNSUPPORTED_MAKES = frozenset({"SUBARU", "MAZDA", "MITSUBISHI", "FIAT"})
+#: Supported makes -> first model year with connected services; older cars are incompatible.
+CONNECTED_SINCE: dict[str, int] = {
+    "FORD": 2017, "CHEVROLET": 2016, "CADILLAC": 2016, "GMC": 2016, "BUICK": 2016, "TOYOTA": 2018,
+    "LEXUS": 2018, "HONDA": 2018, "ACURA": 2019, "HYUNDAI": 2018, "KIA": 2019, "NISSAN": 2016,
+    "BMW": 2014, "MINI": 2015, "MERCEDES-BENZ": 2016, "AUDI": 2016, "VOLKSWAGEN": 2020, "VOLVO": 2016,
+    "JEEP": 2018, "RAM": 2019, "RENAULT": 2019, "PEUGEOT": 2019, "SKODA": 2019,
+}  # fmt: skip
+# First model year of each model (general knowledge), so no car predates its model.
+MODEL_SINCE: dict[str, int] = {
+    "Model 3": 2017, "Model Y": 2020, "Model S": 2012, "Model X": 2016, "Cybertruck": 2024,
+    "Mustang Mach-E": 2021, "F-150 Lightning": 2022, "F-150": 1975, "Escape": 2001, "Explorer": 1991,
+    "Bolt EV": 2017, "Bolt EUV": 2022, "Equinox": 2005, "Silverado": 1999, "Tahoe": 1995,
+    "Lyriq": 2023, "Escalade": 1999, "XT5": 2017, "Sierra": 1999, "Yukon": 1992, "Hummer EV": 2022,
+    "Enclave": 2008, "Encore GX": 2020, "RAV4": 1996, "Camry": 1983, "Corolla": 1968, "bZ4X": 2023,
+    "Highlander": 2001, "Tacoma": 1995, "RX": 1999, "NX": 2015, "ES": 1990, "Civic": 1973,
+    "Accord": 1976, "CR-V": 1997, "MDX": 2001, "RDX": 2007, "Ioniq 5": 2022, "Kona Electric": 2019,
+    "Tucson": 2005, "EV6": 2022, "Niro EV": 2019, "Sportage": 1995, "LEAF": 2011, "Ariya": 2023,
+    "Rogue": 2008, "i4": 2022, "iX": 2022, "3 Series": 1977, "X5": 2000, "Cooper SE": 2020,
+    "Countryman": 2011, "EQS": 2022, "EQE": 2023, "C-Class": 1994, "GLC": 2016, "e-tron": 2019,
+    "Q4 e-tron": 2022, "A4": 1995, "Q5": 2009, "ID.4": 2021, "Golf": 1975, "Tiguan": 2009,
+    "XC40 Recharge": 2021, "XC60": 2009, "XC90": 2003, "Polestar 2": 2021, "Grand Cherokee 4xe": 2022,
+    "Wrangler 4xe": 2021, "1500": 2011, "Zoe": 2013, "Megane E-Tech": 2022, "e-208": 2020,
+    "3008": 2009, "Enyaq": 2021, "R1T": 2022, "R1S": 2022, "Outback": 1995, "Forester": 1998,
+    "Solterra": 2023, "CX-5": 2013, "MX-30": 2021, "Mazda3": 2004, "Outlander PHEV": 2014, "500e": 2013,
+}  # fmt: skip
+NEWEST_MODEL_YEAR = 2026
+# Weights among the plausibly incompatible makes (assumption): unsupported makes first.
 # fmt: off
 INCOMPATIBLE_MAKE_WEIGHTS: dict[str, float] = {
-    "RIVIAN": 6, "SUBARU": 6, "MAZDA": 6, "MITSUBISHI": 4, "FIAT": 3, "SKODA": 4, "PEUGEOT": 4,
-    "RENAULT": 3, "HONDA": 3, "POLESTAR": 2, "TESLA": 2, "FORD": 2, "TOYOTA": 2, "VOLKSWAGEN": 2,
-    "MERCEDES-BENZ": 2,
+    "SUBARU": 6, "MAZDA": 6, "MITSUBISHI": 4, "FIAT": 3, "HONDA": 3, "TOYOTA": 3, "FORD": 3,
+    "VOLKSWAGEN": 3, "SKODA": 2, "PEUGEOT": 2, "RENAULT": 2, "HYUNDAI": 2, "KIA": 2, "NISSAN": 2,
 }
 # fmt: on
 # World manufacturer identifiers (general knowledge) for plausible synthetic VINs.
@@ -195,14 +224,26 @@ class _Vehicle(NamedTuple):
 
 
 def vehicle_pool(rnd: random.Random, n: int = 240) -> list[_Vehicle]:
-    makes = list(MODELS)
-    weights = [INCOMPATIBLE_MAKE_WEIGHTS.get(m, 1.0) for m in makes]
+    """Vehicles that plausibly come back ``vehicle_incompatible``: a real make, model and year.
+
+    An unsupported make in any year its model was built, or a supported make's car from
+    before its connected services (:data:`CONNECTED_SINCE`); never a year before the model.
+    """
     out = []
+    candidates = []
+    for make in INCOMPATIBLE_MAKE_WEIGHTS:
+        cutoff = NEWEST_MODEL_YEAR + 1 if make in UNSUPPORTED_MAKES else CONNECTED_SINCE[make]
+        models = [m for m in MODELS[make] if MODEL_SINCE[m] < cutoff]
+        if models:
+            candidates.append((make, models, cutoff))
+    weights = [INCOMPATIBLE_MAKE_WEIGHTS[make] for make, _, _ in candidates]
     for _ in range(n):
-        make = rnd.choices(makes, weights)[0]
-        # older cars are more plausibly incompatible (assumption): skewed towards 2008-2018
-        year = 2008 + int(18.999 * rnd.random() ** 1.6)
-        out.append(_Vehicle(make, rnd.choice(MODELS[make]), year, _make_vin(rnd, make, year)))
+        make, models, cutoff = rnd.choices(candidates, weights)[0]
+        model = rnd.choice(models)
+        # recent-ish cars are the ones people try to connect (assumption): the last 12 years
+        first = max(MODEL_SINCE[model], cutoff - 12)
+        year = first + int((cutoff - first) * rnd.random() ** 0.7)
+        out.append(_Vehicle(make, model, min(year, cutoff - 1), _make_vin(rnd, make, min(year, cutoff - 1))))
     return out
 
 

@@ -21,6 +21,7 @@ from .catalogue import (
     DESCRIPTIONS,
     DOC_TEST_VINS,
     GOOGLE_CALLBACK_PATH,
+    MODELS,
     OUTCOME_MIX,
     P_ABANDON,
     P_NO_STATE,
@@ -119,7 +120,10 @@ class Specials:
         self.launch_path = launch_path
         self.t_hi = t_hi
         self.sample_time = sample_time
-        self.users = clients(rng, 300, BROWSER_UAS, ("HTTP/1.1", "HTTP/2.0", "HTTP/2.0"))
+        # Enough distinct clients that two people rarely share an address and browser within
+        # minutes: a retry after an error is the same client (same user index), and
+        # retries across states are linked by exactly that.
+        self.users = clients(rng, 20_000, BROWSER_UAS, ("HTTP/1.1", "HTTP/2.0", "HTTP/2.0"))
         self.vehicles = vehicle_pool(rng)
         self.state_key = rng.getrandbits(40)
         # per attempt: user index, mode, outcome index (255 = none yet), retry flag
@@ -304,8 +308,8 @@ class Specials:
                 if y >= 0.45:  # the user chose to share vehicle details
                     vehicle_info = True
                     v = self.vehicles[int(rnd() * len(self.vehicles))]
-                    vin = v.vin
-                    if rnd() < 0.12:
+                    vin, make, model = v.vin, v.make, v.model
+                    if y < 0.90 and rnd() < 0.12:  # a test-mode VIN: Smartcar's simulated vehicles
                         test_vin = True
                         vin = (
                             r.choice(DOC_TEST_VINS)
@@ -316,17 +320,16 @@ class Specials:
                                 + f"{r.getrandbits(40):010X}"
                             )
                         )
-                    make = _enc(
-                        spelling(r, TEST_VIN_MAKES.get(vin[3:7], v.make) if test_vin else v.make), plus
-                    )
-                    model = _enc(v.model, plus)
+                        make = TEST_VIN_MAKES[vin[3:7]]
+                        model = r.choice(MODELS[make])  # a model of the test VIN's own make
+                    make = _enc(spelling(r, make), plus)
+                    model = _enc(model, plus)
                     if y < 0.70:  # vin + make (iOS/Android style)
                         params += [f"vin={vin}", f"make={make}"]
                     elif y < 0.90:  # all four
                         params += [f"vin={vin}", f"make={make}", f"model={model}", f"year={v.year}"]
                     else:  # make/model/year without a VIN (JS SDK test style)
                         params += [f"make={make}", f"model={model}", f"year={v.year}"]
-                        test_vin = False
             elif outcome == "configuration_error":
                 msg = CONFIG_ERROR_MESSAGES[int(rnd() * len(CONFIG_ERROR_MESSAGES))]
                 params += ["status_code=400", "error_message=" + _enc(msg, plus)]

@@ -1,0 +1,160 @@
+"""The derived tables (store.EVENTS, store.ATTEMPTS): kept by the importer, equal to a rebuild.
+
+Analysis reads these tables instead of every redirect, so they must be exactly what a rebuild
+from the rows gives, whatever order files arrive in, however often they are imported again,
+and whether the importer took the state-by-state or the rebuild-everything path.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+
+import hypothesis.strategies as st
+from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from logs import CB, LAUNCH, clf, write
+from smartcar_logs import analysis, import_paths, store
+from smartcar_logs.store import open_db, rebuild_derived
+from smartcar_logs.synthetic import generate_file
+
+
+def _tables(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
+    return {
+        "events": conn.execute("SELECT * FROM events ORDER BY id").fetchall(),
+        "attempts": conn.execute("SELECT * FROM attempts ORDER BY state").fetchall(),
+    }
+
+
+def _rebuilt(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
+    copy = sqlite3.connect(":memory:", isolation_level=None)
+    conn.backup(copy)
+    copy.execute("BEGIN")
+    rebuild_derived(copy)
+    copy.execute("COMMIT")
+    return _tables(copy)
+
+
+class ImportsInAnyOrder(RuleBasedStateMachine):
+    """Parts of one generated log (a reload or a retry may sit in a later part than the
+    first redirect), imported in any order, again and again, by either refresh path."""
+
+    parts: list[str] = []
+
+    def __init__(self):
+        super().__init__()
+        self.db = open_db(None)
+        self.saved = store.BULK_STATES
+
+    @rule(part=st.integers(0, 3), bulk=st.booleans())
+    def import_part(self, part, bulk):
+        store.BULK_STATES = 0 if bulk else 50_000
+        try:
+            import_paths(self.db, [self.parts[part]], launch_paths=[LAUNCH])
+        finally:
+            store.BULK_STATES = self.saved
+
+    @invariant()
+    def derived_tables_equal_a_rebuild(self):
+        assert _tables(self.db.conn) == _rebuilt(self.db.conn)
+
+    def teardown(self):
+        store.BULK_STATES = self.saved
+        self.db.conn.close()
+
+
+def test_derived_tables_survive_any_import_order(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("parts")
+    whole = tmp / "whole.log"
+    generate_file(str(whole), lines=3000, redirect_share=0.3, seed=7, days=1)
+    lines = whole.read_bytes().splitlines(keepends=True)
+    # Interleaved slices, so each part holds pieces of the same attempts.
+    ImportsInAnyOrder.parts = []
+    for i in range(4):
+        p = tmp / f"part{i}.log"
+        p.write_bytes(b"".join(lines[i::4]))
+        ImportsInAnyOrder.parts.append(str(p))
+    run = ImportsInAnyOrder.TestCase
+    run.settings = settings(max_examples=8, stateful_step_count=5, deadline=None)
+    run().runTest()
+
+
+def test_a_database_from_before_the_derived_tables_gets_them(tmp_path):
+    path = tmp_path / "old.db"
+    db = open_db(path)
+    import_paths(
+        db, [write(tmp_path, "a.log", clf(f"{CB}?error=access_denied&state=s1"))], redirect_paths=[CB]
+    )
+    expected = _tables(db.conn)
+    assert len(expected["events"]) == 1
+    db.conn.execute("DELETE FROM events")
+    db.conn.execute("DELETE FROM meta WHERE key = 'derived_version'")
+    db.conn.close()
+    assert _tables(open_db(path).conn) == expected  # ensure_schema rebuilt them
+
+
+# --- retries across states -------------------------------------------------------------------------
+
+
+def _t(minute: int) -> str:
+    return f"01/Oct/2026:09:{minute:02d}:00 +0000"
+
+
+def test_retries_under_a_new_state_are_linked_by_client(tmp_path):
+    a, b, c = "198.51.100.1", "198.51.100.2", "198.51.100.3"
+    log = b"".join(
+        [
+            clf(f"{LAUNCH}?state=a1", ip=a, t=_t(0)),
+            clf(f"{CB}?error=access_denied&state=a1", ip=a, t=_t(1)),
+            clf(f"{LAUNCH}?state=a2", ip=a, t=_t(5)),  # 4 minutes later, same client: a retry
+            clf(f"{CB}?code=x&user_id=u1&state=a2", ip=a, t=_t(6)),
+            clf(f"{CB}?error=vehicle_incompatible&state=b1", ip=b, t=_t(2)),
+            clf(f"{CB}?code=y&user_id=u2&state=b2", ip=b, t=_t(40)),  # 38 minutes: not a retry
+            clf(f"{CB}?error=access_denied&state=c1", ip=c, t=_t(3)),
+            clf(f"{CB}?error=access_denied&state=c2", ip=c, t=_t(10)),  # retried, failed again
+        ]
+    )
+    db = open_db(tmp_path / "r.db")
+    import_paths(db, [write(tmp_path, "r.log", log)], redirect_paths=[CB], launch_paths=[LAUNCH])
+    s = analysis.attempt_summary(db).iloc[0]
+    # ended in an error: a1, b1, c1, c2; c2's own retry never came
+    assert (s["ended_in_error"], s["linkable"], s["retried_inferred"], s["recovered_inferred"]) == (
+        4,
+        4,
+        2,
+        1,
+    )
+    assert s["retried_share"] == 0.5 and s["recovered_inferred_share"] == 0.25
+    assert s["recovered"] == 0  # nothing recovered under its own state
+
+
+def test_without_a_client_the_retries_cannot_be_measured(tmp_path):
+    db = open_db(tmp_path / "n.db")
+    db["redirects"].insert_all(
+        [
+            {"source_fp": "x", "line_no": i, "byte_offset": i, "ts": ts, "state": st_, "outcome": o,
+             "error_code": code, "category": cat, "is_test": 0}
+            for i, (ts, st_, o, code, cat) in enumerate([
+                ("2026-10-01T09:00:00+00:00", "s1", "error", "access_denied", "denied"),
+                ("2026-10-01T09:02:00+00:00", "s2", "success", None, "success"),
+            ])
+        ]
+    )  # fmt: skip
+    rebuild_derived(db.conn)
+    s = analysis.attempt_summary(db).iloc[0]
+    assert (s["ended_in_error"], s["linkable"]) == (1, 0)
+    assert math.isnan(s["retried_share"]) and math.isnan(s["recovered_inferred_share"])
+
+
+def test_refresh_is_idempotent(tmp_path):
+    log = write(tmp_path, "a.log", clf(f"{CB}?error=access_denied&state=s1") + clf(f"{CB}?code=c&state=s1"))
+    db = open_db(Path(tmp_path) / "i.db")
+    import_paths(db, [log], redirect_paths=[CB])
+    before = _tables(db.conn)
+    db.conn.execute("BEGIN")
+    (fp,) = db.conn.execute("SELECT fingerprint FROM sources").fetchone()
+    store.refresh_derived(db.conn, fp, 1)
+    db.conn.execute("COMMIT")
+    assert _tables(db.conn) == before
