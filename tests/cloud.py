@@ -45,9 +45,14 @@ _OFFLINE = {
     "GCE_METADATA_HOST": "127.0.0.1:9",
     "GCE_METADATA_IP": "127.0.0.1:9",
     "FSSPEC_GCS_TOKEN": "anon",
-    # gcsfs otherwise asks a gRPC control API what kind of bucket this is.
+    # gcsfs otherwise asks a gRPC control API what kind of bucket this is (also set below).
     "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
 }
+
+
+# gcsfs reads this when it is imported, and papermill imports it (the report command, run by
+# tests/test_cli.py in this process) before any fixture here runs: set it at collection.
+os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
 
 def free_port() -> int:
