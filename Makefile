@@ -62,6 +62,11 @@ test: lint $(AZURITE)
 	$(BIN)/python -m pytest
 
 # The log-lifecycle model (tests/test_lifecycle.py) run much longer, with fresh randomness.
+SOAK_EXAMPLES ?= 2000
+soak: $(VENV)/.installed-test
+	SMARTCAR_LOGS_SOAK=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=0 \
+		--hypothesis-show-statistics tests/test_lifecycle.py
+
 # The demo only when there is no database yet; JupyterLab refuses to run as root without --allow-root.
 lab: $(VENV)/.installed-lab
 	@test -f $(DB) || $(MAKE) demo
