@@ -47,6 +47,8 @@ _MODULES = (
     "analysis",
     "plots",
     "redirect",
+    "query",
+    "vehicle",
     "formats",
     "store",
     "importer",

@@ -25,30 +25,18 @@ Design choices, and why:
 * **Classification mirrors the SDKs.** ``error`` wins over ``code``/``user_id`` (the iOS and JS
   SDKs do the same); error codes are matched case-insensitively.
 
-Canonical make rule (``make`` and ``vin_make``)
-    Fold accents to ASCII (``Citroën`` -> ``CITROEN``, ``Škoda`` -> ``SKODA``), uppercase, turn
-    underscores and whitespace runs into one space and tighten spaces around hyphens.  Then look
-    the make up in a small alias table keyed by its letters and digits only, so ``VW``,
-    ``Volkswagen``, ``mercedes benz``, ``MERCEDES_BENZ`` and ``Mercedes-Benz`` each land on one
-    spelling.  The canonical spellings follow the brand's own punctuation, uppercased:
-    ``MERCEDES-BENZ``, ``ROLLS-ROYCE``, ``LAND ROVER``, ``ALFA ROMEO``, ``ASTON MARTIN``.
-    Makes not in the table keep the cleaned uppercase form.  Group names (``GM``, ``Stellantis``)
-    and model lines (``Range Rover``) are deliberately *not* aliased to a brand.
-
-VIN model year
-    The year letter repeats every 30 years, so a VIN decodes to several candidate years.  We take
-    the most recent candidate not after the current year + 1 (vininfo's own ordering), which is
-    right for the cars that reach Connect today.  Known limitation: the North-American
-    position-7 rule that separates the 1980-2009 and 2010-2039 cycles is not applied.
+Makes and VINs are read by :mod:`smartcar_logs.vehicle`, the form encoding of the query by
+:mod:`smartcar_logs.query`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import unicodedata
-from functools import lru_cache
-from urllib.parse import unquote, unquote_to_bytes
+from urllib.parse import unquote
+
+from .query import as_bytes, is_uuid, parse_query
+from .vehicle import canonical_make, vin_check_digit, vin_details
 
 __all__ = [
     "parse_query",
@@ -153,303 +141,11 @@ _MAPPED_KEYS = frozenset(
     }
 )
 
-_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
-# A lone "%" or "%" followed by anything but two hex digits: left as-is by unquote_to_bytes.
-_BAD_ESCAPE_RE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
-_DOUBLE_RE = re.compile(rb"%25[0-9A-Fa-f]{2}")
+_SPACES_RE = re.compile(r"\s+")
 _YEAR_RE = re.compile(r"[0-9]{4}")
 # Nine digits keeps the value inside SQLite's INTEGER range whatever arrives.
 _STATUS_RE = re.compile(r"[0-9]{1,9}")
 _SCHEME_RE = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://")
-_VIN_CHARS_RE = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
-_SPACES_RE = re.compile(r"\s+")
-_HYPHEN_RE = re.compile(r"\s*-\s*")
-_NON_ALNUM_RE = re.compile(r"[^A-Z0-9]+")
-
-
-def is_uuid(s: str | None) -> bool:
-    """Return True when *s* is a UUID in 8-4-4-4-12 hex form (any case).
-
-    Smartcar's ``user_id`` is such a UUID; OAuth codes from other providers usually are not,
-    which is what makes a UUID ``user_id`` Smartcar-specific evidence.
-    """
-    return bool(s) and _UUID_RE.fullmatch(s) is not None
-
-
-def _to_bytes(value: bytes | str) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
-    try:
-        return value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        # Lone surrogates outside the surrogateescape range; "surrogatepass" yields bytes that
-        # are invalid UTF-8, which the decoder then flags instead of raising.
-        return value.encode("utf-8", "surrogatepass")
-    except AttributeError:
-        return str(value).encode("utf-8", "surrogatepass")
-
-
-def _decode_bytes(raw: bytes, flags: list[str]) -> str:
-    """Percent-decode one key or value (``+`` already turned into spaces) to text."""
-    if b"%" in raw:
-        raw = unquote_to_bytes(raw)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        if "invalid_utf8" not in flags:
-            flags.append("invalid_utf8")
-        return raw.decode("utf-8", "replace")
-
-
-def _unquote_text(s: str, flags: list[str]) -> str:
-    """Percent-decode a piece of already valid text; escapes may still hide bad UTF-8."""
-    try:
-        return unquote(s, "utf-8", "strict")
-    except UnicodeDecodeError:
-        if "invalid_utf8" not in flags:
-            flags.append("invalid_utf8")
-        return unquote(s, "utf-8", "replace")
-
-
-def parse_query(query: bytes | str) -> tuple[dict[str, str], list[str], list[str]]:
-    """Decode a query string the way a browser form would, without ever raising.
-
-    Parameters
-    ----------
-    query
-        The part after ``?`` (a leading ``?`` is tolerated), as bytes or text.  Text is
-        encoded with ``surrogateescape`` so bytes smuggled in by a lossy decoder survive.
-
-    Returns
-    -------
-    values : dict[str, str]
-        First value per key; blank values are kept as ``''``.
-    bare_keys : list[str]
-        Keys that had no ``=`` at all (``&state``), in order of first appearance.
-    flags : list[str]
-        Any of ``bare_keys``, ``duplicate_keys``, ``bad_escape``, ``invalid_utf8``,
-        ``double_encoded``, in the order first met.
-    """
-    values: dict[str, str] = {}
-    bare: list[str] = []
-    flags: list[str] = []
-    try:
-        raw = _to_bytes(query)
-        if raw[:1] == b"?":
-            raw = raw[1:]
-        # "+" is a space in form encoding and can never be part of "&", "=" or "%XX", so it is
-        # safe to replace across the whole query at once.
-        if b"+" in raw:
-            raw = raw.replace(b"+", b" ")
-        if b"%" in raw:
-            # Escapes never span "&" or "=", so scanning the whole query equals scanning
-            # each key and value separately.
-            if _BAD_ESCAPE_RE.search(raw) is not None:
-                flags.append("bad_escape")
-            if b"%25" in raw and _DOUBLE_RE.search(raw) is not None:
-                flags.append("double_encoded")
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                text = None
-            if text is not None:
-                pairs = []
-                for seg in text.split("&"):
-                    if seg:
-                        k, eq, v = seg.partition("=")
-                        if "%" in k:
-                            k = _unquote_text(k, flags)
-                        if "%" in v:
-                            v = _unquote_text(v, flags)
-                        pairs.append((k, eq, v))
-            else:
-                # Raw high bytes that are not UTF-8: decode piecewise as bytes so a broken
-                # raw byte cannot swallow a neighbouring escape.
-                flags.append("invalid_utf8")
-                pairs = []
-                for seg in raw.split(b"&"):
-                    if seg:
-                        k, eq, v = seg.partition(b"=")
-                        pairs.append((_decode_bytes(k, flags), eq, _decode_bytes(v, flags)))
-        else:
-            # Common case: nothing escaped, so decode the whole query once.  Decoding before
-            # splitting is equivalent because "&" and "=" never occur inside a UTF-8
-            # multi-byte sequence.
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                flags.append("invalid_utf8")
-                text = raw.decode("utf-8", "replace")
-            pairs = [seg.partition("=") for seg in text.split("&") if seg]
-        for key, eq, value in pairs:
-            if eq:
-                if key in values:
-                    if "duplicate_keys" not in flags:
-                        flags.append("duplicate_keys")
-                    continue
-                values[key] = value
-            else:
-                if "bare_keys" not in flags:
-                    flags.append("bare_keys")
-                if key in bare:
-                    if "duplicate_keys" not in flags:
-                        flags.append("duplicate_keys")
-                    continue
-                bare.append(key)
-    except Exception:  # pragma: no cover - defensive: the contract is "never raise"
-        pass
-    return values, bare, flags
-
-
-# --- makes -------------------------------------------------------------------------------
-
-_MAKE_CANON = (
-    "MERCEDES-BENZ",
-    "ROLLS-ROYCE",
-    "LAND ROVER",
-    "ALFA ROMEO",
-    "ASTON MARTIN",
-    "VOLKSWAGEN",
-    "CHEVROLET",
-    "MINI",
-    "CITROEN",
-    "SKODA",
-    "TESLA",
-    "HARLEY-DAVIDSON",
-    "MCLAREN",
-)
-# Keyed by letters+digits only, so separators and case never matter.
-_MAKE_ALIASES: dict[str, str] = {_NON_ALNUM_RE.sub("", m): m for m in _MAKE_CANON}
-_MAKE_ALIASES.update(
-    {
-        "VW": "VOLKSWAGEN",
-        "MERCEDES": "MERCEDES-BENZ",
-        "MB": "MERCEDES-BENZ",
-        "BENZ": "MERCEDES-BENZ",
-        "CHEVY": "CHEVROLET",
-        "ALFA": "ALFA ROMEO",
-        "ASTONMARTINLAGONDA": "ASTON MARTIN",
-        "ASTONMARTINLAGONDALIMITED": "ASTON MARTIN",
-        "ROLLS": "ROLLS-ROYCE",
-        "TESLAMOTORS": "TESLA",
-    }
-)
-
-# Suffixes vininfo appends to manufacturer names ("Chevrolet Mexico", "Porsche car").
-_VIN_SUFFIX_RE = re.compile(
-    r"\s+(?:USA|US|MEXICO|CANADA|CHINA|GERMANY|AUSTRALIA|BRAZIL|ARGENTINA|UK|SPAIN|CAR|CARS|SUV)$"
-)
-
-
-@lru_cache(maxsize=4096)
-def canonical_make(raw: str | None) -> str | None:
-    """Return the canonical uppercase spelling of a vehicle make, or None when blank.
-
-    See the module docstring for the rule.  ``canonical_make("mercedes benz")``,
-    ``canonical_make("MERCEDES_BENZ")`` and ``canonical_make("MB")`` all return
-    ``"MERCEDES-BENZ"``; ``canonical_make("Ford")`` returns ``"FORD"``.
-    """
-    if raw is None:
-        return None
-    s = str(raw)
-    if not s.isascii():
-        s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
-    s = s.upper().replace("_", " ")
-    s = _SPACES_RE.sub(" ", s).strip()
-    if not s:
-        return None
-    if "-" in s:
-        s = _HYPHEN_RE.sub("-", s)
-    return _MAKE_ALIASES.get(_NON_ALNUM_RE.sub("", s), s)
-
-
-def _vin_make_name(manufacturer: str | None) -> str | None:
-    if not manufacturer or manufacturer == "UnsupportedBrand":
-        return None
-    name = canonical_make(manufacturer)
-    if name is None:
-        return None
-    stripped = _VIN_SUFFIX_RE.sub("", name)
-    return canonical_make(stripped) if stripped else name
-
-
-# --- VINs --------------------------------------------------------------------------------
-
-_VIN_VALUES = {str(d): d for d in range(10)}
-_VIN_VALUES.update(zip("ABCDEFGH", range(1, 9)))
-_VIN_VALUES.update(zip("JKLMN", range(1, 6)))
-_VIN_VALUES.update({"P": 7, "R": 9})
-_VIN_VALUES.update(zip("STUVWXYZ", range(2, 10)))
-_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
-
-
-def vin_check_digit(vin: str) -> str | None:
-    """Return the expected check digit (``'0'``-``'9'`` or ``'X'``) of a 17-character VIN.
-
-    Computed with the 49 CFR 565 transliteration and weights; None when *vin* is not 17
-    characters of the VIN alphabet.  We compute it ourselves because vininfo's
-    ``verify_checksum`` also rejects some year letters, which is a different question.
-    """
-    if len(vin) != 17 or _VIN_CHARS_RE.fullmatch(vin) is None:
-        return None
-    total = sum(_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS))
-    rem = total % 11
-    return "X" if rem == 10 else str(rem)
-
-
-@lru_cache(maxsize=16384)
-def vin_details(vin: str | None) -> tuple[str | None, bool | None, str | None, int | None]:
-    """Normalise a VIN and decode what it says about the vehicle.
-
-    Parameters
-    ----------
-    vin
-        The VIN as sent (already percent-decoded).
-
-    Returns
-    -------
-    (vin, vin_valid, vin_make, vin_year)
-        *vin* stripped and uppercased (None when blank).  *vin_valid* is True only for 17
-        characters without I/O/Q whose check digit (position 9) is right when the VIN is
-        North-American (first character 1-5; other regions do not mandate it); None when
-        there is no VIN.  *vin_make* is the WMI manufacturer from vininfo, canonicalised
-        like :func:`canonical_make`, and *vin_year* the model year (North-American VINs:
-        the position-7 cycle rule; others: the most recent candidate); both None when vininfo cannot tell.
-    """
-    if vin is None:
-        return None, None, None, None
-    v = vin.strip().upper()
-    if not v:
-        return None, None, None, None
-    expected = vin_check_digit(v)
-    if expected is None:
-        return v, False, None, None
-    valid = v[8] == expected if v[0] in "12345" else True
-    vin_make = vin_year = None
-    try:
-        from vininfo import Vin  # imported lazily: it is only needed for the rare VIN
-
-        decoded = Vin(v)
-    except Exception:
-        decoded = None
-    if decoded is not None:
-        try:
-            vin_make = _vin_make_name(decoded.manufacturer)
-        except Exception:
-            vin_make = None
-        try:
-            years = sorted((int(y) for y in decoded.years), reverse=True)
-            # North-American VINs say which 30-year cycle in position 7: a digit means
-            # 1980-2009, a letter 2010-2039. Elsewhere, take the most recent candidate.
-            if years and v[0] in "12345" and len(years) > 1:
-                older = v[6].isdigit()
-                years = [y for y in years if (y < 2010) == older] or years
-            vin_year = years[0] if years else None
-        except Exception:
-            vin_year = None
-    return v, valid, vin_make, vin_year
 
 
 # --- the record --------------------------------------------------------------------------
@@ -537,7 +233,7 @@ def normalize(target: bytes | str) -> dict:
     ('error', 'access_denied', 'denied', 'User denied')
     """
     try:
-        return _normalize(_to_bytes(target))
+        return _normalize(as_bytes(target))
     except Exception:  # pragma: no cover - defensive: the contract is "never raise"
         rec = _empty_record()
         rec["flags"] = ["unparseable"]
