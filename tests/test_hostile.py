@@ -503,7 +503,7 @@ def test_error_messages_quoting_lines_and_names_are_clean(tmp_path):
 
 
 def test_clean_strips_escapes_controls_and_bidi():
-    from smartcar_logs.cli import clean
+    from smartcar_logs._console import clean
 
     assert clean("a\x1b[31mb\x1b]0;t\x07c\x1bPd") == "abcd"
     assert clean("x\r\x08\x7f\x9b\x85y") == "xy"
