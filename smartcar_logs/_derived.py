@@ -57,32 +57,39 @@ def _attempt_rows(conn: sqlite3.Connection, only: str) -> Iterator[tuple]:
     states (SQLite sorted and auto-indexed the events once per grouped subquery, first and
     last event each needing its own), this pass about 10 s.
     """
-    launches: dict[str, list] = {}
-    for state, ts, client in conn.execute(
-        f"SELECT state, ts, {_CLIENT} FROM launches WHERE state <> ''{only}"
-    ):
-        got = launches.get(state)
-        if got is None:
-            launches[state] = [ts, 1, client]
+    # Launches are merged in by state, both sides in state order, instead of held in a dict:
+    # a million launch states in Python objects took most of a gigabyte.
+    launches = conn.execute(
+        f"SELECT state, MIN(ts), COUNT(*), MAX({_CLIENT}) FROM launches WHERE state <> ''{only}"
+        " GROUP BY state ORDER BY state"
+    )
+    nxt = next(launches, None)
+
+    def launch_for(state: str) -> Iterator[tuple]:
+        """Launch-only attempts before *state*, then *state*'s own launch as the last item."""
+        nonlocal nxt
+        while nxt is not None and nxt[0] < state:
+            yield _launch_only(nxt)
+            nxt = next(launches, None)
+        if nxt is not None and nxt[0] == state:
+            got, nxt = nxt, next(launches, None)
+            yield got[1:]
         else:
-            if ts is not None and (got[0] is None or ts < got[0]):
-                got[0] = ts
-            got[1] += 1
-            if client is not None and (got[2] is None or client > got[2]):
-                got[2] = client
+            yield None
+
     events = conn.execute(
         f"""SELECT state, ts, outcome, COALESCE(category, outcome), error_code, hits, is_test,
                    user_id, {_CLIENT}
         FROM events WHERE state IS NOT NULL{only}
         ORDER BY state, ts, outcome, error_code"""
     )
-    seen = set()
     a = None
     for state, ts, outcome, category, code, hits, test, user_id, client in events:
         if a is None or state != a[0]:
             if a is not None:
-                yield _finish_attempt(a, launches.get(a[0]))
-                seen.add(a[0])
+                *before, launch = launch_for(a[0])
+                yield from before
+                yield _finish_attempt(a, launch)
             # state, first_ts, last_ts, redirects, events, success, errors, first_error,
             # last_error, first_success, last_success, first outcome, first category,
             # final outcome, final code, is_test, user_id, client
@@ -125,12 +132,18 @@ def _attempt_rows(conn: sqlite3.Connection, only: str) -> Iterator[tuple]:
         if user_id is not None and (a[16] is None or user_id > a[16]):
             a[16] = user_id
     if a is not None:
-        yield _finish_attempt(a, launches.get(a[0]))
-        seen.add(a[0])
-    for state, launch in launches.items():
-        if state not in seen:  # launched, never came back
-            yield (state, launch[0], launch[1], None, None, 0, 0, 0, 0, None, None, None, None,
-                   None, None, None, None, None, None, 0, None, launch[2], None, None)  # fmt: skip
+        *before, launch = launch_for(a[0])
+        yield from before
+        yield _finish_attempt(a, launch)
+    while nxt is not None:  # launched, never came back
+        yield _launch_only(nxt)
+        nxt = next(launches, None)
+
+
+def _launch_only(launch: tuple) -> tuple:
+    state, launched, lines, client = launch
+    return (state, launched, lines, None, None, 0, 0, 0, 0, None, None, None, None,
+            None, None, None, None, None, None, 0, None, client, None, None)  # fmt: skip
 
 
 def _finish_attempt(a: list, launch: list | None) -> tuple:
