@@ -339,6 +339,21 @@ def import_(
     sys.exit(result.exit_status(strict=strict))
 
 
+def _vehicle_label(make: str, model: str | None) -> str:
+    """'HONDA Accord'; what was not sent is said so, not shown as '(unknown) (unknown)'."""
+    from .redirect import UNKNOWN
+
+    if model is None:  # a make alone
+        return "(no make sent)" if make == UNKNOWN else make
+    if make == UNKNOWN and model == UNKNOWN:
+        return "(no make or model sent)"
+    if model == UNKNOWN:
+        return f"{make} (no model sent)"
+    if make == UNKNOWN:
+        return f"{model} (no make sent)"
+    return f"{make} {model}"
+
+
 @cli.command()
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
@@ -374,12 +389,13 @@ def summary(db_path, as_json, top, include_test):
     if s["top_incompatible_makes"]:
         echo("top incompatible makes:")
         for r in s["top_incompatible_makes"]:
-            echo(f"  {clean(r['make']):<40}{r['n']:>10,}")
+            echo(f"  {clean(_vehicle_label(r['make'], None)):<40}{r['n']:>10,}")
         echo("top incompatible models:")
         for r in s["top_incompatible_models"]:
-            echo(f"  {clean(r['make'] + ' ' + r['model']):<40}{r['n']:>10,}")
+            echo(f"  {clean(_vehicle_label(r['make'], r['model'])):<40}{r['n']:>10,}")
     if s["test_redirects_excluded"]:
-        echo(f"({s['test_redirects_excluded']:,} test redirects excluded; --include-test to count them)")
+        n = s["test_redirects_excluded"]
+        echo(f"({n:,} test redirect{'' if n == 1 else 's'} excluded; --include-test to count them)")
     if s.get("waiting_lines"):
         n = s["waiting_lines"]
         echo(
