@@ -135,7 +135,7 @@ def test_terminal_output_strips_control_characters(tmp_path):
     db = tmp_path / "x.db"
     run("import", "--db", str(db), "-q", str(log))
     s = run("summary", "--db", str(db))
-    assert "\x1b" not in s.stdout and "RED (unknown)" in s.stdout
+    assert "\x1b" not in s.stdout and "RED (no model sent)" in s.stdout
 
 
 def test_generate_then_import(tmp_path):
