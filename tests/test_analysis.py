@@ -286,6 +286,20 @@ def test_compare_latest_on_fixture(analysis_db):
     assert list(cmp["p_holm"]) == pytest.approx(list(analysis.holm(cmp["p_value"])))
 
 
+def test_compare_latest_takes_the_rates_at_hand(analysis_db):
+    # the report passes the rates it has just charted; the comparison must be the same, and
+    # must really use them (a frame with the counts doubled gives other counts)
+    args = dict(until="2026-10-19", period="week")
+    r = analysis.rates(analysis_db, **args)
+    pd.testing.assert_frame_equal(
+        analysis.compare_latest(analysis_db, per_period=r, **args),
+        analysis.compare_latest(analysis_db, **args),
+    )
+    doubled = r.assign(**{k: r[k] * 2 for k in ("n", "denied", "errors")})
+    row = analysis.compare_latest(analysis_db, per_period=doubled, **args).loc["denial_rate"]
+    assert (row["k_before"], row["n_before"]) == (6, 20)
+
+
 def test_holm_matches_statsmodels():
     from statsmodels.stats.multitest import multipletests
 
@@ -384,6 +398,11 @@ def test_funnel_steps(analysis_db):
     assert f["n"].tolist() == [10, 8, 5]
     assert f["share_of_launches"].tolist() == pytest.approx([1.0, 0.8, 0.5])
     assert f["share_of_previous"].tolist() == pytest.approx([1.0, 0.8, 5 / 8])
+
+
+def test_funnel_steps_from_a_summary_at_hand(analysis_db):
+    fs = analysis.funnel_summary(analysis_db)
+    pd.testing.assert_frame_equal(analysis.funnel_steps(fs), analysis.funnel(analysis_db))
 
 
 def test_funnel_summary(analysis_db):

@@ -24,6 +24,7 @@ __all__ = [
     "CONVERSION_WINDOW_MINUTES",
     "funnel_summary",
     "funnel",
+    "funnel_steps",
     "time_to_complete",
 ]
 
@@ -167,8 +168,16 @@ def funnel(
     1  Redirect received  5              0.625              0.625
     2            Success  3              0.375              0.600
     """
-    s = funnel_summary(db, since, until, None, include_test)
-    n = [int(s.loc[0, c]) for c in ("launched", "returned", "succeeded")]
+    return funnel_steps(funnel_summary(db, since, until, None, include_test))
+
+
+def funnel_steps(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`funnel` from a :func:`funnel_summary` already at hand (its first row).
+
+    The report and notebooks show the summary's table beside the steps' chart: this saves
+    them a second pass over the launches.
+    """
+    n = [int(summary.loc[0, c]) for c in ("launched", "returned", "succeeded")]
     frame = pd.DataFrame({"step": ["Connect launched", "Redirect received", "Success"], "n": n})
     first = n[0]
     frame["share_of_launches"] = [v / first if first else np.nan for v in n]

@@ -399,6 +399,7 @@ def compare_latest(
     include_test: bool = False,
     dedupe: bool = True,
     alpha: float = 0.05,
+    per_period: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Compare the last two *complete* periods that have redirects.
 
@@ -416,6 +417,9 @@ def compare_latest(
     period : {"day", "week", "month"}, default "week"
     include_test, dedupe, alpha
         As in :func:`compare_periods`.
+    per_period : pandas.DataFrame, optional
+        :func:`rates` for these same arguments, when the caller already has it (the report
+        charts it first): saves a second pass over the events.
 
     Returns
     -------
@@ -431,7 +435,7 @@ def compare_latest(
     """
     check_period(period)
     db = connect(db)
-    per = rates(db, since, until, period, include_test, dedupe, alpha)
+    per = rates(db, since, until, period, include_test, dedupe, alpha) if per_period is None else per_period
     per = per[per["n"] > 0]
     step = pd.tseries.frequencies.to_offset(PANDAS_FREQ[period])
     lo, hi = bounds(since, until)
