@@ -358,36 +358,22 @@ def _fast(raw: bytes) -> dict | None:
         return None
     path, evidence, v = r
     ek = v[4]
-    return {
-        "path": path,
-        "outcome": v[0],
-        "flow": v[1],
-        "category": v[2],
-        "error_code": v[3],
-        "error_known": None if ek is None else bool(ek),
-        "error_description": v[5],
-        "state": v[6],
-        "user_id": v[7],
-        "has_code": bool(v[8]),
-        "vehicle_id": None,
-        "external_id": None,
-        "virtual_key_url": None,
-        "vin": None,
-        "vin_valid": None,
-        "is_test": False,
-        "vin_make": None,
-        "vin_year": None,
-        "make": None,
-        "make_raw": None,
-        "model": None,
-        "year": None,
-        "year_raw": None,
-        "status_code": None,
-        "error_message": None,
-        "flags": [],
-        "extras": {},
-        "evidence": evidence,
-    }
+    # The shape's own fields over the empty record, so the record's keys have one spelling.
+    rec = _empty_record()
+    rec.update(
+        path=path,
+        outcome=v[0],
+        flow=v[1],
+        category=v[2],
+        error_code=v[3],
+        error_known=None if ek is None else bool(ek),
+        error_description=v[5],
+        state=v[6],
+        user_id=v[7],
+        has_code=bool(v[8]),
+        evidence=evidence,
+    )
+    return rec
 
 
 def row_values(rec: dict) -> tuple:
