@@ -12,6 +12,9 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from hashlib import blake2b
+from itertools import groupby
+from operator import itemgetter
 
 from .store import ATTEMPTS, DERIVED_INDEXES, EVENTS, RETRY_WINDOW_MINUTES
 
@@ -30,28 +33,50 @@ _LINK = "COALESCE({}, {})".format(
 _EV_COLS = ", ".join(("id", *EVENTS.names))
 _EV_FROM_ROWS = (
     "id, {ts}, {state}, outcome, category, NULLIF(lower(COALESCE(error_code, '')), ''), error_known,"
-    " error_description, {hits}, is_test, make, model, year, vin, vin_make, vin_year, user_id,"
-    " client_ip, user_agent"
+    " error_description, {hits}, is_test, make, model, year, vin, vin_make, vin_year"
 )
 _CLIENT = (
-    "CASE WHEN client_ip IS NOT NULL OR user_agent IS NOT NULL"
-    " THEN COALESCE(client_ip, '') || ' ' || COALESCE(user_agent, '') END"
+    "CASE WHEN {t}client_ip IS NOT NULL OR {t}user_agent IS NOT NULL"
+    " THEN COALESCE({t}client_ip, '') || ' ' || COALESCE({t}user_agent, '') END"
 )
 _TOUCHED = "(SELECT state FROM temp.touched_states)"
+# retried and retry_succeeded are written NULL here (and set by _link_retries): binding a
+# None costs sqlite3 a failed adapter lookup, about 1 us, more than the row's int columns.
+_INSERT_ATTEMPT = (
+    f"INSERT INTO attempts ({', '.join(ATTEMPTS.names)})"
+    f" VALUES ({', '.join('?' * (len(ATTEMPTS.names) - 2))}, NULL, NULL)"
+)
 
 
-def _seconds(later: str | None, earlier: str | None) -> float | None:
+def _client_key(client: str | None) -> int | None:
+    """A stable signed 64-bit key for a client (IP and user agent): retries are linked by
+    equality only, and the ~150-byte string made attempts and their client index 3x wider."""
+    if client is None:
+        return None
+    digest = blake2b(client.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _parse_ts(ts: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(ts)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _seconds_since(later: str | None, earlier: datetime | None) -> float | None:
+    """Seconds from *earlier* (parsed) to *later*, None when either is missing or malformed."""
     if later is None or earlier is None:
         return None
     try:
-        delta = datetime.fromisoformat(later) - datetime.fromisoformat(earlier)
+        return round((datetime.fromisoformat(later) - earlier).total_seconds(), 3)
     except (TypeError, ValueError):
         return None
-    return round(delta.total_seconds(), 3)
 
 
 def _attempt_rows(conn: sqlite3.Connection, only: str) -> Iterator[tuple]:
-    """The :data:`ATTEMPTS` rows of the touched states, in one ordered pass over their events.
+    """The :data:`ATTEMPTS` rows of the touched states, in one ordered pass over their events
+    (without ``retried`` and ``retry_succeeded``, which :func:`_link_retries` sets).
 
     Python, not SQL: the same numbers as one INSERT ... SELECT took 65 s for a million
     states (SQLite sorted and auto-indexed the events once per grouped subquery, first and
@@ -60,59 +85,60 @@ def _attempt_rows(conn: sqlite3.Connection, only: str) -> Iterator[tuple]:
     # Launches are merged in by state, both sides in state order, instead of held in a dict:
     # a million launch states in Python objects took most of a gigabyte.
     launches = conn.execute(
-        f"SELECT state, MIN(ts), COUNT(*), MAX({_CLIENT}) FROM launches WHERE state <> ''{only}"
-        " GROUP BY state ORDER BY state"
+        f"SELECT state, MIN(ts), COUNT(*), MAX({_CLIENT.format(t='')}) FROM launches"
+        f" WHERE state <> ''{only} GROUP BY state ORDER BY state"
+    )
+    # An event's user and client are its first line's: read there, not copied into events.
+    events = conn.execute(
+        f"""SELECT e.state, e.ts, e.outcome, COALESCE(e.category, e.outcome), e.error_code, e.hits,
+                   e.is_test, r.user_id, {_CLIENT.format(t="r.")}
+        FROM (SELECT * FROM events WHERE state IS NOT NULL{only}) AS e
+        LEFT JOIN redirects AS r ON r.id = e.id
+        ORDER BY e.state, e.ts, e.outcome, e.error_code"""
     )
     nxt = next(launches, None)
-
-    def launch_for(state: str) -> Iterator[tuple]:
-        """Launch-only attempts before *state*, then *state*'s own launch as the last item."""
-        nonlocal nxt
+    for state, group in groupby(events, _STATE):
         while nxt is not None and nxt[0] < state:
             yield _launch_only(nxt)
             nxt = next(launches, None)
         if nxt is not None and nxt[0] == state:
-            got, nxt = nxt, next(launches, None)
-            yield got[1:]
+            _, launched, lines, launch_client = nxt
+            nxt = next(launches, None)
         else:
-            yield None
+            launched, lines, launch_client = None, 0, None
+        first, *more = group
+        if more:
+            a = _many_events(first, more)
+        else:
+            # Nine states in ten have one event: its row is the attempt (no list to fold).
+            _, ts, outcome, category, code, hits, test, user_id, client = first
+            success, error = outcome == "success", outcome == "error"
+            a = (
+                state, ts, ts, hits, 1, 1 if success else 0, 1 if error else 0,
+                ts if error else None, ts if error else None, ts if success else None,
+                ts if success else None, outcome, category, outcome, code, test, user_id, client,
+            )  # fmt: skip
+        earlier = _parse_ts(launched)
+        yield (
+            *a[:1], launched, lines, *a[1:15],
+            _seconds_since(a[1], earlier), _seconds_since(a[9], earlier), a[15], a[16],
+            _client_key(a[17] if a[17] is not None else launch_client),
+        )  # fmt: skip
+    while nxt is not None:  # launched, never came back
+        yield _launch_only(nxt)
+        nxt = next(launches, None)
 
-    events = conn.execute(
-        f"""SELECT state, ts, outcome, COALESCE(category, outcome), error_code, hits, is_test,
-                   user_id, {_CLIENT}
-        FROM events WHERE state IS NOT NULL{only}
-        ORDER BY state, ts, outcome, error_code"""
-    )
-    a = None
-    for state, ts, outcome, category, code, hits, test, user_id, client in events:
-        if a is None or state != a[0]:
-            if a is not None:
-                *before, launch = launch_for(a[0])
-                yield from before
-                yield _finish_attempt(a, launch)
-            # state, first_ts, last_ts, redirects, events, success, errors, first_error,
-            # last_error, first_success, last_success, first outcome, first category,
-            # final outcome, final code, is_test, user_id, client
-            a = [
-                state,
-                ts,
-                ts,
-                0,
-                0,
-                0,
-                0,
-                None,
-                None,
-                None,
-                None,
-                outcome,
-                category,
-                None,
-                None,
-                0,
-                None,
-                client,
-            ]
+
+_STATE = itemgetter(0)
+
+
+def _many_events(first: tuple, more: list[tuple]) -> tuple:
+    """An attempt's numbers from its events in order: state, first_ts, last_ts, redirects,
+    events, success, errors, first_error, last_error, first_success, last_success, first
+    outcome, first category, final outcome, final code, is_test, user_id, client."""
+    state, ts, outcome, category, *_, client = first
+    a = [state, ts, ts, 0, 0, 0, 0, None, None, None, None, outcome, category, None, None, 0, None, client]
+    for _, ts, outcome, _, code, hits, test, user_id, _ in (first, *more):
         if a[1] is None:
             a[1] = ts  # MIN(ts) skips NULLs, which sort first
         if ts is not None and (a[2] is None or ts > a[2]):
@@ -131,28 +157,13 @@ def _attempt_rows(conn: sqlite3.Connection, only: str) -> Iterator[tuple]:
         a[15] |= test
         if user_id is not None and (a[16] is None or user_id > a[16]):
             a[16] = user_id
-    if a is not None:
-        *before, launch = launch_for(a[0])
-        yield from before
-        yield _finish_attempt(a, launch)
-    while nxt is not None:  # launched, never came back
-        yield _launch_only(nxt)
-        nxt = next(launches, None)
+    return tuple(a)
 
 
 def _launch_only(launch: tuple) -> tuple:
     state, launched, lines, client = launch
     return (state, launched, lines, None, None, 0, 0, 0, 0, None, None, None, None,
-            None, None, None, None, None, None, 0, None, client, None, None)  # fmt: skip
-
-
-def _finish_attempt(a: list, launch: list | None) -> tuple:
-    launched, lines, launch_client = launch if launch is not None else (None, 0, None)
-    return (
-        a[0], launched, lines, a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-        a[11], a[12], a[13], a[14], _seconds(a[1], launched), _seconds(a[9], launched),
-        a[15], a[16], a[17] if a[17] is not None else launch_client, None, None,
-    )  # fmt: skip
+            None, None, None, None, None, None, 0, None, _client_key(client))  # fmt: skip
 
 
 def refresh(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
@@ -186,10 +197,11 @@ def refresh(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
 def rebuild(conn: sqlite3.Connection) -> None:
     """:func:`smartcar_logs.store.rebuild_derived`."""
     with _bulk_settings(conn):
-        for ddl in DERIVED_INDEXES:
-            conn.execute(f"DROP INDEX IF EXISTS {ddl.split()[5]}")
-        conn.execute("DELETE FROM events")
-        conn.execute("DELETE FROM attempts")
+        # Made anew, not emptied: a database from an older DERIVED_VERSION may have other
+        # columns (and dropping a table drops its indexes).
+        for table in (EVENTS, ATTEMPTS):
+            conn.execute(f"DROP TABLE IF EXISTS {table.name}")
+            conn.execute(table.ddl())
         _refresh(conn, everything=True)
         conn.execute(
             f"INSERT OR IGNORE INTO events ({_EV_COLS}) SELECT "
@@ -233,7 +245,7 @@ def _refresh(conn: sqlite3.Connection, everything: bool) -> None:
         + f" FROM redirects {'NOT INDEXED' if everything else ''} WHERE state <> ''{only}"
         " GROUP BY state, outcome, lower(COALESCE(error_code, '')), is_test"
     )
-    conn.executemany(ATTEMPTS.insert_sql(verb="INSERT"), _attempt_rows(conn, only))
+    conn.executemany(_INSERT_ATTEMPT, _attempt_rows(conn, only))
 
 
 def _link_retries(conn: sqlite3.Connection, everything: bool) -> None:

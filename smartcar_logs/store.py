@@ -233,9 +233,6 @@ EVENTS = Table(
         ("vin", "TEXT"),
         ("vin_make", "TEXT"),
         ("vin_year", "INTEGER"),
-        ("user_id", "TEXT"),
-        ("client_ip", "TEXT"),
-        ("user_agent", "TEXT"),
     ),
 )
 #: One row per ``state`` seen in a launch or a redirect: the launch (first time, lines) and the
@@ -269,7 +266,7 @@ ATTEMPTS = Table(
         ("secs_success", "REAL"),
         ("is_test", "INTEGER NOT NULL"),
         ("user_id", "TEXT"),
-        ("client", "TEXT"),
+        ("client", "INTEGER"),
         ("retried", "INTEGER"),
         ("retry_succeeded", "INTEGER"),
     ),
@@ -296,7 +293,7 @@ DERIVED_INDEXES = (
     "CREATE INDEX IF NOT EXISTS attempts_user ON attempts (user_id, first_ts) WHERE user_id IS NOT NULL",
 )
 #: Bumped when the derived tables' definition changes: ensure_schema then rebuilds them.
-DERIVED_VERSION = "3"
+DERIVED_VERSION = "4"
 
 #: A new attempt (another ``state``) from the same client within this many minutes after an
 #: attempt that ended in an error counts as its retry.  Connect retries happen in one
