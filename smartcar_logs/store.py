@@ -214,7 +214,8 @@ REDIRECT_COLUMNS = REDIRECTS.names
 #: One row per redirect *event*: the redirects that share ``state``, outcome, lowercased error
 #: code and ``is_test`` (a reload, a replayed link) collapsed into their first line, whose
 #: ``id`` the event keeps; a redirect without a ``state`` is its own event.  ``hits`` is the
-#: number of log lines; ``error_code`` is lowercased.
+#: number of log lines; ``error_code`` is lowercased.  The first line's user and client are
+#: not copied (no analysis reads them; they took a third of the table): ``redirects`` by ``id``.
 EVENTS = Table(
     "events",
     (
@@ -237,8 +238,9 @@ EVENTS = Table(
 )
 #: One row per ``state`` seen in a launch or a redirect: the launch (first time, lines) and the
 #: attempt's events (first and last, successes, errors), with the seconds from launch to the
-#: first redirect and to the first success precomputed.  ``client`` is the first event's (or
-#: else the launch's) client IP and user agent, the key retries across states are linked by:
+#: first redirect and to the first success precomputed.  ``client`` is a 64-bit key (blake2b)
+#: of the first event's (or else the launch's) client IP and user agent, the key retries across
+#: states are linked by:
 #: for an attempt whose last event is an error, ``retried`` is 1 when the same client (or the
 #: same ``user_id``) started another attempt within :data:`RETRY_WINDOW_MINUTES` after that
 #: error, and ``retry_succeeded`` says whether that retry succeeded (both NULL otherwise).
