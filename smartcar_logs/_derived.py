@@ -186,6 +186,12 @@ def _launch_only(launch: tuple) -> tuple:
 
 def refresh(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
     """:func:`smartcar_logs.store.refresh_derived`."""
+    (known,) = conn.execute("SELECT COUNT(*) FROM attempts").fetchone()
+    if known == 0 and _lines_with_state(conn, source_fp, import_id) > BULK_STATES:
+        # Nothing derived yet (a new database): the rebuild computes just this file's states,
+        # and the set of them is not needed (collecting it took 0.4 s of 100k states).
+        rebuild(conn)
+        return
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched_states (state TEXT PRIMARY KEY) WITHOUT ROWID")
     conn.execute("DELETE FROM temp.touched_states")
     for table in ("redirects", "launches"):
@@ -195,7 +201,6 @@ def refresh(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
             (source_fp, import_id),
         )
     (touched,) = conn.execute("SELECT COUNT(*) FROM temp.touched_states").fetchone()
-    (known,) = conn.execute("SELECT COUNT(*) FROM attempts").fetchone()
     if touched > BULK_STATES and touched >= known // 2:
         # Most of what there is: recomputing everything in sequential scans is cheaper
         # than looking a third of a million states up one by one.
@@ -209,6 +214,17 @@ def refresh(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
         + _EV_FROM_ROWS.format(ts="ts", state="NULL", hits="1")
         + " FROM redirects WHERE source_fp = ? AND import_id = ? AND (state IS NULL OR state = '')",
         (source_fp, import_id),
+    )
+
+
+def _lines_with_state(conn: sqlite3.Connection, source_fp: str, import_id: int) -> int:
+    """The file's redirects and launches with a ``state``: at least as many as its states."""
+    return sum(
+        conn.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE source_fp = ? AND import_id = ? AND state <> ''",
+            (source_fp, import_id),
+        ).fetchone()[0]
+        for table in ("redirects", "launches")
     )
 
 
