@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import hypothesis.strategies as st
@@ -158,3 +159,29 @@ def test_refresh_is_idempotent(tmp_path):
     store.refresh_derived(db.conn, fp, 1)
     db.conn.execute("COMMIT")
     assert _tables(db.conn) == before
+
+
+def test_a_database_with_an_older_layout_of_the_derived_tables_gets_the_new_one(tmp_path):
+    path = tmp_path / "v3.db"
+    db = open_db(path)
+    log = clf(f"{LAUNCH}?state=s1", ip="198.51.100.1") + clf(
+        f"{CB}?error=access_denied&state=s1", ip="198.51.100.1"
+    )
+    import_paths(db, [write(tmp_path, "a.log", log)], redirect_paths=[CB], launch_paths=[LAUNCH])
+    expected = _tables(db.conn)
+    # DERIVED_VERSION 3 copied the client's IP and user agent into events and kept the client
+    # as text in attempts: such tables are replaced, not filled through columns they lack.
+    v3_events = replace(store.EVENTS, columns=(*store.EVENTS.columns, *(
+        (c, "TEXT") for c in ("user_id", "client_ip", "user_agent"))))  # fmt: skip
+    v3_attempts = replace(
+        store.ATTEMPTS, columns=tuple((n, "TEXT" if n == "client" else t) for n, t in store.ATTEMPTS.columns)
+    )
+    for table in (v3_events, v3_attempts):
+        db.conn.execute(f"DROP TABLE {table.name}")
+        db.conn.execute(table.ddl())
+    db.conn.execute("UPDATE meta SET value = '3' WHERE key = 'derived_version'")
+    db.conn.close()
+    again = open_db(path)
+    assert _tables(again.conn) == expected
+    (client_type,) = again.conn.execute("SELECT typeof(client) FROM attempts").fetchone()
+    assert client_type == "integer"
