@@ -125,7 +125,11 @@ REDIRECTS = Table(
         ("extras", "TEXT"),
     ),
     unique=("source_fp", "byte_offset"),
-    indexes=("ts", "error_code", "make", "state"),
+    # ts for summary's date range, state for the derived tables' refresh. Nothing in the
+    # package reads redirects by error_code or make (analysis reads the events table); their
+    # indexes cost a sixth of the redirect insert (0.38 of 2.25 s for 96k rows) and are
+    # dropped from older databases (RETIRED_INDEXES).
+    indexes=("ts", "state"),
 )
 LAUNCHES = Table(
     "launches",
@@ -294,6 +298,8 @@ DERIVED_INDEXES = (
     "CREATE INDEX IF NOT EXISTS attempts_client ON attempts (client, first_ts)",
     "CREATE INDEX IF NOT EXISTS attempts_user ON attempts (user_id, first_ts) WHERE user_id IS NOT NULL",
 )
+#: Indexes older versions created and nothing reads any more: dropped when found.
+RETIRED_INDEXES = ("redirects_error_code", "redirects_make")
 #: Bumped when the derived tables' definition changes: ensure_schema then rebuilds them.
 DERIVED_VERSION = "4"
 
@@ -494,6 +500,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     try:
         db.conn.executescript(_SCHEMA)
         _add_missing_columns(db.conn)
+        _drop_retired_indexes(db.conn)
         # Write only what is missing: an INSERT, even an ignored one, takes the write lock,
         # and `summary` must not wait for an import running in another process.
         have = dict(
@@ -532,6 +539,16 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 raise
     except sqlite3.Error as e:
         raise StoreError(f"cannot write the database schema: {db_error_message(e, db)}") from None
+
+
+def _drop_retired_indexes(conn) -> None:
+    # Looked up first: a DROP, even of nothing, takes the write lock (see ensure_schema).
+    marks = ", ".join("?" * len(RETIRED_INDEXES))
+    found = conn.execute(
+        f"SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ({marks})", RETIRED_INDEXES
+    ).fetchall()
+    for (name,) in found:
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 def _add_missing_columns(conn) -> None:
