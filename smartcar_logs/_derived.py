@@ -91,15 +91,20 @@ def _attempt_rows(conn: sqlite3.Connection, only: str) -> Iterator[tuple]:
     """
     # Launches are merged in by state, both sides in state order, instead of held in a dict:
     # a million launch states in Python objects took most of a gigabyte.
-    launches = conn.execute(
-        f"SELECT state, MIN(ts), COUNT(*), MAX({_CLIENT.format(t='')}) FROM launches"
-        f" WHERE state <> ''{only} GROUP BY state ORDER BY state"
+    # Grouped here, not by GROUP BY: SQLite's MIN/MAX per group over the ~150-byte client
+    # strings took 0.73 s for 102k launch states, reading them in order and grouping 0.47 s.
+    # Without a state list, one scan and a sort beats walking launches_state (random reads).
+    launches = _launch_groups(
+        conn.execute(
+            f"SELECT state, ts, {_CLIENT.format(t='')} FROM launches {'' if only else 'NOT INDEXED'}"
+            f" WHERE state <> ''{only} ORDER BY state"
+        )
     )
     # An event's user and client are its first line's: read there, not copied into events.
     events = conn.execute(
         f"""SELECT e.state, e.ts, e.outcome, COALESCE(e.category, e.outcome), e.error_code, e.hits,
                    e.is_test, r.user_id, {_CLIENT.format(t="r.")}
-        FROM (SELECT * FROM events WHERE state IS NOT NULL{only}) AS e
+        FROM (SELECT * FROM events {'' if only else 'NOT INDEXED'} WHERE state IS NOT NULL{only}) AS e
         LEFT JOIN redirects AS r ON r.id = e.id
         ORDER BY e.state, e.ts, e.outcome, e.error_code"""
     )
@@ -148,6 +153,22 @@ def _attempt_rows(conn: sqlite3.Connection, only: str) -> Iterator[tuple]:
 
 
 _STATE = itemgetter(0)
+
+
+def _launch_groups(rows) -> Iterator[tuple]:
+    """(state, MIN(ts), COUNT(*), MAX(client)) of launch rows (state, ts, client) in state
+    order, as SQL's aggregates give them: NULLs skipped, text compared as code points (which
+    is UTF-8's byte order, SQLite's)."""
+    for state, group in groupby(rows, _STATE):
+        _, ts, client = next(group)
+        lines = 1
+        for _, t, c in group:
+            lines += 1
+            if t is not None and (ts is None or t < ts):
+                ts = t
+            if c is not None and (client is None or c > client):
+                client = c
+        yield state, ts, lines, client
 
 
 def _many_events(first: tuple, more: list[tuple]) -> tuple:

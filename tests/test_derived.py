@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import hypothesis.strategies as st
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from logs import CB, LAUNCH, clf, write
@@ -185,3 +185,28 @@ def test_a_database_with_an_older_layout_of_the_derived_tables_gets_the_new_one(
     assert _tables(again.conn) == expected
     (client_type,) = again.conn.execute("SELECT typeof(client) FROM attempts").fetchone()
     assert client_type == "integer"
+
+
+_CLIENTS = st.one_of(st.none(), st.text(alphabet="aZ é€😀 -.", max_size=4))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["s1", "s2", "S3", "é"]),
+            st.one_of(st.none(), st.sampled_from(["2026-10-01T00:00:0%d+00:00" % i for i in range(4)])),
+            _CLIENTS,
+        ),
+        max_size=12,
+    )
+)
+def test_launches_are_grouped_as_sql_groups_them(rows):
+    # The attempts pass groups launch rows in Python (cheaper than SQL's GROUP BY); it must
+    # give SQL's MIN, COUNT and MAX, NULLs skipped and text in SQLite's byte order.
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE l (state TEXT, ts TEXT, client TEXT)")
+    conn.executemany("INSERT INTO l VALUES (?, ?, ?)", rows)
+    want = conn.execute("SELECT state, MIN(ts), COUNT(*), MAX(client) FROM l GROUP BY state ORDER BY state").fetchall()
+    got = list(_derived._launch_groups(conn.execute("SELECT state, ts, client FROM l ORDER BY state")))
+    assert got == want
