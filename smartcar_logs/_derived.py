@@ -162,7 +162,7 @@ def _launch_groups(rows) -> Iterator[tuple]:
     for state, group in groupby(rows, _STATE):
         _, ts, client = next(group)
         lines = 1
-        for _, t, c in group:
+        for _, t, c in group:  # noqa: B031 (the rest of the same group, read once)
             lines += 1
             if t is not None and (ts is None or t < ts):
                 ts = t

@@ -195,7 +195,7 @@ _CLIENTS = st.one_of(st.none(), st.text(alphabet="aZ é€😀 -.", max_size=4))
     st.lists(
         st.tuples(
             st.sampled_from(["s1", "s2", "S3", "é"]),
-            st.one_of(st.none(), st.sampled_from(["2026-10-01T00:00:0%d+00:00" % i for i in range(4)])),
+            st.one_of(st.none(), st.sampled_from([f"2026-10-01T00:00:0{i}+00:00" for i in range(4)])),
             _CLIENTS,
         ),
         max_size=12,
