@@ -104,7 +104,7 @@ def _attempt_rows(conn: sqlite3.Connection, only: str) -> Iterator[tuple]:
     events = conn.execute(
         f"""SELECT e.state, e.ts, e.outcome, COALESCE(e.category, e.outcome), e.error_code, e.hits,
                    e.is_test, r.user_id, {_CLIENT.format(t="r.")}
-        FROM (SELECT * FROM events {'' if only else 'NOT INDEXED'} WHERE state IS NOT NULL{only}) AS e
+        FROM (SELECT * FROM events {"" if only else "NOT INDEXED"} WHERE state IS NOT NULL{only}) AS e
         LEFT JOIN redirects AS r ON r.id = e.id
         ORDER BY e.state, e.ts, e.outcome, e.error_code"""
     )

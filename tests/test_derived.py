@@ -207,6 +207,8 @@ def test_launches_are_grouped_as_sql_groups_them(rows):
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE l (state TEXT, ts TEXT, client TEXT)")
     conn.executemany("INSERT INTO l VALUES (?, ?, ?)", rows)
-    want = conn.execute("SELECT state, MIN(ts), COUNT(*), MAX(client) FROM l GROUP BY state ORDER BY state").fetchall()
+    want = conn.execute(
+        "SELECT state, MIN(ts), COUNT(*), MAX(client) FROM l GROUP BY state ORDER BY state"
+    ).fetchall()
     got = list(_derived._launch_groups(conn.execute("SELECT state, ts, client FROM l ORDER BY state")))
     assert got == want
