@@ -20,7 +20,7 @@ from smartcar_logs import formats as F
 from smartcar_logs.cli import cli
 from smartcar_logs.formats import FORMATS, LogEntry, detect_format, get_format
 from smartcar_logs.importer import import_paths
-from smartcar_logs.importer.scan import _target_path
+from smartcar_logs.importer.paths import _target_path
 from smartcar_logs.store import open_db
 from test_formats_fixtures import FIXTURES
 

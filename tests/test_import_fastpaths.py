@@ -22,7 +22,7 @@ from logs import UID, UID2, clf
 from smartcar_logs import privacy, redirect
 from smartcar_logs.formats import _time
 from smartcar_logs.formats import clf as clf_format
-from smartcar_logs.importer import import_paths, scan
+from smartcar_logs.importer import import_paths, paths, scan
 from smartcar_logs.store import open_db
 from smartcar_logs.synthetic import generate_log
 
@@ -34,7 +34,7 @@ def general_paths(monkeypatch) -> None:
     """Switch every fast path of the import off: what is left is the general path."""
     monkeypatch.setattr(redirect, "_FAST_RE", NEVER)
     monkeypatch.setattr(redirect, "_STATE_ONLY_RE", NEVER)
-    monkeypatch.setattr(scan, "_PLAIN_PATH", NEVER.match)
+    monkeypatch.setattr(paths, "_PLAIN_PATH", NEVER.match)
     monkeypatch.setattr(scan, "_WINDOW", 1 << 40)  # one pass per needle over the whole block
     monkeypatch.setattr(clf_format, "_COMMON_CLF", NEVER)
     monkeypatch.setattr(clf_format, "parse_clf_time", _time._parse_clf_time)

@@ -23,6 +23,7 @@ from ..store import ensure_schema, refresh_derived
 from . import checkpoint, inputs, remote
 from .discovery import expand_inputs
 from .inputs import CHUNK_SIZE, LONG_LINE_BYTES, MAX_LINE_BYTES, _Opened, read_chunk
+from .paths import _norm_path
 from .results import (
     FileResult,
     ImportResult,
@@ -32,7 +33,7 @@ from .results import (
     count_file,
     finish_import,
 )
-from .scan import _Dispatcher, _FileScan, _make_workers, _norm_path, _Workers, _workers_for, redact_raw
+from .scan import _Dispatcher, _FileScan, _make_workers, _Workers, _workers_for, redact_raw
 
 __all__ = ["import_paths", "import_file"]
 
