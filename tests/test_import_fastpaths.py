@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from logs import UID, UID2, clf
 from smartcar_logs import privacy, redirect
 from smartcar_logs.formats import _time
 from smartcar_logs.formats import clf as clf_format
-from smartcar_logs.importer import import_paths, paths, scan
+from smartcar_logs.importer import fused, import_paths, paths, scan
 from smartcar_logs.store import open_db
 from smartcar_logs.synthetic import generate_log
 
@@ -39,6 +40,7 @@ def general_paths(monkeypatch) -> None:
     monkeypatch.setattr(clf_format, "_COMMON_CLF", NEVER)
     monkeypatch.setattr(clf_format, "parse_clf_time", _time._parse_clf_time)
     monkeypatch.setattr(privacy, "cannot_hide_code", lambda entry: False)
+    monkeypatch.setattr(fused, "_LINE", NEVER.match)
 
 
 def snapshot(db) -> dict:
@@ -204,3 +206,31 @@ def test_hour_cache_agrees_with_the_arithmetic(d, mon, y, h, m, s, sign, zh, zm)
 @given(st.binary(min_size=26, max_size=26))
 def test_hour_cache_never_reads_garbage_differently(t):
     assert _time.parse_clf_time(t) == _time._parse_clf_time(t)
+
+
+_QUERY_PIECES = st.sampled_from([
+    b"user_id=" + UID.encode(), b"state=s1", b"&", b"error=access_denied", b"error_description=No+thanks",
+    b"code=abc", b"CoDe=x", b"%41", b"vin=5YJ3E1EA7KF317000", b"=", b"?", b"#f", b"make=TESLA", b"",
+])  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.sampled_from(["/smartcar/callback", "/connect/smartcar", "/other", "/", "//", "/smartcar/callback/"]),
+    st.lists(_QUERY_PIECES, max_size=6),
+    st.sampled_from(["UA x", "-", "Mozilla/5.0 (X11) Code", "ua%20"]),
+    st.sampled_from(["203.0.113.9", "-", "10.0.0.1, 10.0.0.2"]),
+    st.sampled_from([True, False]),
+)
+def test_fused_line_gives_the_general_item(path, query, ua, ip, explicit):
+    # The fused parse and the general steps give the same item for any query on any path.
+    line = clf(path + "?" + b"&".join(query).decode(), ua=ua, ip=ip)[:-1]
+    ctx = scan._ParseContext(
+        clf_format.CombinedFormat(), "fp", 1, "f.log", explicit,
+        frozenset({"/smartcar/callback"}) if explicit else frozenset(),
+        frozenset({"/connect/smartcar"}), frozenset(), privacy.Redaction(), True,
+    )  # fmt: skip
+    general = scan._parse_line(replace(ctx, fused=False), line, 100, 7)
+    assert scan._parse_line(ctx, line, 100, 7) == general
+    if fused.parse_line(ctx, line, 100, 7) is not fused.OTHER:
+        assert general is None or general[0] in "LR"

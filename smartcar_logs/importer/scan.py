@@ -23,8 +23,10 @@ from operator import is_not
 from typing import Any
 
 from .. import privacy as _privacy
+from ..formats.clf import CombinedFormat, CommonFormat
 from ..redirect import normalize_row, row_values, state_of
 from ..store import LAUNCHES, REDIRECT_COLUMNS, REDIRECTS, REJECTS
+from . import fused as _fused
 from .inputs import LINE_TOO_LONG, MAX_LINE_BYTES, is_compressed
 from .paths import _target_path
 from .results import FileResult
@@ -61,6 +63,7 @@ class _ParseContext:
     launch_paths: frozenset | set
     confirmed: frozenset | set  # a snapshot in workers, the live set in the main process
     redaction: Any = None  # privacy.Redaction: codes scrubbed, --redact applied per row
+    fused: bool = False  # try fused.parse_line first (combined/common, no redaction policy)
 
 
 # The needles are searched a window at a time, all of them over one window before the next,
@@ -90,6 +93,11 @@ def _find_candidates(buf: bytes, needles, since: int = 0) -> dict[int, int]:
                     break
                 i = find(needle, e, stop)
     return bounds
+
+
+def _fusable(fmt, redaction) -> bool:
+    # Exactly these readers: a subclass or a wrapper may read the same line differently.
+    return type(fmt) in (CombinedFormat, CommonFormat) and not redaction.active
 
 
 def _parse_block(ctx: _ParseContext, buf: bytes, bounds: list, base: int, line0: int) -> list:
@@ -132,6 +140,10 @@ def _parse_line(ctx: _ParseContext, line: bytes, offset: int, line_no: int):
         return "X", ctx.redaction.reject_row(_reject_row(ctx, line, offset, line_no, LINE_TOO_LONG))
     if line[:1] == b"\0":  # zero-fill left by a crash before this line is not part of it
         line = line.lstrip(b"\0")
+    if ctx.fused:
+        item = _fused.parse_line(ctx, line, offset, line_no)
+        if item is not _fused.OTHER:
+            return item
     entry = ctx.fmt.parse(line)
     if isinstance(entry, str):
         return "X", ctx.redaction.reject_row(_reject_row(ctx, line, offset, line_no, entry))
@@ -246,6 +258,7 @@ class _FileScan:
             launch_paths,
             confirmed,
             self.redaction,
+            _fusable(fmt, self.redaction),
         )
         self.newly_confirmed: set[str] = set()
         self.pending: Counter = Counter()
@@ -276,6 +289,7 @@ class _FileScan:
             frozenset(c.launch_paths),
             frozenset(self.confirmed),
             c.redaction,
+            c.fused,
         )
 
     def scan(
