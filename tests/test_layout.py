@@ -134,3 +134,21 @@ def test_privacy_takes_positions_by_name():
     got = dict(zip(REJECTS.names, red.reject_row(reject)))
     assert got["raw"] is None  # an active policy never keeps raw text
     assert "abc" not in got["reason"] and got["path"] == "a.log"
+
+
+def test_retired_indexes_are_dropped_from_older_databases(tmp_path):
+    from smartcar_logs.store import RETIRED_INDEXES, open_db
+
+    def indexes(db) -> set[str]:
+        return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()}
+
+    path = tmp_path / "old.db"
+    db = open_db(path)
+    assert not indexes(db) & set(RETIRED_INDEXES)  # a new database never has them
+    db.execute("CREATE INDEX redirects_error_code ON redirects (error_code)")
+    db.execute("CREATE INDEX redirects_make ON redirects (make)")
+    db.conn.commit()
+    db.conn.close()
+    again = open_db(path)
+    assert not indexes(again) & set(RETIRED_INDEXES)
+    assert {"redirects_ts", "redirects_state"} <= indexes(again)
