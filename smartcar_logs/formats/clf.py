@@ -41,10 +41,16 @@ def _quote_end(line: bytes, i: int) -> int:
 # first " [" opens the time, the first quote after the request closes it...) at less than
 # half its cost; any other line is sliced as before. A comma in the first field is an
 # X-Forwarded-For list, which only the slicing splits into client and list.
-_COMMON_CLF = re.compile(
-    rb'([^ ,]+) (?!\[)[^ ]+ (?!\[)[^ ]+ \[([^\]]{26})\] "([A-Z]+) ([^ "\\]+) HTTP/[^ "\\]*" '
-    rb'([0-9]{3}) [^ "]+ "[^"\\]*" "([^"\\]*)"'
-)
+def common_clf(target: bytes) -> re.Pattern:
+    """The pattern of that shape with *target* as the request target's groups (the importer's
+    fused parse spells it as a plain path and a query)."""
+    return re.compile(
+        rb'([^ ,]+) (?!\[)[^ ]+ (?!\[)[^ ]+ \[([^\]]{26})\] "([A-Z]+) ' + target + rb' HTTP/[^ "\\]*" '
+        rb'([0-9]{3}) [^ "]+ "[^"\\]*" "([^"\\]*)"'
+    )
+
+
+_COMMON_CLF = common_clf(rb'([^ "\\]+)')
 
 
 # Methods, client addresses and user agents repeat from line to line: one str object each

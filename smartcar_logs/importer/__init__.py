@@ -6,7 +6,8 @@ The pipeline, one module per step:
 * :mod:`.inputs` opening them (files, stdin, archives) and the hostile-input defences;
 * :mod:`.checkpoint` which content a file is and how far it was imported (exactly once);
 * :mod:`.paths` which path a request is for;
-* :mod:`.scan` finding and parsing the candidate lines, in worker processes for big files;
+* :mod:`.scan` finding and parsing the candidate lines, in worker processes for big files
+  (:mod:`.fused` the commonest line in one match);
 * :mod:`.run` the orchestration: one transaction per file, in named phases;
 * :mod:`.results` what an import reports.
 """

@@ -11,22 +11,17 @@ Anything else returns :data:`OTHER` and :func:`scan._parse_line` takes its gener
 
 from __future__ import annotations
 
-import re
-
 from ..formats._time import parse_clf_time
-from ..formats.clf import _text
+from ..formats.clf import _text, common_clf
 from ..redirect import normalize_row, state_of
-from .paths import _PATHS, _target_path
+from .paths import PLAIN_PATH, _target_path
 
 #: Not the common shape: take the general path.
 OTHER = object()
 
 # formats.clf._COMMON_CLF with its target spelled as a plain path, "?" and a query: every
 # line this matches, that one matches with the same fields.
-_LINE = re.compile(
-    rb'([^ ,]+) (?!\[)[^ ]+ (?!\[)[^ ]+ \[([^\]]{26})\] "([A-Z]+) (/[A-Za-z0-9._~/\-]*)\?([^ "\\]*)'
-    rb' HTTP/[^ "\\]*" ([0-9]{3}) [^ "]+ "[^"\\]*" "([^"\\]*)"'
-).match
+_LINE = common_clf(rb"(" + PLAIN_PATH + rb')\?([^ "\\]*)').match
 
 
 def parse_line(ctx, line: bytes, offset: int, line_no: int):
@@ -44,7 +39,7 @@ def parse_line(ctx, line: bytes, offset: int, line_no: int):
     ts = parse_clf_time(t)
     if ts is None:
         return OTHER
-    path = _PATHS.get(path_b) or _target_path(path_b)
+    path = _target_path(path_b)
     head = (
         ctx.fp,
         line_no,

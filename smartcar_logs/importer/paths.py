@@ -22,7 +22,8 @@ def _norm_path(p: str) -> str:
 
 
 # What nearly every target starts with: a plain path, with nothing to cut, decode or scrub.
-_PLAIN_PATH = re.compile(rb"/[A-Za-z0-9._~/\-]*").match
+PLAIN_PATH = rb"/[A-Za-z0-9._~/\-]*"
+_PLAIN_PATH = re.compile(PLAIN_PATH).match
 # One str per distinct plain path: a block's pickled rows then carry each path once.
 _PATHS: dict[bytes, str] = {}
 
