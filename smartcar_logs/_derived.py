@@ -2,8 +2,8 @@
 ``store.refresh_derived`` and ``store.rebuild_derived`` (their layout is declared in store).
 
 Analysis at a million redirects cannot afford to collapse reloads in every query, so this is
-done once per imported file, in its transaction, for the states that file touched; a file that
-brings most of the states, or an older database, rebuilds the tables whole.
+done once per import run (or per file, for ``import_file``), for the states its files touched;
+files that bring most of the states, or an older database, rebuild the tables whole.
 """
 
 from __future__ import annotations
@@ -205,21 +205,22 @@ def _launch_only(launch: tuple) -> tuple:
                    None, None, None, None, None, None, 0, None, _client_key(client)))  # fmt: skip
 
 
-def refresh(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
-    """:func:`smartcar_logs.store.refresh_derived`."""
+def refresh(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> None:
+    """The work of :func:`smartcar_logs.store.refresh_pending`: *files* are
+    ``(source_fp, import_id)`` pairs whose rows the derived tables do not cover yet."""
     (known,) = conn.execute("SELECT COUNT(*) FROM attempts").fetchone()
-    if known == 0 and _lines_with_state(conn, source_fp, import_id) > BULK_STATES:
-        # Nothing derived yet (a new database): the rebuild computes just this file's states,
+    if known == 0 and _lines_with_state(conn, files) > BULK_STATES:
+        # Nothing derived yet (a new database): the rebuild computes just these files' states,
         # and the set of them is not needed (collecting it took 0.4 s of 100k states).
         rebuild(conn)
         return
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched_states (state TEXT PRIMARY KEY) WITHOUT ROWID")
     conn.execute("DELETE FROM temp.touched_states")
     for table in ("redirects", "launches"):
-        conn.execute(
+        conn.executemany(
             f"INSERT OR IGNORE INTO temp.touched_states SELECT state FROM {table}"
             " WHERE source_fp = ? AND import_id = ? AND state <> ''",
-            (source_fp, import_id),
+            files,
         )
     (touched,) = conn.execute("SELECT COUNT(*) FROM temp.touched_states").fetchone()
     if touched > BULK_STATES and touched >= known // 2:
@@ -230,22 +231,22 @@ def refresh(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
     with _bulk_settings(conn):
         _refresh(conn, everything=False)
         _link_retries(conn, everything=False)
-    conn.execute(
+    conn.executemany(
         f"INSERT OR IGNORE INTO events ({_EV_COLS}) SELECT "
         + _EV_FROM_ROWS.format(ts="ts", state="NULL", hits="1")
         + " FROM redirects WHERE source_fp = ? AND import_id = ? AND (state IS NULL OR state = '')",
-        (source_fp, import_id),
+        files,
     )
 
 
-def _lines_with_state(conn: sqlite3.Connection, source_fp: str, import_id: int) -> int:
-    """The file's redirects and launches with a ``state``: at least as many as its states."""
+def _lines_with_state(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> int:
+    """The files' redirects and launches with a ``state``: at least as many as their states."""
     return sum(
         conn.execute(
-            f"SELECT COUNT(*) FROM {table} WHERE source_fp = ? AND import_id = ? AND state <> ''",
-            (source_fp, import_id),
+            f"SELECT COUNT(*) FROM {table} WHERE source_fp = ? AND import_id = ? AND state <> ''", file
         ).fetchone()[0]
         for table in ("redirects", "launches")
+        for file in files
     )
 
 

@@ -16,26 +16,11 @@ import hypothesis.strategies as st
 from hypothesis import given, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from helpers_derived import derived_tables, rebuilt_tables
 from logs import CB, LAUNCH, clf, write
 from smartcar_logs import _derived, analysis, import_paths, store
 from smartcar_logs.store import open_db, rebuild_derived
 from smartcar_logs.synthetic import generate_file
-
-
-def _tables(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
-    return {
-        "events": conn.execute("SELECT * FROM events ORDER BY id").fetchall(),
-        "attempts": conn.execute("SELECT * FROM attempts ORDER BY state").fetchall(),
-    }
-
-
-def _rebuilt(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
-    copy = sqlite3.connect(":memory:", isolation_level=None)
-    conn.backup(copy)
-    copy.execute("BEGIN")
-    rebuild_derived(copy)
-    copy.execute("COMMIT")
-    return _tables(copy)
 
 
 class ImportsInAnyOrder(RuleBasedStateMachine):
@@ -57,9 +42,19 @@ class ImportsInAnyOrder(RuleBasedStateMachine):
         finally:
             _derived.BULK_STATES = self.saved
 
+    @rule(parts=st.lists(st.integers(0, 3), min_size=2, max_size=4), bulk=st.booleans())
+    def import_parts_in_one_run(self, parts, bulk):
+        # Rotated logs: the run refreshes the derived tables once, for all of its files.
+        _derived.BULK_STATES = 0 if bulk else 50_000
+        try:
+            import_paths(self.db, [self.parts[p] for p in parts], launch_paths=[LAUNCH])
+        finally:
+            _derived.BULK_STATES = self.saved
+
     @invariant()
     def derived_tables_equal_a_rebuild(self):
-        assert _tables(self.db.conn) == _rebuilt(self.db.conn)
+        assert self.db.conn.execute("SELECT count(*) FROM derived_pending").fetchone()[0] == 0
+        assert derived_tables(self.db.conn) == rebuilt_tables(self.db.conn)
 
     def teardown(self):
         _derived.BULK_STATES = self.saved
@@ -78,7 +73,7 @@ def test_derived_tables_survive_any_import_order(tmp_path_factory):
         p.write_bytes(b"".join(lines[i::4]))
         ImportsInAnyOrder.parts.append(str(p))
     run = ImportsInAnyOrder.TestCase
-    run.settings = settings(max_examples=8, stateful_step_count=5, deadline=None)
+    run.settings = settings(max_examples=10, stateful_step_count=5, deadline=None)
     run().runTest()
 
 
@@ -88,12 +83,12 @@ def test_a_database_from_before_the_derived_tables_gets_them(tmp_path):
     import_paths(
         db, [write(tmp_path, "a.log", clf(f"{CB}?error=access_denied&state=s1"))], redirect_paths=[CB]
     )
-    expected = _tables(db.conn)
+    expected = derived_tables(db.conn)
     assert len(expected["events"]) == 1
     db.conn.execute("DELETE FROM events")
     db.conn.execute("DELETE FROM meta WHERE key = 'derived_version'")
     db.conn.close()
-    assert _tables(open_db(path).conn) == expected  # ensure_schema rebuilt them
+    assert derived_tables(open_db(path).conn) == expected  # ensure_schema rebuilt them
 
 
 # --- retries across states -------------------------------------------------------------------------
@@ -153,12 +148,82 @@ def test_refresh_is_idempotent(tmp_path):
     log = write(tmp_path, "a.log", clf(f"{CB}?error=access_denied&state=s1") + clf(f"{CB}?code=c&state=s1"))
     db = open_db(Path(tmp_path) / "i.db")
     import_paths(db, [log], redirect_paths=[CB])
-    before = _tables(db.conn)
+    before = derived_tables(db.conn)
     db.conn.execute("BEGIN")
     (fp,) = db.conn.execute("SELECT fingerprint FROM sources").fetchone()
     store.refresh_derived(db.conn, fp, 1)
     db.conn.execute("COMMIT")
-    assert _tables(db.conn) == before
+    assert derived_tables(db.conn) == before
+
+
+# --- one refresh per run, and what a killed run leaves ---------------------------------------
+
+
+def _three_parts(tmp_path) -> list[str]:
+    whole = tmp_path / "whole.log"
+    generate_file(str(whole), lines=2000, redirect_share=0.4, seed=11, days=1)
+    lines = whole.read_bytes().splitlines(keepends=True)
+    return [write(tmp_path, f"access.log.{i}", b"".join(lines[i::3])) for i in range(3)]
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_a_run_refreshes_once_after_its_last_file(tmp_path, monkeypatch):
+    parts = _three_parts(tmp_path)
+    refreshed = []
+    real = _derived.refresh
+    monkeypatch.setattr(
+        _derived, "refresh", lambda conn, files: refreshed.append(list(files)) or real(conn, files)
+    )
+    db = open_db(tmp_path / "r.db")
+    r = import_paths(db, parts, launch_paths=[LAUNCH])
+    assert r.inserted > 0
+    assert len(refreshed) == 1 and len(refreshed[0]) == 3  # one refresh, of the three files
+    assert derived_tables(db.conn) == rebuilt_tables(db.conn)
+    # The same lines in one file give the same attempts.
+    one = open_db(tmp_path / "one.db")
+    import_paths(one, [write(tmp_path, "whole-again.log", b"".join(Path(p).read_bytes() for p in parts))],
+                 launch_paths=[LAUNCH])  # fmt: skip
+    assert derived_tables(one.conn)["attempts"] == derived_tables(db.conn)["attempts"]
+
+
+def test_files_a_killed_run_committed_are_refreshed_by_the_next_open(tmp_path):
+    parts = _three_parts(tmp_path)
+    path = tmp_path / "k.db"
+    db = open_db(path)
+    done = []
+
+    def die_after_two(result):
+        done.append(result)
+        if len(done) == 2:
+            raise _Killed
+
+    try:
+        import_paths(db, parts, launch_paths=[LAUNCH], on_file=die_after_two)
+    except _Killed:
+        pass
+    # Two files' rows are committed, and noted as not yet in the derived tables.
+    assert db.conn.execute("SELECT count(*) FROM derived_pending").fetchone()[0] == 2
+    assert db.conn.execute("SELECT count(*) FROM attempts").fetchone()[0] == 0
+    assert db.conn.execute("SELECT count(*) FROM redirects").fetchone()[0] > 0
+    # Another process holding the write lock (an import mid-file): opening does not wait for it.
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    reader = open_db(path, busy_timeout=30)
+    assert reader.conn.execute("SELECT count(*) FROM derived_pending").fetchone()[0] == 2
+    other.execute("ROLLBACK")
+    reader.conn.close()
+    db.conn.close()
+    again = open_db(path)
+    assert again.conn.execute("SELECT count(*) FROM derived_pending").fetchone()[0] == 0
+    assert again.conn.execute("SELECT count(*) FROM attempts").fetchone()[0] > 0
+    assert derived_tables(again.conn) == rebuilt_tables(again.conn)
+    # The next import reads only the third file and leaves the tables a rebuild's equal.
+    r = import_paths(again, parts, launch_paths=[LAUNCH])
+    assert [f.status for f in r.files] == ["up to date", "up to date", "imported"]
+    assert derived_tables(again.conn) == rebuilt_tables(again.conn)
 
 
 def test_a_database_with_an_older_layout_of_the_derived_tables_gets_the_new_one(tmp_path):
@@ -168,7 +233,7 @@ def test_a_database_with_an_older_layout_of_the_derived_tables_gets_the_new_one(
         f"{CB}?error=access_denied&state=s1", ip="198.51.100.1"
     )
     import_paths(db, [write(tmp_path, "a.log", log)], redirect_paths=[CB], launch_paths=[LAUNCH])
-    expected = _tables(db.conn)
+    expected = derived_tables(db.conn)
     # DERIVED_VERSION 3 copied the client's IP and user agent into events and kept the client
     # as text in attempts: such tables are replaced, not filled through columns they lack.
     v3_events = replace(store.EVENTS, columns=(*store.EVENTS.columns, *(
@@ -182,7 +247,7 @@ def test_a_database_with_an_older_layout_of_the_derived_tables_gets_the_new_one(
     db.conn.execute("UPDATE meta SET value = '3' WHERE key = 'derived_version'")
     db.conn.close()
     again = open_db(path)
-    assert _tables(again.conn) == expected
+    assert derived_tables(again.conn) == expected
     (client_type,) = again.conn.execute("SELECT typeof(client) FROM attempts").fetchone()
     assert client_type == "integer"
 

@@ -316,13 +316,13 @@ def _write(db, outcome: Outcome, item, import_id: int):
             with conn:
                 remote.remember_object(conn, item, None, import_id, r.status)
         return r
-    from ..store import refresh_derived
+    from ..store import defer_derived
     from .results import count_file
 
     conn.execute("BEGIN IMMEDIATE")
     try:
         write_outcome(db, outcome)
-        refresh_derived(conn, r.fingerprint, import_id)  # the events analysis reads, as _import_stream does
+        defer_derived(conn, r.fingerprint, import_id)  # refreshed after the last file, as _import_stream does
         count_file(conn, import_id, r)  # as _import_one does: the run's totals stay true if killed
         if is_object:
             remote.remember_object(conn, item, r.fingerprint, import_id, r.status)

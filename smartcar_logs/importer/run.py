@@ -19,7 +19,7 @@ import sqlite_utils
 
 from .. import formats as _formats
 from .. import privacy as _privacy
-from ..store import ensure_schema, refresh_derived
+from ..store import defer_derived, ensure_schema, refresh_derived, refresh_pending
 from . import checkpoint, inputs, remote
 from .discovery import expand_inputs
 from .inputs import CHUNK_SIZE, LONG_LINE_BYTES, MAX_LINE_BYTES, _Opened, read_chunk
@@ -58,6 +58,7 @@ class _Run:
     workers: _Workers | None = None
     final: bool = False  # take unterminated last lines now (the files will not grow)
     settle: float = SETTLE_SECONDS
+    defer_derived: bool = False  # the derived tables are refreshed once, after the last file
 
 
 def import_paths(
@@ -127,6 +128,7 @@ def import_paths(
         workers,
         final,
         settle,
+        defer_derived=True,
     )
     try:
         if dask is not None and todo.items:
@@ -142,9 +144,25 @@ def import_paths(
         if workers is not None:
             workers.pool.terminate()
             workers.pool.join()
+    _refresh_pending(db.conn)
     res = finish_import(db, import_id, results)
     res.objects_listed, res.objects_skipped = todo.listed, todo.skipped
     return res
+
+
+def _refresh_pending(conn) -> None:
+    """The derived tables, brought up to date with the run's files in one transaction of
+    their own (and with any a killed run left); a database error is the run's (cli says so)."""
+    if not conn.execute("SELECT 1 FROM derived_pending LIMIT 1").fetchone():
+        return  # nothing new: no write lock taken
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        refresh_pending(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _import_item(db, item, run: _Run, stdin) -> FileResult:
@@ -265,7 +283,10 @@ def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
         return
     scanned = _scan_blocks(src, start, ident.lines, scan, run, result)
     _time_range(src, scanned, fmt, scan, result)
-    refresh_derived(conn, fp, run.import_id)  # the events analysis reads, in this transaction
+    if run.defer_derived:  # the events analysis reads: after the run's last file
+        defer_derived(conn, fp, run.import_id)
+    else:
+        refresh_derived(conn, fp, run.import_id)
     if scanned.voucher.pos == 0 and not scanned.waiting:
         return  # nothing vouched for and nothing waiting: no source to remember
     checkpoint.save(
