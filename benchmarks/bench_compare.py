@@ -5,7 +5,10 @@ The two inputs of issue 14, made with the project's own generator so anyone can 
 * ``generate --lines 1000000 --seed 1``: a 209 MB combined log with about 3% redirects and as
   many launches, imported with ``--launch-path /connect/smartcar``;
 * ``generate --lines 200000 --seed 3 --redirect-share 1.0``: what a pre-filtered export looks
-  like (every line a redirect or a launch), where the cost per record sets the time.
+  like (every line a redirect or a launch), where the cost per record sets the time;
+
+and the export again as logrotate leaves a log, in four consecutive files given oldest first,
+where what an import pays per file shows.
 
 Each tool runs as its own process (interpreter start included) on the same file, interleaved
 and repeated; the median run of each by wall time is kept, with its CPU time (user + sys, worker
@@ -48,21 +51,19 @@ CLI = (
 )
 LAUNCH = "/connect/smartcar"
 
-#: (label, file name, generator arguments) of the issue's two inputs.
+_EXPORT = ["--lines", "200000", "--seed", "3", "--redirect-share", "1.0"]
+#: (label, file name, generator arguments, files it is split into) of each input.
 INPUTS = (
-    ("1M-line mix", "mix-1m-seed1.log", ["--lines", "1000000", "--seed", "1"]),
-    (
-        "redirect-only export",
-        "redirects-200k-seed3.log",
-        ["--lines", "200000", "--seed", "3", "--redirect-share", "1.0"],
-    ),
+    ("1M-line mix", "mix-1m-seed1.log", ["--lines", "1000000", "--seed", "1"], 1),
+    ("redirect-only export", "redirects-200k-seed3.log", _EXPORT, 1),
+    ("the export in 4 rotated files", "redirects-200k-seed3.log", _EXPORT, 4),
 )
 
 # The analyst's one-liner: six fields of every callback line into a table. Run as its own
 # process so that its interpreter and DuckDB's start are counted like ours.
 DUCKDB = r'''
 import sys, duckdb
-log, db = sys.argv[1], sys.argv[2]
+db, logs = sys.argv[1], sys.argv[2:]
 con = duckdb.connect(db)
 f = lambda k: f"url_decode(regexp_extract(line, '[?&]{k}=([^& ]*)', 1)) AS {k}"
 con.execute(f"""
@@ -71,7 +72,7 @@ SELECT regexp_extract(line, '\\[([^\\]]+)\\]', 1) AS time, {f('error')}, {f('err
        {f('state')}, {f('user_id')}, {f('make')}
 FROM read_csv(?, columns={{'line': 'VARCHAR'}}, header=false, delim='\\x01', quote='', escape='',
               auto_detect=false)
-WHERE line LIKE '%/smartcar/callback?%'""", [log])
+WHERE line LIKE '%/smartcar/callback?%'""", [logs])
 print(con.execute("SELECT count(*) FROM redirects").fetchone()[0])
 '''
 
@@ -107,7 +108,8 @@ def fresh(path: Path) -> Path:
     return path
 
 
-def ensure_input(name: str, gen_args: list[str]) -> Path:
+def ensure_input(name: str, gen_args: list[str], parts: int = 1) -> list[Path]:
+    """The generated file, or its *parts* consecutive pieces (the same lines, oldest first)."""
     path = OUT / name
     if not path.exists():
         t0 = time.perf_counter()
@@ -118,19 +120,28 @@ def ensure_input(name: str, gen_args: list[str]) -> Path:
             stderr=subprocess.DEVNULL,
         )
         print(f"  generated {name} ({' '.join(gen_args)}) in {time.perf_counter() - t0:.1f} s", flush=True)
-    return path
+    if parts == 1:
+        return [path]
+    pieces = [OUT / f"{path.stem}.{i + 1}-of-{parts}.log" for i in range(parts)]
+    if not all(p.exists() for p in pieces):
+        lines = path.read_bytes().splitlines(keepends=True)
+        size = -(-len(lines) // parts)
+        for i, piece in enumerate(pieces):
+            piece.write_bytes(b"".join(lines[i * size : (i + 1) * size]))
+    return pieces
 
 
-def ours(path: Path, jobs: int | None, source: str | None = None) -> dict:
+def ours(paths: list[Path], jobs: int | None, source: str | None = None) -> dict:
     """The import through the command line; *source*: another checkout's package instead."""
-    db = fresh(OUT / f"{path.stem}.db")
+    db = fresh(OUT / f"{paths[0].stem}.db")
     cli = CLI
     if source is not None:
         # -P: "-m" would otherwise put the working directory (this checkout) first on the path.
         cli = ["env", f"PYTHONPATH={source}", sys.executable, "-P", "-m", "smartcar_logs.cli"]
-    cmd = [*cli, "import", "--db", str(db), "--launch-path", LAUNCH, "--json", "-q", str(path)]
+    cmd = [*cli, "import", "--db", str(db), "--launch-path", LAUNCH, "--json", "-q"]
     if jobs:
-        cmd[-1:-1] = ["--jobs", str(jobs)]
+        cmd += ["--jobs", str(jobs)]
+    cmd += map(str, paths)
     r = measured(cmd)
     res = json.loads(r.pop("out"))
     r["records"] = res["redirects"] + res["launches"]
@@ -139,18 +150,25 @@ def ours(path: Path, jobs: int | None, source: str | None = None) -> dict:
     return r
 
 
-def goaccess(path: Path) -> dict:
+def goaccess(paths: list[Path]) -> dict:
     r = measured(
-        ["goaccess", str(path), "--log-format=COMBINED", "-o", str(OUT / "goaccess.json"), "--no-progress"],
+        [
+            "goaccess",
+            *map(str, paths),
+            "--log-format=COMBINED",
+            "-o",
+            str(OUT / "goaccess.json"),
+            "--no-progress",
+        ],
         ok=(0,),
     )
     r.pop("out")
     return r
 
 
-def duckdb_one_liner(path: Path) -> dict:
-    db = fresh(OUT / f"{path.stem}.duckdb")
-    r = measured([sys.executable, "-c", DUCKDB, str(path), str(db)], ok=(0,))
+def duckdb_one_liner(paths: list[Path]) -> dict:
+    db = fresh(OUT / f"{paths[0].stem}.duckdb")
+    r = measured([sys.executable, "-c", DUCKDB, str(db), *map(str, paths)], ok=(0,))
     r["records"] = int(r.pop("out").strip() or 0)
     return r
 
@@ -180,9 +198,9 @@ def compare(
     the same run, for a before/after comparison on the same machine load.
     """
     OUT.mkdir(parents=True, exist_ok=True)
-    tools = {"ours": lambda path: ours(path, jobs)}
+    tools = {"ours": lambda paths: ours(paths, jobs)}
     if before:
-        tools["before"] = lambda path: ours(path, jobs, before)
+        tools["before"] = lambda paths: ours(paths, jobs, before)
     if not only_ours:
         if shutil.which("goaccess"):
             tools["goaccess"] = goaccess
@@ -193,18 +211,18 @@ def compare(
         else:
             print("DuckDB: not installed (pip install -e '.[bench]'); its columns stay empty")
     rows = []
-    for label, name, gen_args in INPUTS:
-        path = ensure_input(name, gen_args)
+    for label, name, gen_args, parts in INPUTS:
+        paths = ensure_input(name, gen_args, parts)
         runs: dict[str, list] = {t: [] for t in tools}
         for _ in range(repeat):
             for t, fn in tools.items():
-                runs[t].append(fn(path))
+                runs[t].append(fn(paths))
         rows.append(
             {
                 "label": label,
-                "file": path,
+                "files": paths,
                 "args": gen_args,
-                "mb": path.stat().st_size / 1e6,
+                "mb": sum(p.stat().st_size for p in paths) / 1e6,
                 **{t: typical(r) for t, r in runs.items()},
             }
         )
