@@ -114,7 +114,7 @@ def import_paths(
     # The pool is forked before any transaction is open, and only when a file is big
     # enough to repay it (forking costs tens of milliseconds).
     local = [p for p in todo.items if isinstance(p, str)]
-    workers = None if dask is not None else _make_workers(local, jobs)
+    workers = None if dask is not None else _make_workers(local, jobs, chunk_size)
     run = _Run(
         import_id,
         fmt,
@@ -481,7 +481,7 @@ def _scan_blocks(
     pos = voucher.pos  # content offset of buf[0]
     last_line = b""
     waiting = 0
-    disp = _Dispatcher(scan, _workers_for(src.raw, src.compression, run.workers))
+    disp = _Dispatcher(scan, _workers_for(src.raw, src.compression, run.workers, run.chunk_size))
     raw, progress, label = src.raw, run.progress, src.label
     raw_pos = raw.tell() if raw.seekable() else 0
 
