@@ -79,6 +79,7 @@ bench: $(VENV)/.installed-bench
 	@command -v goaccess >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		apt-get install -y -qq goaccess >/dev/null 2>&1; } || echo "goaccess: not installed (apt-get install goaccess)"
 	$(BIN)/python benchmarks/bench_compare.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_phases.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_import.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_analysis.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_cloud.py

@@ -307,6 +307,15 @@ def main() -> None:
     from bench_import import machine  # one description of the machine for both tables
 
     rows = compare(args.repeat, args.jobs, args.only_ours, args.before)
+    # For bench_phases: the targets it sets the import's floor against.
+    (OUT / "compare.json").write_text(
+        json.dumps(
+            [
+                {"label": r["label"], **{t: r[t]["seconds"] for t in ("goaccess", "duckdb") if r.get(t)}}
+                for r in rows
+            ]
+        )
+    )
     block = f"Machine: {machine()}.\n\n{table(rows)}"
     print()
     print(block)
