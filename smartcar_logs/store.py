@@ -337,15 +337,48 @@ def defer_derived(conn: sqlite3.Connection, source_fp: str, import_id: int) -> N
     )
 
 
-def refresh_pending(conn: sqlite3.Connection) -> int:
-    """Bring the derived tables up to date with every file noted by :func:`defer_derived`,
-    in the caller's transaction; return how many files that was.
+def refresh_pending(conn: sqlite3.Connection, *, wait: bool = True) -> int:
+    """Bring the derived tables up to date with every file noted by :func:`defer_derived`;
+    return how many files that was.
+
+    In the caller's transaction when one is open, else in one of its own (no write lock is
+    taken when nothing is pending). With ``wait=False`` it gives up at once, returning 0, when
+    another connection holds the write lock (an import mid-file, which refreshes them itself
+    at its end) or the database is read-only.
 
     Every ``state`` among their redirects and launches is recomputed from all of its rows (a
     reload or a success may arrive in a later file than the first redirect); their stateless
     redirects become one event each. Idempotent: calling it again changes nothing. The work
     is in ``_derived.py``.
     """
+    if conn.in_transaction:
+        return _refresh_pending(conn)
+    if not conn.execute("SELECT 1 FROM derived_pending LIMIT 1").fetchone():
+        return 0
+    (busy_ms,) = conn.execute("PRAGMA busy_timeout").fetchone()
+    if not wait:
+        conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        n = _refresh_pending(conn)
+        conn.execute("COMMIT")
+    except BaseException as e:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        # A read-only database may let BEGIN IMMEDIATE through and refuse the first write.
+        if wait or not isinstance(e, sqlite3.OperationalError) or not _lock_or_readonly(e):
+            raise
+        return 0
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+    return n
+
+
+def _lock_or_readonly(e: sqlite3.OperationalError) -> bool:
+    return any(w in str(e) for w in ("locked", "busy", "readonly", "read-only"))
+
+
+def _refresh_pending(conn: sqlite3.Connection) -> int:
     files = conn.execute("SELECT source_fp, import_id FROM derived_pending").fetchall()
     if files:
         from . import _derived
@@ -575,36 +608,12 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 if own and conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-        elif db.execute("SELECT 1 FROM derived_pending LIMIT 1").fetchone():
-            _refresh_left_pending(db.conn)
+        else:
+            # Files an import committed and did not live to refresh (killed between files),
+            # or those of an import running now, between its files.
+            refresh_pending(db.conn, wait=False)
     except sqlite3.Error as e:
         raise StoreError(f"cannot write the database schema: {db_error_message(e, db)}") from None
-
-
-def _refresh_left_pending(conn: sqlite3.Connection) -> None:
-    """Files an import committed and did not live to refresh (killed between files), or an
-    import running now between files: refreshed here, unless that would mean waiting for the
-    import's lock (it refreshes them itself at its end) or the database is read-only."""
-    if conn.in_transaction:
-        refresh_pending(conn)
-        return
-    (wait,) = conn.execute("PRAGMA busy_timeout").fetchone()
-    conn.execute("PRAGMA busy_timeout = 0")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as e:
-        if not any(w in str(e) for w in ("locked", "busy", "readonly", "read-only")):
-            raise
-        return
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
-    try:
-        refresh_pending(conn)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
 
 def _drop_retired_indexes(conn) -> None:

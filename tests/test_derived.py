@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import hypothesis.strategies as st
+import sqlite_utils
 from hypothesis import given, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -215,6 +216,11 @@ def test_files_a_killed_run_committed_are_refreshed_by_the_next_open(tmp_path):
     assert reader.conn.execute("SELECT count(*) FROM derived_pending").fetchone()[0] == 2
     other.execute("ROLLBACK")
     reader.conn.close()
+    # A read-only connection reads what there is, and leaves the refresh to a writer.
+    ro = sqlite_utils.Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None))
+    store.ensure_schema(ro)
+    assert ro.conn.execute("SELECT count(*) FROM derived_pending").fetchone()[0] == 2
+    ro.conn.close()
     db.conn.close()
     again = open_db(path)
     assert again.conn.execute("SELECT count(*) FROM derived_pending").fetchone()[0] == 0

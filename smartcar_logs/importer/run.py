@@ -144,25 +144,12 @@ def import_paths(
         if workers is not None:
             workers.pool.terminate()
             workers.pool.join()
-    _refresh_pending(db.conn)
+    # The derived tables, in one transaction of their own for all the run's files (and any a
+    # killed run left); a database error here is the run's (cli says so).
+    refresh_pending(db.conn)
     res = finish_import(db, import_id, results)
     res.objects_listed, res.objects_skipped = todo.listed, todo.skipped
     return res
-
-
-def _refresh_pending(conn) -> None:
-    """The derived tables, brought up to date with the run's files in one transaction of
-    their own (and with any a killed run left); a database error is the run's (cli says so)."""
-    if not conn.execute("SELECT 1 FROM derived_pending LIMIT 1").fetchone():
-        return  # nothing new: no write lock taken
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        refresh_pending(conn)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
 
 def _import_item(db, item, run: _Run, stdin) -> FileResult:
