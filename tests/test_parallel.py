@@ -78,13 +78,13 @@ def test_workers_give_the_serial_rows(tmp_path, tricky_log, monkeypatch):
 def test_pool_only_for_big_files(tmp_path):
     small = tmp_path / "s.log"
     small.write_bytes(clf(f"/cb?user_id={UID}&state=a"))
-    assert scan._make_workers([str(small)], 2, 4 << 20) is None
-    assert scan._make_workers([str(small)], 1, 4 << 20) is None
+    assert scan._make_workers([str(small)], 2) is None
+    assert scan._make_workers([str(small)], 1) is None
 
 
 def test_rotated_files_under_the_threshold_share_one_pool(tmp_path, tricky_log, monkeypatch):
     # Rotated logs, each smaller than the threshold and together over it: the run forks the
-    # pool once and every file of more than one block is parsed in it.
+    # pool once and every file of at least two pieces is parsed in it.
     lines = tricky_log.read_bytes().splitlines(keepends=True)
     parts = []
     for i in range(3):
@@ -92,18 +92,18 @@ def test_rotated_files_under_the_threshold_share_one_pool(tmp_path, tricky_log, 
         p.write_bytes(b"".join(lines[i * len(lines) // 3 : (i + 1) * len(lines) // 3]))
         parts.append(str(p))
     tiny = tmp_path / "access.log"
-    tiny.write_bytes(clf(f"/connect/cb?user_id={UID}&state=last"))  # one block: parsed here
+    tiny.write_bytes(clf(f"/connect/cb?user_id={UID}&state=last"))  # one piece: parsed here
     chunk = 64 * 1024
     monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", sum(Path(p).stat().st_size for p in parts))
-    assert scan._make_workers(parts[:2], 2, chunk) is None  # two files: under the threshold
-    assert scan._make_workers([str(tiny)] * 1000, 2, chunk) is None  # one-block files never count
+    assert scan._make_workers(parts[:2], 2) is None  # two files: under the threshold
+    assert scan._make_workers([str(tiny)] * 1000, 2) is None  # files under two pieces never count
 
     used = []
     real_init = scan._Dispatcher.__init__
 
-    def init(self, s, workers=None):
+    def init(self, s, workers=None, piece=None):
         used.append(workers is not None)
-        real_init(self, s, workers)
+        real_init(self, s, workers, piece)
 
     monkeypatch.setattr(scan._Dispatcher, "__init__", init)
     par_db = open_db(tmp_path / "par.db")
@@ -111,4 +111,22 @@ def test_rotated_files_under_the_threshold_share_one_pool(tmp_path, tricky_log, 
     assert used == [True, True, True, False]
     serial_db = open_db(tmp_path / "serial.db")
     import_paths(serial_db, [*parts, str(tiny)], launch_paths=["/connect/smartcar"], chunk_size=chunk, jobs=1)
+    assert snapshot(par_db) == snapshot(serial_db)
+
+
+def test_a_file_smaller_than_a_block_per_worker_is_shared_in_pieces(tmp_path, tricky_log, monkeypatch):
+    # A 4 MB log read in one 4 MiB block would keep one worker busy and the other idle: it
+    # goes out in pieces, one per worker and one more, and gives the serial rows.
+    serial_db = open_db(tmp_path / "serial.db")
+    import_paths(serial_db, [str(tricky_log)], launch_paths=["/connect/smartcar"], jobs=1)
+    monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
+    pieces = []
+    real = scan._Dispatcher._submit
+    monkeypatch.setattr(
+        scan._Dispatcher, "_submit", lambda self, b, *a: pieces.append(len(b)) or real(self, b, *a)
+    )
+    par_db = open_db(tmp_path / "parallel.db")
+    import_paths(par_db, [str(tricky_log)], launch_paths=["/connect/smartcar"], jobs=2)
+    size = tricky_log.stat().st_size
+    assert size < 4 << 20 and len(pieces) == 3 and sum(pieces) == size
     assert snapshot(par_db) == snapshot(serial_db)

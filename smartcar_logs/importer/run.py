@@ -33,7 +33,7 @@ from .results import (
     count_file,
     finish_import,
 )
-from .scan import _Dispatcher, _FileScan, _make_workers, _Workers, _workers_for, redact_raw
+from .scan import _dispatcher, _FileScan, _make_workers, _Workers, redact_raw
 
 __all__ = ["import_paths", "import_file"]
 
@@ -114,7 +114,7 @@ def import_paths(
     # The pool is forked before any transaction is open, and only when a file is big
     # enough to repay it (forking costs tens of milliseconds).
     local = [p for p in todo.items if isinstance(p, str)]
-    workers = None if dask is not None else _make_workers(local, jobs, chunk_size)
+    workers = None if dask is not None else _make_workers(local, jobs)
     run = _Run(
         import_id,
         fmt,
@@ -468,7 +468,7 @@ def _scan_blocks(
     pos = voucher.pos  # content offset of buf[0]
     last_line = b""
     waiting = 0
-    disp = _Dispatcher(scan, _workers_for(src.raw, src.compression, run.workers, run.chunk_size))
+    disp = _dispatcher(scan, src.raw, src.compression, run.workers, run.chunk_size)
     raw, progress, label = src.raw, run.progress, src.label
     raw_pos = raw.tell() if raw.seekable() else 0
 

@@ -433,9 +433,10 @@ class _Dispatcher:
     of a serial pass, and memory stays bounded by those blocks.
     """
 
-    def __init__(self, scan: _FileScan, workers: _Workers | None = None):
+    def __init__(self, scan: _FileScan, workers: _Workers | None = None, piece: int | None = None):
         self.scan = scan
         self.pool = workers.pool if workers is not None else None
+        self.piece = piece  # blocks larger than this go to the workers in pieces
         # Parsed blocks wait here, unpickled, until their turn: with the faster fused parse,
         # two per worker reached that bound and raised the redirect-only file's peak RSS
         # 245 -> 249 MB; one spare block keeps both workers busy (same time, 2 cores).
@@ -448,11 +449,24 @@ class _Dispatcher:
                 self.pool = None
 
     def submit(self, block: bytes, base: int, line0: int) -> None:
+        """Parse *block* (whole lines starting at content offset *base*, after line *line0*)."""
         scan = self.scan
         if self.pool is None:
             scan.scan(block, base, line0)
             scan.flush()
             return
+        if self.piece is not None and len(block) > self.piece:
+            a = 0
+            while a < len(block):
+                b = block.find(b"\n", a + self.piece - 1) + 1 or len(block)
+                self._submit(block[a:b], base + a, line0)
+                line0 += block.count(b"\n", a, b)
+                a = b
+            return
+        self._submit(block, base, line0)
+
+    def _submit(self, block: bytes, base: int, line0: int) -> None:
+        scan = self.scan
         n = len(scan.needles)
         fut = self.pool.apply_async(_work, (scan.worker_context(), block, base, line0, scan.needles[:]))
         self.queue.append((fut, block, base, line0, n))
@@ -510,12 +524,14 @@ def _insert_compact(conn, table, columns: tuple, rows: list) -> None:
 # --- worker processes --------------------------------------------------------------------------
 
 
-#: A run forks its worker pool when the files that would use it add up to this much (on disk;
-#: compressed files count 4x): forking costs tens of milliseconds.  A file uses the pool when it
-#: is more than one block (a single block is parsed in one process either way): rotated logs of
-#: 14 MB each went through this process alone while the second core idled (the 200k-line
+#: A run forks its worker pool when the files that would use it add up to this much (parse
+#: size: on disk, compressed files 4x): forking costs tens of milliseconds.  Rotated logs of
+#: 14 MB each were parsed in this process alone while the second core idled (the 200k-line
 #: export in four files 9.6-9.8 s, 8.0-8.5 s through the pool; the whole file in one 8.75 s).
 PARALLEL_MIN_BYTES = 32 << 20
+#: A file uses the pool when it is at least two pieces of this size; a file smaller than a
+#: block per worker and one more is cut into that many pieces, so that the workers share it.
+MIN_PIECE = 512 << 10
 
 
 @dataclass
@@ -528,7 +544,7 @@ def _parse_size(size: int, compressed: bool) -> int:
     return size * (4 if compressed else 1)
 
 
-def _make_workers(paths: list[str], jobs: int | None, chunk_size: int) -> _Workers | None:
+def _make_workers(paths: list[str], jobs: int | None) -> _Workers | None:
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return None
@@ -540,19 +556,23 @@ def _make_workers(paths: list[str], jobs: int | None, chunk_size: int) -> _Worke
                 compressed = is_compressed(f.read(6))
         except OSError:
             continue
-        if _parse_size(size, compressed) > chunk_size:
+        if _parse_size(size, compressed) >= 2 * MIN_PIECE:
             total += _parse_size(size, compressed)
     if total >= PARALLEL_MIN_BYTES:
         return _Workers(multiprocessing.get_context("fork").Pool(jobs), jobs)
     return None
 
 
-def _workers_for(raw, compression, workers: _Workers | None, chunk_size: int) -> _Workers | None:
-    """*workers* if this file is more than one block (its size on disk), else None."""
+def _dispatcher(scan: _FileScan, raw, compression, workers: _Workers | None, chunk_size: int) -> _Dispatcher:
+    """The file's dispatcher: through *workers* if the file is at least two pieces (its parse
+    size), in pieces small enough to give every worker one."""
     if workers is None:
-        return None
+        return _Dispatcher(scan)
     try:
-        size = os.fstat(raw.fileno()).st_size
+        size = _parse_size(os.fstat(raw.fileno()).st_size, compression is not None)
     except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
-        return None
-    return workers if _parse_size(size, compression is not None) > chunk_size else None
+        return _Dispatcher(scan)
+    if size < 2 * MIN_PIECE:
+        return _Dispatcher(scan)
+    piece = max(MIN_PIECE, -(-size // (workers.jobs + 1)))
+    return _Dispatcher(scan, workers, piece if piece < chunk_size else None)
