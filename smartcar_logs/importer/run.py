@@ -111,8 +111,8 @@ def import_paths(
     for r in results:
         if on_file is not None:
             on_file(r)
-    # The pool is forked before any transaction is open, and only when a file is big
-    # enough to repay it (forking costs tens of milliseconds).
+    # The pool is forked before any transaction is open, and only when the run's files are
+    # big enough to repay it (forking costs tens of milliseconds): see scan.PARALLEL_MIN_BYTES.
     local = [p for p in todo.items if isinstance(p, str)]
     workers = None if dask is not None else _make_workers(local, jobs)
     run = _Run(
