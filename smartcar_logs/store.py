@@ -214,9 +214,8 @@ REDIRECT_COLUMNS = REDIRECTS.names
 #
 # Analysis at a million redirects cannot afford to collapse reloads with a GROUP BY over every
 # row in every query (4-7 s each, measured on 965k redirects). These two tables hold that work
-# done once per import run, after its last file (refresh_pending). Each file's transaction
-# notes its rows in derived_pending, so a run killed between files leaves a note that the next
-# open_db or import acts on: analysis never reads tables out of step with a finished import.
+# done once per import run, after its last file (refresh_pending); each file's transaction notes
+# its rows in derived_pending, which the next open_db or import acts on if the run is killed.
 
 #: One row per redirect *event*: the redirects that share ``state``, outcome, lowercased error
 #: code and ``is_test`` (a reload, a replayed link) collapsed into their first line, whose
@@ -315,26 +314,19 @@ RETRY_WINDOW_MINUTES = 30
 
 
 def refresh_derived(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
-    """Bring :data:`EVENTS` and :data:`ATTEMPTS` up to date with one file's rows of one import.
-
-    Call it inside the transaction that wrote the rows: :func:`defer_derived` and
-    :func:`refresh_pending` in one, so files left pending are brought up to date too.
-    """
+    """Bring :data:`EVENTS` and :data:`ATTEMPTS` up to date with one file's rows of one import,
+    inside the transaction that wrote them: :func:`defer_derived` and :func:`refresh_pending`
+    in one, so files left pending are brought up to date too."""
     defer_derived(conn, source_fp, import_id)
     refresh_pending(conn)
 
 
 def defer_derived(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
     """Note, in the transaction that wrote one file's rows of one import, that the derived
-    tables do not cover them yet; :func:`refresh_pending` does, once for many files.
+    tables do not cover them yet; :func:`refresh_pending` does, once for many files."""
+    from . import _derived
 
-    Refreshed file by file, rotated logs cost more than one file of the same lines: each file
-    touched half the states known, so the whole tables were rebuilt again and again (the
-    200k-line export in four files: 12.6 s against 10.0 s refreshed once at the end).
-    """
-    conn.execute(
-        "INSERT OR IGNORE INTO derived_pending (source_fp, import_id) VALUES (?, ?)", (source_fp, import_id)
-    )
+    _derived.defer(conn, source_fp, import_id)
 
 
 def refresh_pending(conn: sqlite3.Connection, *, wait: bool = True) -> int:
@@ -342,50 +334,13 @@ def refresh_pending(conn: sqlite3.Connection, *, wait: bool = True) -> int:
     return how many files that was.
 
     In the caller's transaction when one is open, else in one of its own (no write lock is
-    taken when nothing is pending). With ``wait=False`` it gives up at once, returning 0, when
-    another connection holds the write lock (an import mid-file, which refreshes them itself
-    at its end) or the database is read-only.
-
-    Every ``state`` among their redirects and launches is recomputed from all of its rows (a
-    reload or a success may arrive in a later file than the first redirect); their stateless
-    redirects become one event each. Idempotent: calling it again changes nothing. The work
-    is in ``_derived.py``.
+    taken when nothing is pending). With ``wait=False`` it gives up at once, returning 0, on
+    another connection's write lock (an import mid-file refreshes them itself at its end) or a
+    read-only database. Idempotent. The work is in ``_derived.py``.
     """
-    if conn.in_transaction:
-        return _refresh_pending(conn)
-    if not conn.execute("SELECT 1 FROM derived_pending LIMIT 1").fetchone():
-        return 0
-    (busy_ms,) = conn.execute("PRAGMA busy_timeout").fetchone()
-    if not wait:
-        conn.execute("PRAGMA busy_timeout = 0")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        n = _refresh_pending(conn)
-        conn.execute("COMMIT")
-    except BaseException as e:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        # A read-only database may let BEGIN IMMEDIATE through and refuse the first write.
-        if wait or not isinstance(e, sqlite3.OperationalError) or not _lock_or_readonly(e):
-            raise
-        return 0
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
-    return n
+    from . import _derived
 
-
-def _lock_or_readonly(e: sqlite3.OperationalError) -> bool:
-    return any(w in str(e) for w in ("locked", "busy", "readonly", "read-only"))
-
-
-def _refresh_pending(conn: sqlite3.Connection) -> int:
-    files = conn.execute("SELECT source_fp, import_id FROM derived_pending").fetchall()
-    if files:
-        from . import _derived
-
-        _derived.refresh(conn, files)
-        conn.execute("DELETE FROM derived_pending")
-    return len(files)
+    return _derived.refresh_pending(conn, wait)
 
 
 def rebuild_derived(conn: sqlite3.Connection) -> None:
@@ -609,9 +564,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                     conn.execute("ROLLBACK")
                 raise
         else:
-            # Files an import committed and did not live to refresh (killed between files),
-            # or those of an import running now, between its files.
-            refresh_pending(db.conn, wait=False)
+            refresh_pending(db.conn, wait=False)  # files of a killed run, or of one running now
     except sqlite3.Error as e:
         raise StoreError(f"cannot write the database schema: {db_error_message(e, db)}") from None
 

@@ -20,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from helpers_derived import derived_tables, rebuilt_tables
 from logs import CB, LAUNCH, clf, write
 from smartcar_logs import _derived, analysis, import_paths, store
+from smartcar_logs.importer import import_file
 from smartcar_logs.store import open_db, rebuild_derived
 from smartcar_logs.synthetic import generate_file
 
@@ -283,3 +284,15 @@ def test_launches_are_grouped_as_sql_groups_them(rows):
     ).fetchall()
     got = list(_derived._launch_groups(conn.execute("SELECT state, ts, client FROM l ORDER BY state")))
     assert got == want
+
+
+def test_import_file_refreshes_in_the_files_own_transaction(tmp_path):
+    # The single-file API is its own run: nothing is left pending for a later refresh.
+    parts = _three_parts(tmp_path)
+    db = open_db(tmp_path / "f.db")
+    import_id = db.conn.execute("INSERT INTO imports (started_at) VALUES ('2026-12-07')").lastrowid
+    r = import_file(db, parts[0], import_id=import_id, launch_paths=[LAUNCH])
+    assert r.status == "imported" and r.inserted > 0
+    assert db.conn.execute("SELECT count(*) FROM derived_pending").fetchone()[0] == 0
+    assert db.conn.execute("SELECT count(*) FROM attempts").fetchone()[0] > 0
+    assert derived_tables(db.conn) == rebuilt_tables(db.conn)

@@ -19,7 +19,7 @@ import sqlite_utils
 
 from .. import formats as _formats
 from .. import privacy as _privacy
-from ..store import defer_derived, ensure_schema, refresh_derived, refresh_pending
+from ..store import defer_derived, ensure_schema, refresh_pending
 from . import checkpoint, inputs, remote
 from .discovery import expand_inputs
 from .inputs import CHUNK_SIZE, LONG_LINE_BYTES, MAX_LINE_BYTES, _Opened, read_chunk
@@ -58,7 +58,6 @@ class _Run:
     workers: _Workers | None = None
     final: bool = False  # take unterminated last lines now (the files will not grow)
     settle: float = SETTLE_SECONDS
-    defer_derived: bool = False  # the derived tables are refreshed once, after the last file
 
 
 def import_paths(
@@ -128,7 +127,6 @@ def import_paths(
         workers,
         final,
         settle,
-        defer_derived=True,
     )
     try:
         if dask is not None and todo.items:
@@ -204,7 +202,8 @@ def import_file(
         final,
         settle,
     )
-    return _import_one(db, path, run, stdin)
+    # One file is its own run: the derived tables are refreshed in its transaction.
+    return _import_one(db, path, run, stdin, before_commit=lambda conn, src, result: refresh_pending(conn))
 
 
 def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None, before_commit=None) -> FileResult:
@@ -270,10 +269,7 @@ def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
         return
     scanned = _scan_blocks(src, start, ident.lines, scan, run, result)
     _time_range(src, scanned, fmt, scan, result)
-    if run.defer_derived:  # the events analysis reads: after the run's last file
-        defer_derived(conn, fp, run.import_id)
-    else:
-        refresh_derived(conn, fp, run.import_id)
+    defer_derived(conn, fp, run.import_id)  # the events analysis reads: refreshed after the run
     if scanned.voucher.pos == 0 and not scanned.waiting:
         return  # nothing vouched for and nothing waiting: no source to remember
     checkpoint.save(
