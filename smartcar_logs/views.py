@@ -19,7 +19,15 @@ from statistics import NormalDist
 
 from .redirect import UNKNOWN
 
-__all__ = ["VIEWS", "RETIRED_VIEWS", "CONVERSION_WINDOW_MINUTES", "ensure_views", "wilson_sql"]
+__all__ = [
+    "VIEWS",
+    "RETIRED_VIEWS",
+    "CONVERSION_WINDOW_MINUTES",
+    "ensure_views",
+    "wilson_ctes",
+    "wilson_columns",
+    "WILSON",
+]
 
 #: A redirect more than this many minutes after its launch is ``late`` in the funnel.
 #: Connect is done in one sitting, so an hour is generous.
@@ -29,41 +37,64 @@ CONVERSION_WINDOW_MINUTES = 60
 _Z = NormalDist().inv_cdf(1 - 0.05 / 2)
 
 
-def _sqrt_sql(w: str) -> str:
-    """SQL for the square root of *w* (an expression >= 0.9 and < 4**32) without ``sqrt``.
+_NEWTON_STEPS = 5
 
-    Newton's method from a guess that is exact at every power of 4 and within 6 % between
-    them (the chord of the root over the band); four steps take that to double precision
-    (error 0.06 -> 2e-3 -> 2e-6 -> 2e-12 -> 0). Written as nested expressions of a CTE-free
-    ``(SELECT ... FROM (SELECT ...))`` so each step names the last one once.
+
+def _guess(w: str) -> str:
+    """A first guess of sqrt(*w*) for Newton's method: the chord of the root over the band
+    [16^j, 16^(j+1)) that holds *w*, exact at the ends and at most 20 % low inside, so five
+    steps reach double precision (0.2 -> 2.5e-2 -> 3e-4 -> 5e-8 -> 1e-15 -> 0). Eight bands
+    cover n up to about 10^10; above, the arithmetic mean (too high) still converges."""
+    bands = " ".join(
+        f"WHEN {w} < {16 ** (j + 1)} THEN {4**j} + ({w} - {16**j}) / {5 * 4**j}.0" for j in range(8)
+    )
+    return f"CASE {bands} ELSE ({2**16} + {w} / {2**16}) / 2.0 END"
+
+
+def wilson_ctes(source: str, rates: list[tuple[str, str, str]]) -> str:
+    """Common table expressions that add, to the rows of *source*, each rate's
+    ``sqrt(k (n - k) / n + z²/4)`` as ``root_NAME``, for :func:`wilson_columns`.
+
+    *rates* are ``(name, k, n)`` column names. Plain SQL: SQLite has ``sqrt`` only when built
+    with math functions, so the root is Newton's method, one CTE per step (each names the
+    last step once; nested in one expression the SQL grew as 2 to the number of steps).
     """
-    bands = " ".join(f"WHEN w < {4 ** (j + 1)} THEN (2.0 * {2**j} + w / {2**j}) / 3" for j in range(32))
-    x = f"(SELECT CASE {bands} ELSE w END AS x, w FROM (SELECT {w} AS w))"
-    for _ in range(4):
-        x = f"(SELECT (x + w / x) / 2 AS x, w FROM {x})"
-    return f"(SELECT x FROM {x})"
+    z2 = _Z * _Z
+    w = ", ".join(f"1.0 * {k} * ({n} - {k}) / {n} + {z2 / 4!r} AS w_{name}" for name, k, n in rates)
+    ctes = [
+        "-- Wilson bounds: the square root by Newton's method (SQLite has square roots only with math functions)\n"
+        f"wilson_0 AS (SELECT *, {w} FROM {source})"
+    ]
+    guess = ", ".join(f"{_guess(f'w_{name}')} AS x_{name}_0" for name, _, _ in rates)
+    ctes.append(f"wilson_1 AS (SELECT *, {guess} FROM wilson_0)")
+    for i in range(1, _NEWTON_STEPS + 1):
+        step = ", ".join(
+            f"(x_{name}_{i - 1} + w_{name} / x_{name}_{i - 1}) / 2 AS "
+            + (f"root_{name}" if i == _NEWTON_STEPS else f"x_{name}_{i}")
+            for name, _, _ in rates
+        )
+        ctes.append(f"wilson_{i + 1} AS (SELECT *, {step} FROM wilson_{i})")
+    return ",\n".join(ctes)
 
 
-def wilson_sql(k: str, n: str) -> tuple[str, str]:
-    """SQL for the lower and upper 95 % Wilson bounds of *k* / *n* (column names).
+#: The CTE of :func:`wilson_ctes` to select from.
+WILSON = f"wilson_{_NEWTON_STEPS + 1}"
 
-    The same numbers as :func:`smartcar_logs.analysis.wilson_interval`: NULL where n = 0,
-    exactly 0 for k = 0 and 1 for k = n; ``(k + z²/2) / (n + z²) ± z / (n + z²) ·
-    sqrt(k (n - k) / n + z²/4)``.
+
+def wilson_columns(name: str, k: str, n: str) -> str:
+    """``NAME`` (k / n), ``NAME_lo`` and ``NAME_hi`` (its 95 % Wilson bounds), selected from
+    :data:`WILSON`: the numbers of :func:`smartcar_logs.analysis.wilson_interval`, NULL where
+    n = 0, exactly 0 for k = 0 and 1 for k = n.  ``(k + z²/2) / (n + z²) ± z / (n + z²) · root``.
     """
     z2 = _Z * _Z
     centre = f"(({k} + {z2 / 2!r}) / ({n} + {z2!r}))"
-    half = f"({_Z!r} / ({n} + {z2!r}) * {_sqrt_sql(f'(1.0 * {k} * ({n} - {k}) / {n} + {z2 / 4!r})')})"
-    lo = f"CASE WHEN {n} <= 0 THEN NULL WHEN {k} <= 0 THEN 0.0 ELSE max(0.0, {centre} - {half}) END"
-    hi = f"CASE WHEN {n} <= 0 THEN NULL WHEN {k} >= {n} THEN 1.0 ELSE min(1.0, {centre} + {half}) END"
-    return lo, hi
-
-
-def _rate(name: str, k: str, n: str) -> str:
-    lo, hi = wilson_sql(k, n)
+    half = f"({_Z!r} / ({n} + {z2!r}) * root_{name})"
     return (
         f"CASE WHEN {n} > 0 THEN 1.0 * {k} / {n} END AS {name},\n"
-        f"           {lo} AS {name}_lo,\n           {hi} AS {name}_hi"
+        f"       CASE WHEN {n} <= 0 THEN NULL WHEN {k} <= 0 THEN 0.0"
+        f" ELSE max(0.0, {centre} - {half}) END AS {name}_lo,\n"
+        f"       CASE WHEN {n} <= 0 THEN NULL WHEN {k} >= {n} THEN 1.0"
+        f" ELSE min(1.0, {centre} + {half}) END AS {name}_hi"
     )
 
 
@@ -98,11 +129,12 @@ per AS (
            COALESCE(c.errors, 0) AS errors, COALESCE(c.denied, 0) AS denied, COALESCE(c.empty, 0) AS empty
     FROM periods AS p LEFT JOIN counts AS c USING ({unit})
     WHERE p.{unit} IS NOT NULL
-)
+),
+{wilson_ctes("per", [("denial_rate", "denied", "n"), ("failure_rate", "errors", "n")])}
 SELECT {unit}, n, success, errors, denied, empty,
-       {_rate("denial_rate", "denied", "n")},
-       {_rate("failure_rate", "errors", "n")}
-FROM per
+       {wilson_columns("denial_rate", "denied", "n")},
+       {wilson_columns("failure_rate", "errors", "n")}
+FROM {WILSON}
 ORDER BY {unit}"""
 
 
@@ -123,6 +155,7 @@ FROM redirects
 GROUP BY 1, 2, 3, 4, 5
 ORDER BY day, lines DESC"""
 
+_FUNNEL_RATES = [("abandonment_rate", "abandoned", "launched"), ("conversion_rate", "succeeded", "launched")]
 # Launch cohorts by the day of their first launch line, plus the launches without a state
 # (which cannot be followed) by their own day: analysis.funnel_summary(period="day").
 _DAILY_FUNNEL = f"""CREATE VIEW daily_funnel AS
@@ -143,12 +176,13 @@ days AS (
            SUM(launched) AS launched, SUM(returned) AS returned, SUM(late) AS late,
            SUM(succeeded) AS succeeded, SUM(launched) - SUM(returned) AS abandoned
     FROM parts GROUP BY day
-)
+),
+{wilson_ctes("days", _FUNNEL_RATES)}
 SELECT day, launch_lines, launches_without_state, launch_reloads, launched, returned, late, succeeded,
        abandoned,
-       {_rate("abandonment_rate", "abandoned", "launched")},
-       {_rate("conversion_rate", "succeeded", "launched")}
-FROM days
+       {wilson_columns("abandonment_rate", "abandoned", "launched")},
+       {wilson_columns("conversion_rate", "succeeded", "launched")}
+FROM {WILSON}
 ORDER BY day"""
 
 _INCOMPATIBLE_VEHICLES = f"""CREATE VIEW incompatible_vehicles AS
