@@ -62,7 +62,7 @@ def wilson_ctes(source: str, rates: list[tuple[str, str, str]]) -> str:
     z2 = _Z * _Z
     w = ", ".join(f"1.0 * {k} * ({n} - {k}) / {n} + {z2 / 4!r} AS w_{name}" for name, k, n in rates)
     ctes = [
-        "-- Wilson bounds: the square root by Newton's method (SQLite has square roots only with math functions)\n"
+        "-- Wilson bounds; the square root by Newton's method (SQLite's needs math functions)\n"
         f"wilson_0 AS (SELECT *, {w} FROM {source})"
     ]
     guess = ", ".join(f"{_guess(f'w_{name}')} AS x_{name}_0" for name, _, _ in rates)
