@@ -154,7 +154,7 @@ def _cli(*args, cwd=None, env=None):
 
 
 def test_serve_get_passes_through_to_datasette(analysis_db_path):
-    home = _cli("serve", "--db", str(analysis_db_path), "--get", "/")
+    home = _cli("serve", "--db", str(analysis_db_path), "-h", "127.0.0.1", "--get", "/")  # -h: --host
     assert home.returncode == 0, home.stderr
     assert TITLE in home.stdout and "The views count the way the report does" in home.stdout
     database = _cli("serve", "--db", str(analysis_db_path), "--get", f"/{NAME}")
