@@ -1,7 +1,8 @@
 """The SQLite store: schema, connection settings and bookkeeping tables.
 
-The schema is public (the README documents it) and is created idempotently, so any
-function that is handed a database may call :func:`ensure_schema` first.
+The schema is public (docs/schema.md documents every table and view) and is created
+idempotently, so any function that is handed a database may call :func:`ensure_schema` first.
+The views' SQL is in views.py, which :func:`ensure_schema` calls.
 """
 
 from __future__ import annotations
