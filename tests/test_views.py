@@ -218,3 +218,17 @@ def test_the_sqlite3_command_line_reads_every_view(analysis_db_path):
             [cli, str(analysis_db_path), f"SELECT COUNT(*) FROM {name}"], capture_output=True, text=True
         )
         assert out.returncode == 0 and out.stderr == "" and int(out.stdout) > 0, (name, out.stderr)
+
+
+def test_an_empty_database_has_empty_views_not_errors():
+    db = open_db()
+    for name in VIEWS:
+        assert db.execute(f"SELECT * FROM {name}").fetchall() == [], name
+    from smartcar_logs.serve import QUERIES
+
+    steps = db.execute(QUERIES["funnel"]["sql"]).fetchall()
+    assert steps == [
+        ("Connect launched", 0, None, None),
+        ("Redirect received", 0, None, None),
+        ("Success", 0, None, None),
+    ]
