@@ -41,6 +41,7 @@ _EXPORTS = {
     "build_report": "report",
     "ReportError": "report",
     "export_csv": "export",
+    "write_notebooks": "notebook_copies",
 }
 # every public submodule but ``cli`` (the command line, not part of the library's face)
 _MODULES = (
@@ -58,6 +59,10 @@ _MODULES = (
     "report",
     "export",
     "synthetic",
+    "views",
+    "descriptions",
+    "serve",
+    "notebook_copies",
 )
 
 __all__ = sorted(_EXPORTS) + list(_MODULES) + ["__version__"]

@@ -1,7 +1,8 @@
 """The SQLite store: schema, connection settings and bookkeeping tables.
 
-The schema is public (the README documents it) and is created idempotently, so any
-function that is handed a database may call :func:`ensure_schema` first.
+The schema is public (docs/schema.md documents every table and view) and is created
+idempotently, so any function that is handed a database may call :func:`ensure_schema` first.
+The views' SQL is in views.py, which :func:`ensure_schema` calls.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
+
+from . import views
 
 __all__ = [
     "open_db",
@@ -398,23 +401,6 @@ CREATE TABLE IF NOT EXISTS objects (
 );
 """
 
-_VIEWS = """
-CREATE VIEW IF NOT EXISTS daily_outcomes AS
-    SELECT substr(ts, 1, 10) AS day,
-           outcome,
-           category,
-           error_code,
-           count(*) AS n
-    FROM redirects
-    GROUP BY day, outcome, category, error_code;
-CREATE VIEW IF NOT EXISTS incompatible_vehicles AS
-    SELECT make, model, year, count(*) AS n
-    FROM redirects
-    WHERE error_code = 'vehicle_incompatible' AND is_test = 0
-    GROUP BY make, model, year
-    ORDER BY n DESC;
-"""
-
 _SCHEMA = (
     _BOOKKEEPING
     + SOURCES.ddl()
@@ -423,7 +409,6 @@ _SCHEMA = (
     + "".join(t.ddl() for t in (REDIRECTS, LAUNCHES, REJECTS, EVENTS, ATTEMPTS))
     + "".join(f"{ddl};\n" for ddl in DERIVED_INDEXES)
     + "CREATE INDEX IF NOT EXISTS launches_stateless ON launches (ts) WHERE state IS NULL OR state = '';\n"
-    + _VIEWS
 )
 
 
@@ -522,7 +507,7 @@ def _remove_new(p: Path, created: bool) -> None:
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the tables, indexes and views if they are missing."""
+    """Create the tables, indexes and views if they are missing, and replace outdated views."""
     try:
         db.conn.executescript(_SCHEMA)
         _add_missing_columns(db.conn)
@@ -565,6 +550,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 raise
         else:
             refresh_pending(db.conn, wait=False)  # files of a killed run, or of one running now
+        # The views' DDL is owned by views.py; a database made by an older version gets the new ones.
+        views.ensure_views(db.conn)
     except sqlite3.Error as e:
         raise StoreError(f"cannot write the database schema: {db_error_message(e, db)}") from None
 

@@ -152,3 +152,29 @@ def test_retired_indexes_are_dropped_from_older_databases(tmp_path):
     again = open_db(path)
     assert not indexes(again) & set(RETIRED_INDEXES)
     assert {"redirects_ts", "redirects_state"} <= indexes(again)
+
+
+def test_docs_schema_lists_every_table_and_view_with_its_columns():
+    """docs/schema.md is the schema's one page (issue 23): generated from descriptions.py and
+    holding every table and view a fresh database has, each with all its columns."""
+    import re
+    from pathlib import Path
+
+    from smartcar_logs.descriptions import schema_markdown
+    from smartcar_logs.store import open_db
+
+    db = open_db()
+    page = (Path(__file__).resolve().parent.parent / "docs" / "schema.md").read_text(encoding="utf-8")
+    sections = {
+        m.group(1): m.group(2) for m in re.finditer(r"^## (\w+)\n(.*?)(?=^## |\Z)", page, re.S | re.M)
+    }
+    names = db.table_names() + db.view_names()
+    assert set(sections) == set(names)
+    for name in names:
+        listed = re.findall(r"^\| `(\w+)` \| (.+) \|$", sections[name], re.M)
+        assert [c for c, _ in listed] == [c.name for c in db[name].columns], name
+        assert all(text.strip() for _, text in listed)
+    assert set(db.view_names()) >= {"daily_outcomes", "daily_rates", "weekly_rates", "daily_funnel"}
+    assert page == schema_markdown(db.conn), (
+        "regenerate: python -m smartcar_logs.descriptions > docs/schema.md"
+    )

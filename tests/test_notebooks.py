@@ -1,23 +1,26 @@
 """The notebooks: committed without outputs, parameterised, and producing the right numbers.
 
-Each notebook in notebooks/ is executed once with papermill against the hand-built fixture
-database (fixtures_analysis.py); the tests then read what it produced: figures, printed key
-numbers and escaped tables.
+Each analysis notebook (shipped in smartcar_logs/notebooks/, the one copy) is executed once with
+papermill against the hand-built fixture database (fixtures_analysis.py); the tests then read
+what it produced: figures, printed key numbers and escaped tables. The copies
+`smartcar-logs notebooks` writes for pip users are tested at the end, from a built wheel.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from smartcar_logs.notebook_copies import analysis_notebook_paths
 from smartcar_logs.report import _kernel_env, report_notebook_path
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-ALL_NOTEBOOKS = [*NOTEBOOKS, *sorted((ROOT / "smartcar_logs" / "notebooks").glob("*.ipynb"))]
+NOTEBOOKS = sorted((ROOT / "smartcar_logs" / "notebooks").glob("0*.ipynb"))
+ALL_NOTEBOOKS = sorted((ROOT / "smartcar_logs" / "notebooks").glob("*.ipynb"))
 
 
 def _ids(paths):
@@ -35,6 +38,8 @@ def test_the_expected_notebooks_exist():
     ]
     assert report_notebook_path().is_file()
     assert report_notebook_path() in ALL_NOTEBOOKS
+    assert [p.name for p in analysis_notebook_paths()] == [p.name for p in NOTEBOOKS]
+    assert not list(ROOT.glob("notebooks/*.ipynb"))  # one copy of each notebook: the package's
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_ids(ALL_NOTEBOOKS))
@@ -60,8 +65,8 @@ def test_notebooks_have_one_parameters_cell(path):
     for name in ("db_path", "since", "until", "period", "include_test"):
         assert f"\n{name} = " in f"\n{source}", f"{path.name}: no {name} parameter"
     assert 'os.environ.get("SMARTCAR_LOGS_DB"' in source
-    if path.parent.name == "notebooks" and path.parent.parent == ROOT:
-        assert '"../data/smartcar_logs.db"' in source  # `make lab` runs from notebooks/
+    if path in NOTEBOOKS:
+        assert '"../../data/smartcar_logs.db"' in source  # `make lab` opens smartcar_logs/notebooks/
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
@@ -176,3 +181,114 @@ def test_executed_notebooks_keep_no_secrets(executed):
     text = json.dumps([_outputs(nb) for nb in executed.values()])
     assert "WAUZZZ8V0FA000001" not in text
     assert '"s04"' not in text
+
+
+# --- the copies pip users get: `smartcar-logs notebooks DIR --db X` from an installed wheel --------
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """The repository built into a wheel and installed into a folder of its own (dependencies
+    from this environment); returns (wheel, site folder)."""
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = folder.glob("smartcar_logs-*.whl")
+    site = folder / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    return wheel, site
+
+
+def test_the_wheel_carries_every_notebook(installed):
+    import zipfile
+
+    wheel, _ = installed
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for path in ALL_NOTEBOOKS:
+        assert f"smartcar_logs/notebooks/{path.name}" in names
+
+
+def test_notebooks_command_writes_copies_that_run_against_the_users_database(
+    installed, analysis_db_path, tmp_path
+):
+    """Issue 23: a pip user writes the notebooks next to nothing of this repository and runs one
+    with papermill, without passing the database: the path written by --db is the one read."""
+    import subprocess
+    import sys
+
+    import papermill as pm
+
+    _, site = installed
+    home = tmp_path / "home"
+    home.mkdir()
+    db = home / "my logs.db"  # a space: the path is written as a Python string, quoted
+    db.write_bytes(analysis_db_path.read_bytes())
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    env.pop("SMARTCAR_LOGS_DB", None)
+    cmd = [sys.executable, "-m", "smartcar_logs.cli", "notebooks", "nb", "--db", "my logs.db"]
+    out = subprocess.run(cmd, cwd=home, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    written = sorted((home / "nb").glob("*.ipynb"))
+    assert [p.name for p in written] == [p.name for p in NOTEBOOKS]
+    assert out.stdout.split() == [str(Path("nb") / p.name) for p in written]
+    where = subprocess.run(
+        [sys.executable, "-c", "import smartcar_logs; print(smartcar_logs.__file__)"],
+        cwd=home, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert where.stdout.startswith(str(site))  # the installed wheel ran, not this checkout
+    for p in written:
+        nb = nbformat.read(p, as_version=4)
+        (params,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert f"db_path = {json.dumps(str(db))}" in params.source
+        assert "SMARTCAR_LOGS_DB" not in params.source  # --db wins over the environment
+        # the rest of each copy is the shipped notebook unchanged
+        shipped = nbformat.read(ROOT / "smartcar_logs" / "notebooks" / p.name, as_version=4)
+        assert [c.source for c in nb.cells if c is not params] == [
+            c.source for c in shipped.cells if "parameters" not in c.metadata.get("tags", [])
+        ]
+    again = subprocess.run(cmd, cwd=home, env=env, capture_output=True, text=True)
+    assert again.returncode == 1 and "already exist" in again.stderr and "--force" in again.stderr
+    forced = subprocess.run([*cmd, "--force"], cwd=home, env=env, capture_output=True, text=True)
+    assert forced.returncode == 0, forced.stderr
+
+    # Executed elsewhere (cwd = /) in a kernel that imports the installed package.
+    executed = tmp_path / "ran.ipynb"
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(site)
+    try:
+        pm.execute_notebook(
+            str(home / "nb" / "02-denial-rates.ipynb"),
+            str(executed),
+            kernel_name="python3",
+            progress_bar=False,
+            cwd="/",
+            execution_timeout=120,
+        )
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH")
+        else:
+            os.environ["PYTHONPATH"] = saved
+    nb = nbformat.read(executed, as_version=4)
+    assert not [o for o in _outputs(nb) if o.output_type == "error"]
+    assert "Denial rate: 27.3% (6 of 22), 95% CI 13.2%–48.2%" in _stdout(nb)
+
+
+def test_notebooks_command_says_when_the_database_is_not_there_yet(tmp_path):
+    from click.testing import CliRunner
+
+    from smartcar_logs.cli import cli
+
+    r = CliRunner().invoke(cli, ["notebooks", str(tmp_path / "nb"), "--db", str(tmp_path / "none.db")])
+    assert r.exit_code == 0
+    assert "does not exist yet" in r.stderr and len(list((tmp_path / "nb").glob("*.ipynb"))) == 3

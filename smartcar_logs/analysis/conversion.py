@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..views import CONVERSION_WINDOW_MINUTES  # one value for the funnel and its view
 from ._sql import (
     NO_STATE,
     DbLike,
@@ -27,9 +28,6 @@ __all__ = [
     "funnel_steps",
     "time_to_complete",
 ]
-
-#: Connect is done in one sitting, so an hour is generous.
-CONVERSION_WINDOW_MINUTES = 60
 
 
 def _launched(since: Any, until: Any, include_test: bool) -> tuple[str, list[Any]]:
