@@ -13,7 +13,7 @@ help:
 	@echo "make demo   set up .venv, import data/sample into $(DB), print the summary, write the report"
 	@echo "make lint   ruff check + ruff format --check (to fix: .venv/bin/ruff format . && .venv/bin/ruff check --fix .)"
 	@echo "make test   set up .venv with test dependencies, lint, and run the whole suite"
-	@echo "make lab    open JupyterLab on the analysis notebooks (smartcar_logs/notebooks/) with the demo database"
+	@echo "make lab    open JupyterLab on notebooks/ (links to the package's analysis notebooks) with the demo database"
 	@echo "make soak   run the log-lifecycle model test much longer (SOAK_EXAMPLES=2000)"
 	@echo "make bench  compare with GoAccess and DuckDB, then the import, analysis/report, S3 (moto) and Dask benchmarks"
 
@@ -72,7 +72,7 @@ soak: $(VENV)/.installed-test
 # edits there are the tracked ones. `smartcar-logs notebooks DIR` writes copies for pip users.
 lab: $(VENV)/.installed-lab
 	@test -f $(DB) || $(MAKE) demo
-	SMARTCAR_LOGS_DB=$(abspath $(DB)) $(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) smartcar_logs/notebooks/
+	SMARTCAR_LOGS_DB=$(abspath $(DB)) $(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
 
 # GoAccess is a system package: installed when we may (root with apt-get), else the
 # benchmark says it is missing and leaves its columns empty. BENCH_ARGS=--readme rewrites
