@@ -39,25 +39,44 @@ def _load_sqlite_utils_without_pandas() -> None:
             del sys.modules[m]
 
 
-DEFAULT_DB = os.path.join("data", "smartcar_logs.db")
-
-
 def _open(db_path: str, create: bool = True, busy_timeout: float | None = None):
+    from .locations import make_default_folder
     from .store import StoreError, open_db
 
     try:
+        if create:  # the first import into the per-user database makes its folder
+            make_default_folder(db_path)
         return open_db(db_path, create=create, busy_timeout=busy_timeout)
     except StoreError as e:
         raise click.ClickException(clean(e)) from None
 
 
+class _DbOption(click.Option):
+    """``--db``, whose help says the rule and the file it gives where the command runs, computed
+    when the help is shown (the environment of the process, not of the import of this module)."""
+
+    def get_help_record(self, ctx):
+        from .locations import database_rule
+
+        self.help = database_rule()
+        return super().get_help_record(ctx)
+
+
+def _resolve_db(ctx, param, value):
+    """The library's rule (--db, else $SMARTCAR_LOGS_DB, else the per-user database), as text."""
+    from .locations import database_path
+
+    return str(database_path(value))
+
+
 db_option = click.option(
     "--db",
     "db_path",
-    default=DEFAULT_DB,
-    show_default=True,
+    cls=_DbOption,
+    default=None,
+    callback=_resolve_db,
     type=click.Path(dir_okay=False),
-    help="SQLite database file.",
+    metavar="PATH",
 )
 
 
@@ -477,10 +496,10 @@ def generate(out, lines, redirect_share, seed, start, days, fmt, redirect_path, 
 @click.option(
     "--out",
     "out",
-    default=os.path.join("data", "report.html"),
+    default="smartcar-logs-report.html",
     show_default=True,
     type=click.Path(dir_okay=False),
-    help="HTML file to write.",
+    help="HTML file to write (its folder is created if missing).",
 )
 @click.option("--since", metavar="DATE", help="First day included (UTC, YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="First day excluded (UTC, YYYY-MM-DD).")
@@ -528,10 +547,10 @@ def report(db_path, out, since, until, period, include_test):
 @click.option(
     "--out",
     "out",
-    default=os.path.join("data", "export"),
+    default="smartcar-logs-export",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Folder for the CSV files.",
+    help="Folder for the CSV files (created if missing).",
 )
 @click.option(
     "--table",

@@ -111,7 +111,7 @@ def test_database_in_missing_folder_is_one_line_error(tmp_path):
 
 def test_summary_without_database(tmp_path):
     r = CliRunner().invoke(cli, ["summary", "--db", str(tmp_path / "none.db")])
-    assert r.exit_code == 1 and "no such database" in r.output
+    assert r.exit_code == 1 and "no database yet at" in r.output
     assert not (tmp_path / "none.db").exists()
 
 
