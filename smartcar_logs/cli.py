@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import sys
 
@@ -109,7 +108,8 @@ def cli():
     "fmt",
     default="auto",
     show_default=True,
-    help="Log format: auto (detected per file), alb, elb, cloudfront, w3c, s3, heroku, haproxy, envoy, "
+    help="Log format: auto (detected per file); nginx or apache (combined or common, detected); "
+    "alb, elb, cloudfront, w3c, s3, heroku, haproxy, envoy, "
     "uwsgi, ssl-request, gcp, cloudflare, azure, traefik-json, kong, caddy, traefik-clf, combined, "
     "common, werkzeug, json, urls, custom; WRAPPER+FORMAT for lines inside docker, cri, syslog, "
     "journald or compose envelopes, e.g. syslog+haproxy (see docs/formats.md).",
@@ -226,18 +226,10 @@ def import_(
     from . import formats
     from .importer import expand_inputs, import_paths
 
-    if fmt != "auto" and not formats.is_format_name(fmt):
-        raise click.BadParameter(f"choose one of: auto, {', '.join(formats.FORMATS)}", param_hint="--format")
-    if fmt == "custom" and not log_format:
-        raise click.BadParameter("--format custom needs --log-format", param_hint="--format")
-    if log_format:
-        if fmt not in ("auto", "custom"):
-            raise click.BadParameter("goes with --format custom (or auto)", param_hint="--log-format")
-        try:
-            formats.CustomFormat(log_format)
-        except (ValueError, re.error) as e:
-            raise click.BadParameter(str(e), param_hint="--log-format") from None
-    format_options = formats.FormatOptions(log_format or None, url_field or None, time_field or None)
+    try:
+        format_options = formats.check_options(fmt, log_format, url_field, time_field)
+    except formats.OptionError as e:
+        raise click.BadParameter(clean(e), param_hint=e.option) from None
     from .privacy import RedactionError, parse_redact, policy_conflicts
 
     try:
