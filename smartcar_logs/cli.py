@@ -159,7 +159,7 @@ def cli():
     type=click.DateTime(["%Y-%m-%d"]),
     metavar="DATE",
     help="Object storage: leave out objects whose key date (ALB, CloudFront, GCS sink, Azure "
-    "layouts) is before DATE (UTC, YYYY-MM-DD), without reading them.",
+    "layouts) is before DATE (UTC, YYYY-MM-DD), without reading them. Refused with local files.",
 )
 @click.option(
     "--until",
@@ -236,6 +236,12 @@ def import_(
         policy = parse_redact(redact)
     except RedactionError as e:
         raise click.BadParameter(str(e), param_hint="--redact") from None
+    from .importer.remote import WindowError, check_window
+
+    try:
+        check_window(files, since.date() if since else None, until.date() if until else None)
+    except WindowError as e:
+        raise click.BadParameter(clean(e), param_hint="--since/--until") from None
     if dask_address and "-" in files:
         raise click.BadParameter("--dask reads files and objects, not stdin", param_hint="--dask")
     from .importer.remote import is_remote
