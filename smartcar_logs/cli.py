@@ -82,7 +82,12 @@ db_option = click.option(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="smartcar-logs")
 def cli():
-    """Turn access logs into a SQLite database of Smartcar Connect outcomes."""
+    """Turn access logs into a SQLite database of Smartcar Connect outcomes.
+
+    Every command uses one database: --db PATH, else $SMARTCAR_LOGS_DB, else the per-user
+    database (on Linux ~/.local/share/smartcar-logs/smartcar_logs.db), so an import run from
+    cron and a summary typed anywhere meet. Each command's --help shows the file it uses here.
+    """
 
 
 @cli.command(name="import")

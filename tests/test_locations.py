@@ -124,6 +124,8 @@ def test_help_says_the_rule_and_the_file_it_gives_here(tmp_path, monkeypatch):
         text = " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
         assert "$SMARTCAR_LOGS_DB" in text and "per-user database" in text, command
         assert f"Here: {default_database()}".replace(" ", "") in text.replace(" ", ""), command
+    group = " ".join(CliRunner().invoke(cli, ["--help"]).output.split())
+    assert "--db PATH, else $SMARTCAR_LOGS_DB, else the per-user database" in group
     monkeypatch.setenv(DB_ENV, str(tmp_path / "env.db"))
     text = CliRunner().invoke(cli, ["summary", "--help"]).output.replace("\n", "").replace(" ", "")
     assert f"Here:{tmp_path / 'env.db'}".replace(" ", "") in text
