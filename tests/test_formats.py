@@ -834,6 +834,13 @@ def test_server_names_read_as_combined_or_common_detected(tmp_path, family):
     )
     assert [f.format for f in res.files] == ["combined", "common"]
     assert res.inserted == 2 and all(not f.warnings for f in res.files)
+    # a file the family does not read: the warning names what the user typed, and what fits
+    haproxy = (Path(__file__).parent / "data" / "formats" / "haproxy_filebeat.log").read_bytes()
+    wrong = import_paths(db, [write(tmp_path, "h.log", haproxy)], fmt=family).files[0]
+    assert any(
+        f"--format {family} reads 0%" in w and "auto-detection would read them as syslog+haproxy" in w
+        for w in wrong.warnings
+    ), wrong.warnings
     r = run(
         "import",
         "--db",

@@ -430,9 +430,11 @@ def forced_note(
     fmt: LineFormat,
     sample_lines: list[bytes],
     options: FormatOptions | dict | None = None,
+    name: str | None = None,
 ) -> str | None:
     """A warning when a forced ``--format`` reads under half of *sample_lines*, naming what
-    auto-detection would pick; None when the forced format reads them."""
+    auto-detection would pick; None when the forced format reads them. *name* is the name the
+    user gave (``nginx`` for the ``combined`` it gave), default ``fmt.name``."""
     lines = [ln.rstrip(b"\r") for ln in sample_lines if ln.strip()]
     if not lines:
         return None
@@ -443,7 +445,7 @@ def forced_note(
         auto, auto_share = _detect_lines(lines, FormatOptions.of(options))
     except FormatError:
         auto, auto_share = None, 0.0
-    msg = f"--format {fmt.name} reads {share:.0%} of the first {len(lines)} lines"
+    msg = f"--format {name or fmt.name} reads {share:.0%} of the first {len(lines)} lines"
     if auto is not None and auto.name != fmt.name:
         return msg + f"; auto-detection would read them as {auto.name} ({auto_share:.0%}): drop --format"
     return msg

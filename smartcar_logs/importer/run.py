@@ -338,7 +338,7 @@ def _choose_format(src: _Opened, known, run: _Run, result: FileResult):
         if run.fmt != "auto":
             fmt = _formats.get_format(run.fmt, sample, run.format_options)
             result.format_share = None
-            hint = _formats.forced_note(fmt, sample, run.format_options)
+            hint = _formats.forced_note(fmt, sample, run.format_options, run.fmt)
             if hint:
                 result.warnings.append(f"{src.label}: {hint}")
         elif known and known.format:
