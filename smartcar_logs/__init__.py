@@ -4,7 +4,7 @@ The public surface is what ``__all__`` lists; modules are loaded on first use, s
 command line starts without importing pandas or matplotlib.
 
 >>> import smartcar_logs as sl
->>> db = sl.open_db("data/smartcar_logs.db")                      # doctest: +SKIP
+>>> db = sl.open_db(sl.database_path())  # the CLI's database       # doctest: +SKIP
 >>> sl.import_paths(db, ["/var/log/nginx/"]).inserted             # doctest: +SKIP
 >>> sl.analysis.rates(db, period="week")                          # doctest: +SKIP
 """
@@ -26,6 +26,7 @@ _EXPORTS = {
     "ERROR_CODES": "redirect",
     "CATEGORIES": "redirect",
     "open_db": "store",
+    "database_path": "locations",
     "ensure_schema": "store",
     "StoreError": "store",
     "import_paths": "importer",
@@ -52,6 +53,7 @@ _MODULES = (
     "vehicle",
     "formats",
     "store",
+    "locations",
     "importer",
     "privacy",
     "summary",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import sys
 
@@ -39,32 +38,56 @@ def _load_sqlite_utils_without_pandas() -> None:
             del sys.modules[m]
 
 
-DEFAULT_DB = os.path.join("data", "smartcar_logs.db")
-
-
 def _open(db_path: str, create: bool = True, busy_timeout: float | None = None):
+    from .locations import make_default_folder
     from .store import StoreError, open_db
 
     try:
+        if create:  # the first import into the per-user database makes its folder
+            make_default_folder(db_path)
         return open_db(db_path, create=create, busy_timeout=busy_timeout)
     except StoreError as e:
         raise click.ClickException(clean(e)) from None
 
 
+class _DbOption(click.Option):
+    """``--db``, whose help says the rule and the file it gives where the command runs, computed
+    when the help is shown (the environment of the process, not of the import of this module)."""
+
+    def get_help_record(self, ctx):
+        from .locations import database_rule
+
+        self.help = database_rule()
+        return super().get_help_record(ctx)
+
+
+def _resolve_db(ctx, param, value):
+    """The library's rule (--db, else $SMARTCAR_LOGS_DB, else the per-user database), as text."""
+    from .locations import database_path
+
+    return str(database_path(value))
+
+
 db_option = click.option(
     "--db",
     "db_path",
-    default=DEFAULT_DB,
-    show_default=True,
+    cls=_DbOption,
+    default=None,
+    callback=_resolve_db,
     type=click.Path(dir_okay=False),
-    help="SQLite database file.",
+    metavar="PATH",
 )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="smartcar-logs")
 def cli():
-    """Turn access logs into a SQLite database of Smartcar Connect outcomes."""
+    """Turn access logs into a SQLite database of Smartcar Connect outcomes.
+
+    Every command uses one database: --db PATH, else $SMARTCAR_LOGS_DB, else the per-user
+    database (on Linux ~/.local/share/smartcar-logs/smartcar_logs.db), so an import run from
+    cron and a summary typed anywhere meet. Each command's --help shows the file it uses here.
+    """
 
 
 @cli.command(name="import")
@@ -90,7 +113,8 @@ def cli():
     "fmt",
     default="auto",
     show_default=True,
-    help="Log format: auto (detected per file), alb, elb, cloudfront, w3c, s3, heroku, haproxy, envoy, "
+    help="Log format: auto (detected per file); nginx or apache (combined or common, detected); "
+    "alb, elb, cloudfront, w3c, s3, heroku, haproxy, envoy, "
     "uwsgi, ssl-request, gcp, cloudflare, azure, traefik-json, kong, caddy, traefik-clf, combined, "
     "common, werkzeug, json, urls, custom; WRAPPER+FORMAT for lines inside docker, cri, syslog, "
     "journald or compose envelopes, e.g. syslog+haproxy (see docs/formats.md).",
@@ -140,7 +164,7 @@ def cli():
     type=click.DateTime(["%Y-%m-%d"]),
     metavar="DATE",
     help="Object storage: leave out objects whose key date (ALB, CloudFront, GCS sink, Azure "
-    "layouts) is before DATE (UTC, YYYY-MM-DD), without reading them.",
+    "layouts) is before DATE (UTC, YYYY-MM-DD), without reading them. Refused with local files.",
 )
 @click.option(
     "--until",
@@ -207,24 +231,22 @@ def import_(
     from . import formats
     from .importer import expand_inputs, import_paths
 
-    if fmt != "auto" and not formats.is_format_name(fmt):
-        raise click.BadParameter(f"choose one of: auto, {', '.join(formats.FORMATS)}", param_hint="--format")
-    if fmt == "custom" and not log_format:
-        raise click.BadParameter("--format custom needs --log-format", param_hint="--format")
-    if log_format:
-        if fmt not in ("auto", "custom"):
-            raise click.BadParameter("goes with --format custom (or auto)", param_hint="--log-format")
-        try:
-            formats.CustomFormat(log_format)
-        except (ValueError, re.error) as e:
-            raise click.BadParameter(str(e), param_hint="--log-format") from None
-    format_options = formats.FormatOptions(log_format or None, url_field or None, time_field or None)
+    try:
+        format_options = formats.check_options(fmt, log_format, url_field, time_field)
+    except formats.OptionError as e:
+        raise click.BadParameter(clean(e), param_hint=e.option) from None
     from .privacy import RedactionError, parse_redact, policy_conflicts
 
     try:
         policy = parse_redact(redact)
     except RedactionError as e:
         raise click.BadParameter(str(e), param_hint="--redact") from None
+    from .importer.remote import WindowError, check_window
+
+    try:
+        check_window(files, since.date() if since else None, until.date() if until else None)
+    except WindowError as e:
+        raise click.BadParameter(clean(e), param_hint="--since/--until") from None
     if dask_address and "-" in files:
         raise click.BadParameter("--dask reads files and objects, not stdin", param_hint="--dask")
     from .importer.remote import is_remote
@@ -477,10 +499,10 @@ def generate(out, lines, redirect_share, seed, start, days, fmt, redirect_path, 
 @click.option(
     "--out",
     "out",
-    default=os.path.join("data", "report.html"),
+    default="smartcar-logs-report.html",
     show_default=True,
     type=click.Path(dir_okay=False),
-    help="HTML file to write.",
+    help="HTML file to write (its folder is created if missing).",
 )
 @click.option("--since", metavar="DATE", help="First day included (UTC, YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="First day excluded (UTC, YYYY-MM-DD).")
@@ -528,10 +550,10 @@ def report(db_path, out, since, until, period, include_test):
 @click.option(
     "--out",
     "out",
-    default=os.path.join("data", "export"),
+    default="smartcar-logs-export",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Folder for the CSV files.",
+    help="Folder for the CSV files (created if missing).",
 )
 @click.option(
     "--table",

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import analysis
+from .locations import database_path
 from .store import open_db
 
 __all__ = [
@@ -129,7 +130,7 @@ def _section_progress(say: Callable[[str], None]) -> Callable[..., None]:
 
 
 def build_report(
-    db_path: str | os.PathLike,
+    db_path: str | os.PathLike | None,
     out_html: str | os.PathLike,
     since: Any = None,
     until: Any = None,
@@ -144,8 +145,9 @@ def build_report(
 
     Parameters
     ----------
-    db_path : str or os.PathLike
-        An existing database (made by ``smartcar-logs import``).
+    db_path : str or os.PathLike or None
+        An existing database (made by ``smartcar-logs import``); None applies the command
+        line's rule (``$SMARTCAR_LOGS_DB``, else the per-user database: see :mod:`.locations`).
     out_html : str or os.PathLike
         The HTML file to write (its folder is created if missing).
     since, until : date-like, optional
@@ -188,7 +190,7 @@ def build_report(
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    db_file = Path(db_path).expanduser().resolve()
+    db_file = database_path(db_path).resolve()
     db = open_db(db_file, create=False)  # raises StoreError with a readable message
     lo, hi = analysis.bounds(since, until)
     if lo is not None and hi is not None and lo >= hi:

@@ -458,13 +458,13 @@ def open_db(
         db = sqlite_utils.Database(memory=True)
     else:
         p = Path(path)
+        if not create and not p.exists():  # whatever its folder: reading never creates anything
+            raise StoreError(f"no database yet at {p}: run `smartcar-logs import` first")
         if not p.parent.exists():
             raise StoreError(f"{p}: folder {p.parent} does not exist")
         if not p.parent.is_dir():
             raise StoreError(f"{p}: {p.parent} is not a folder")
         if not p.exists():
-            if not create:
-                raise StoreError(f"{p}: no such database (run `smartcar-logs import` first)")
             # Create the file with 0600 before SQLite opens it, so it is never world-readable.
             try:
                 fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)

@@ -23,7 +23,21 @@ from cloud import (  # noqa: F401
     s3_endpoint,
 )
 from fixtures_analysis import build_analysis_db
+from smartcar_logs.locations import default_database
 from smartcar_logs.store import open_db
+
+
+@pytest.fixture(autouse=True)
+def _no_real_user_database(tmp_path_factory, monkeypatch):
+    """No test reads or writes the real per-user database (~/.local/share/smartcar-logs/):
+    $SMARTCAR_LOGS_DB is unset and the user data folder (XDG_DATA_HOME, which platformdirs
+    reads on Linux) is a fresh temporary folder, not created, for every test. HOME stays: the
+    Jupyter kernel and matplotlib's font cache live under it."""
+    monkeypatch.delenv("SMARTCAR_LOGS_DB", raising=False)
+    data = tmp_path_factory.mktemp("user") / "data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    # a platform whose user folder ignores XDG_DATA_HOME (macOS, Windows) fails here, loudly
+    assert default_database().is_relative_to(data), default_database()
 
 
 @pytest.fixture(scope="module")

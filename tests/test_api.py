@@ -78,6 +78,7 @@ def test_names_are_the_same_objects_before_and_after_importing_every_submodule()
     assert got["kinds"]["generate_log"] == "function"
     assert got["kinds"]["synthetic"] == "module"
     assert got["generate"] is False
+    assert got["kinds"]["database_path"] == "function" and got["kinds"]["locations"] == "module"
 
 
 def test_importing_the_package_loads_no_submodule():

@@ -6,11 +6,14 @@ import json
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from logs import UID
 from logs import clf_text as clf
 from smartcar_logs.cli import cli
+from smartcar_logs.importer import import_paths
+from smartcar_logs.store import open_db
 
 LOG = (
     clf("/index.html", status=200)
@@ -111,7 +114,7 @@ def test_database_in_missing_folder_is_one_line_error(tmp_path):
 
 def test_summary_without_database(tmp_path):
     r = CliRunner().invoke(cli, ["summary", "--db", str(tmp_path / "none.db")])
-    assert r.exit_code == 1 and "no such database" in r.output
+    assert r.exit_code == 1 and "no database yet at" in r.output
     assert not (tmp_path / "none.db").exists()
 
 
@@ -248,3 +251,42 @@ def test_usage_errors_exit_2_in_every_command(tmp_path):
         assert r.exit_code == 2, (args, r.exit_code, r.output)
         assert "Traceback" not in r.output
     assert not (tmp_path / "g.log").exists() and not (tmp_path / "r.html").exists()
+
+
+# --- --since/--until with local inputs (issue 22) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [["a.log"], ["-"], ["logs/"], ["s3://bucket/AWSLogs/", "a.log"]],
+    ids=["file", "stdin", "folder", "mixed"],
+)
+def test_since_until_with_a_local_input_is_refused_before_anything_is_written(tmp_path, monkeypatch, inputs):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.log").write_text(LOG)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "b.log").write_text(LOG)
+    for flags in (["--since", "2030-01-01"], ["--until", "2020-01-01"]):
+        r = CliRunner().invoke(cli, ["import", "--db", "x.db", *flags, *inputs], input=LOG)
+        assert r.exit_code == 2, r.output
+        assert "Invalid value for --since/--until" in r.output
+        local = "stdin" if inputs == ["-"] else inputs[-1] if inputs[0].startswith("s3") else inputs[0]
+        assert f"{local} is local, and every line of it would be imported" in " ".join(r.output.split())
+        assert not (tmp_path / "x.db").exists()  # no database, no imports row
+
+
+def test_since_until_refused_by_the_library_too(tmp_path):
+    from datetime import date
+
+    from smartcar_logs.importer.remote import WindowError, check_window
+
+    log = tmp_path / "a.log"
+    log.write_text(LOG)
+    db = open_db(tmp_path / "x.db")
+    with pytest.raises(WindowError, match="is local"):
+        import_paths(db, [str(log)], since=date(2030, 1, 1))
+    assert db["imports"].count == 0 and db["redirects"].count == 0
+    check_window(["s3://b/AWSLogs/", "gs://b/x/"], date(2026, 10, 1), None)  # object storage only: fine
+    check_window([str(log)], None, None)  # no window: nothing to refuse
+    with pytest.raises(WindowError, match="is not before"):
+        check_window(["s3://b/"], date(2026, 10, 2), date(2026, 10, 1))

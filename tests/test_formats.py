@@ -810,6 +810,106 @@ def test_cli_log_format_url_field_and_format_choices(tmp_path):
         assert name in help_text, name
 
 
+# --- the names users type (issue 22) -----------------------------------------------------------------------
+
+
+COMMON_LINE = f'203.0.113.9 - - [01/Oct/2026:09:00:01 +0200] "GET {OK} HTTP/1.1" 302 0\n'
+
+
+@pytest.mark.parametrize("family", ["nginx", "apache"])
+def test_server_names_read_as_combined_or_common_detected(tmp_path, family):
+    combined = clf(OK).encode().splitlines()
+    vhost = clf(OK, vhost="example.com:443").encode().splitlines()
+    common = COMMON_LINE.encode().splitlines()
+    assert F.is_format_name(family) and F.is_format_name(f"cri+{family}")
+    assert get_format(family, combined).name == "combined"
+    assert get_format(family, vhost).name == "combined"
+    assert get_format(family, common).name == "common"
+    assert get_format(family, [b"not a log line"]).name == "combined"  # then forced_note warns
+    cri = (Path(__file__).parent / "data" / "formats" / "cri_nginx.log").read_bytes().splitlines()
+    assert get_format(f"cri+{family}", cri).name == "cri+combined"
+    db = open_db(tmp_path / "t.db")
+    res = import_paths(
+        db, [write(tmp_path, "c.log", clf(OK)), write(tmp_path, "k.log", COMMON_LINE)], fmt=family
+    )
+    assert [f.format for f in res.files] == ["combined", "common"]
+    assert res.inserted == 2 and all(not f.warnings for f in res.files)
+    # a file the family does not read: the warning names what the user typed, and what fits
+    haproxy = (Path(__file__).parent / "data" / "formats" / "haproxy_filebeat.log").read_bytes()
+    wrong = import_paths(db, [write(tmp_path, "h.log", haproxy)], fmt=family).files[0]
+    assert any(
+        f"--format {family} reads 0%" in w and "auto-detection would read them as syslog+haproxy" in w
+        for w in wrong.warnings
+    ), wrong.warnings
+    r = run(
+        "import",
+        "--db",
+        str(tmp_path / "c.db"),
+        "--json",
+        "--format",
+        family,
+        write(tmp_path, "a.log", clf(OK)),
+    )
+    assert r.exit_code == 0 and json.loads(r.stdout)["inserted"] == 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("combnied", "combined"),
+        ("NGINX", "nginx"),
+        ("ngnix", "nginx"),
+        ("apach", "apache"),
+        ("cloudfornt", "cloudfront"),
+        ("sislog+haproxy", "syslog+haproxy"),
+        ("docker+combind", "docker+combined"),
+    ],
+)
+def test_a_wrong_format_name_suggests_the_closest(typed, meant):
+    with pytest.raises(F.OptionError, match=rf"\(did you mean {meant.replace('+', '[+]')}\?\)") as e:
+        F.check_options(typed)
+    assert e.value.option == "--format" and "choose one of: auto," in str(e.value)
+    with pytest.raises(ValueError, match=f"did you mean {meant.replace('+', '[+]')}"):
+        get_format(typed)
+    r = CliRunner().invoke(cli, ["import", "--format", typed, "x.log"])
+    assert r.exit_code == 2 and f"did you mean {meant}?" in r.output and "--format" in r.output
+
+
+def test_no_suggestion_for_a_name_like_none():
+    with pytest.raises(F.OptionError) as e:
+        F.check_options("tcpdump")
+    assert "did you mean" not in str(e.value)
+
+
+def test_check_options_the_rules_between_the_flags():
+    assert F.check_options() == F.FormatOptions()
+    assert F.check_options("auto", "", "evt.target", "when") == F.FormatOptions(None, "evt.target", "when")
+    log_format = '%h %l %u %t "%r" %>s %b'
+    assert F.check_options("custom", log_format).log_format == log_format
+    assert F.check_options("auto", log_format).log_format == log_format
+    for args, option, message in [
+        (("custom",), "--format", "--format custom needs --log-format"),
+        (("alb", log_format), "--log-format", "goes with --format custom"),
+        (("nginx", log_format), "--log-format", "goes with --format custom"),
+        (("auto", "%h %t"), "--log-format", "must contain the request"),
+    ]:
+        with pytest.raises(F.OptionError, match=message) as e:
+            F.check_options(*args)
+        assert e.value.option == option
+    r = CliRunner().invoke(cli, ["import", "--format", "alb", "--log-format", log_format, "x.log"])
+    assert r.exit_code == 2 and "Invalid value for --log-format: goes with --format custom" in r.output
+
+
+def test_the_cli_keeps_no_copy_of_the_format_checks():
+    import inspect
+
+    from smartcar_logs import cli as cli_module
+
+    source = inspect.getsource(cli_module)
+    assert "check_options(" in source
+    assert "is_format_name" not in source and "CustomFormat" not in source
+
+
 def test_readme_lists_every_format_with_an_example():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     section = readme.split("## Supported log formats", 1)[1].split("\n## ", 1)[0]

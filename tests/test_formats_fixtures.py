@@ -153,6 +153,21 @@ FIXTURES = {
         "combined",
         [("s1", "2026-10-01T07:00:01+00:00", "203.0.113.10", "Mozilla/5.0 (iPhone)")],
     ),
+    # the X-Forwarded-For list before the address, quoted or not; the client is its first address
+    "nginx_xff_first_filebeat.log": (
+        "combined",
+        [
+            ("s1", "2026-12-07T10:00:00+00:00", "10.5.102.222", "Mozilla/5.0"),
+            ("s2", "2026-12-07T10:00:01+00:00", "10.5.102.223", "Mozilla/5.0 (iPhone)"),
+            (
+                "s3",
+                "2026-12-07T10:00:02+00:00",
+                "2a02:cf40:10ff:f00f::8000",
+                "Mozilla/5.0 (X11; Linux x86_64)",
+            ),
+            ("s4", "2026-12-07T10:00:03+00:00", "10.2.1.186", "Mozilla/5.0 (Android 14)"),  # "-": no list
+        ],
+    ),
     "nginx_json_query.log": (
         "json",
         [
@@ -340,6 +355,67 @@ def test_xff_heads_fast_path_equals_regex(addrs, sep, vhost):
         assert fast == slow
     first = addrs[0]
     assert slow.client_ip == (None if first in ("-", "unknown") and len(addrs) > 1 or first == "-" else first)
+
+
+def _slow(line: bytes):
+    saved = clf_module._fast_clf
+    clf_module._fast_clf = lambda _line: None
+    try:
+        return clf_module.CombinedFormat().parse(line)
+    finally:
+        clf_module._fast_clf = saved
+
+
+@pytest.mark.parametrize(
+    "head, client, forwarded",
+    [
+        (b'"10.5.102.222, 199.96.1.1" 10.2.1.185', "10.5.102.222", "10.5.102.222, 199.96.1.1"),
+        (b"10.5.102.222, 199.96.1.1 10.2.1.185", "10.5.102.222", "10.5.102.222, 199.96.1.1"),
+        (b'"10.5.102.222,199.96.1.1" 10.2.1.185', "10.5.102.222", "10.5.102.222,199.96.1.1"),
+        (b'example.com:80 "10.5.102.222, 199.96.1.1" 10.2.1.185', "10.5.102.222", "10.5.102.222, 199.96.1.1"),
+        (b"1.128.3.4 2001:db8::1, 10.0.0.1 10.2.2.121", "2001:db8::1", "2001:db8::1, 10.0.0.1"),
+        (b'"203.0.113.9" 10.2.1.185', "203.0.113.9", "203.0.113.9"),
+        (b'"-" 10.2.1.185', "10.2.1.185", None),
+        (b'"" 10.2.1.185', "10.2.1.185", None),
+        (b'"unknown, 10.0.0.1" 10.2.1.185', "10.2.1.185", "unknown, 10.0.0.1"),
+        (b'"203.0.113.9, 10.0.0.1" -', "203.0.113.9", "203.0.113.9, 10.0.0.1"),
+    ],
+)
+def test_xff_list_before_the_address_quoted_or_not(head, client, forwarded):
+    from smartcar_logs.importer import fused
+
+    line = head + LINE[LINE.index(b" - - [") :]
+    slow = _slow(line)
+    assert isinstance(slow, LogEntry), slow
+    assert (slow.client_ip, slow.forwarded_for) == (client, forwarded)
+    assert slow.target == b"/smartcar/callback?state=a" and slow.status is not None
+    assert clf_module.CombinedFormat().parse(line) == slow  # the slicing declines, or agrees
+    assert fused._LINE(line) is None  # the fused fast path declines: the general reader takes it
+    assert detect_format([line])[0].name == "combined"
+    common = line[: line.rindex(b' "-" "')]  # the same head in the common format
+    assert detect_format([common])[0].name == "common"
+    assert clf_module.CommonFormat().parse(common).client_ip == client
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(_ADDR, min_size=1, max_size=4),
+    st.sampled_from([", ", ","]),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from(["10.2.1.185", "2001:db8::2"]),
+)
+def test_xff_before_the_address_fast_path_equals_regex(addrs, sep, quoted, vhost, addr):
+    listed = sep.join(addrs)
+    if not quoted and (len(addrs) < 2 or sep == ","):
+        return  # one unquoted address reads as a vhost; "a,b" unquoted as one address
+    head = ("example.com " if vhost else "") + (f'"{listed}"' if quoted else listed) + " " + addr
+    line = head.encode() + LINE[LINE.index(b" - - [") :]
+    slow = _slow(line)
+    assert isinstance(slow, LogEntry), (line, slow)
+    assert clf_module.CombinedFormat().parse(line) == slow
+    first = addrs[0]
+    assert slow.client_ip == (addr if first in ("-", "unknown") else first)
 
 
 # --- JSON: query fields, vendors, --url-field --------------------------------------------------

@@ -68,9 +68,9 @@ def test_notebooks_have_one_parameters_cell(path):
     source = tagged[0].source
     for name in ("db_path", "since", "until", "period", "include_test"):
         assert f"\n{name} = " in f"\n{source}", f"{path.name}: no {name} parameter"
-    assert 'os.environ.get("SMARTCAR_LOGS_DB"' in source
-    if path in NOTEBOOKS:
-        assert '"../../data/smartcar_logs.db"' in source  # from smartcar_logs/notebooks/ in a clone
+    # the command line's rule ($SMARTCAR_LOGS_DB, else the per-user database), not a second copy
+    assert "db_path = str(database_path())" in source
+    assert "SMARTCAR_LOGS_DB" in source and "data/smartcar_logs.db" not in source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))

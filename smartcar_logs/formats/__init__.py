@@ -36,6 +36,9 @@ is adding one module and one line in :data:`FORMATS` (see docs/formats.md).
 
 from __future__ import annotations
 
+import difflib
+import re
+
 from ._json import _load_json
 from ._text import split_request, unescape_log_bytes
 from ._time import parse_any_time, parse_clf_time, parse_epoch_time, parse_iso_time
@@ -69,11 +72,14 @@ __all__ = [
     "FormatOptions",
     "FormatError",
     "FORMATS",
+    "FAMILIES",
     "WRAPPERS",
     "WrappedFormat",
     "detect_format",
     "get_format",
     "is_format_name",
+    "check_options",
+    "OptionError",
     "explain_unknown",
     "forced_note",
     "text_encoding",
@@ -146,10 +152,105 @@ FORMATS: dict[str, LineFormat] = {
 }
 
 
+#: The names users type for a server rather than a layout: each reads as the first of its members
+#: that fits the file's first lines (auto-detection restricted to them), the file's format then
+#: being that member's. nginx's and Apache's default access logs are both combined or common
+#: (with or without a leading vhost, which those readers take).
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "nginx": ("combined", "common"),
+    "apache": ("combined", "common"),
+}
+
+
 def is_format_name(name: str) -> bool:
-    """A name :func:`get_format` knows: a registered format, or ``wrapper+format``."""
+    """A name :func:`get_format` knows: a registered format, a family, or ``wrapper+format``."""
     wrapper, plus, inner = name.rpartition("+")
-    return inner in FORMATS and (not plus or wrapper in WRAPPERS)
+    return (inner in FORMATS or inner in FAMILIES) and (not plus or wrapper in WRAPPERS)
+
+
+def _unknown_name(name: str) -> str:
+    """Why *name* is no format, with the closest name when one is close ("did you mean combined?")."""
+    wrapper, plus, inner = name.rpartition("+")
+    names = ["auto", *FORMATS, *FAMILIES]
+    if plus and wrapper not in WRAPPERS:
+        got, known, what = wrapper, list(WRAPPERS), "wrapper"
+    else:
+        got, known, what = inner, names, "format"
+    close = difflib.get_close_matches(got.lower(), known, n=1, cutoff=0.6)
+    guess = ""
+    if close:
+        fixed = close[0] + plus + inner if what == "wrapper" else wrapper + plus + close[0]
+        guess = f" (did you mean {fixed}?)"
+    return (
+        f"unknown {what} {got!r}{guess}; choose one of: {', '.join(names)} "
+        f"(or WRAPPER+FORMAT with WRAPPER one of {', '.join(WRAPPERS)})"
+    )
+
+
+class OptionError(ValueError):
+    """The format options contradict each other; :attr:`option` is the flag at fault."""
+
+    def __init__(self, message: str, option: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+def check_options(
+    fmt: str = "auto",
+    log_format: str | None = None,
+    url_field: str | None = None,
+    time_field: str | None = None,
+) -> FormatOptions:
+    """The format options of an import, checked before any file is opened.
+
+    Parameters
+    ----------
+    fmt : str, default "auto"
+        ``--format``: ``auto``, a format, a family (``nginx``) or ``WRAPPER+FORMAT``.
+    log_format : str, optional
+        ``--log-format``: an Apache ``LogFormat`` or nginx ``log_format`` string.
+    url_field, time_field : str, optional
+        ``--url-field`` / ``--time-field`` for JSON logs.
+
+    Returns
+    -------
+    FormatOptions
+        What :func:`get_format` and :func:`detect_format` take.
+
+    Raises
+    ------
+    OptionError
+        An unknown format name (with the closest one), ``custom`` without a log format, a log
+        format with another format, or a log format that does not compile.
+
+    Examples
+    --------
+    >>> check_options("nginx")
+    FormatOptions(log_format=None, url_field=None, time_field=None)
+    >>> check_options("combnied")
+    Traceback (most recent call last):
+    ...
+    smartcar_logs.formats.OptionError: unknown format 'combnied' (did you mean combined?); choose one of: ...
+    """
+    if fmt != "auto" and not is_format_name(fmt):
+        raise OptionError(_unknown_name(fmt), "--format")
+    if fmt == "custom" and not log_format:
+        raise OptionError("--format custom needs --log-format", "--format")
+    if log_format:
+        if fmt not in ("auto", "custom"):
+            raise OptionError("goes with --format custom (or auto)", "--log-format")
+        try:
+            CustomFormat(log_format)
+        except (ValueError, re.error) as e:
+            raise OptionError(str(e), "--log-format") from None
+    return FormatOptions(log_format or None, url_field or None, time_field or None)
+
+
+def _family_member(family: str, lines: list[bytes], opts: FormatOptions) -> LineFormat:
+    """The member of *family* matching most of *lines* (the first member when none does)."""
+    members = [FORMATS[m] for m in FAMILIES[family]]
+    best, _ = _best([m.configure(lines, opts) for m in members], lines)
+    return best or members[0]
 
 
 def get_format(
@@ -157,20 +258,25 @@ def get_format(
 ) -> LineFormat:
     """The format *name*, configured for a file from its *sample_lines* and *options*.
 
-    *name* may name a wrapper too (``syslog+haproxy``, ``docker+combined``). Raises
+    *name* may name a wrapper too (``syslog+haproxy``, ``docker+combined``), or a family
+    (``nginx``, ``apache``: the member that fits the sample, see :data:`FAMILIES`). Raises
     ValueError for an unknown name, :class:`FormatError` (a ValueError) when the options do not
     fit the file (``custom`` without a log format, a ``--url-field`` in no sample line).
     """
     wrapper_name, plus, inner_name = name.rpartition("+")
     if not is_format_name(name):
-        raise ValueError(
-            f"unknown format {name!r}; choose one of: auto, {', '.join(FORMATS)} "
-            f"(or WRAPPER+FORMAT with WRAPPER one of {', '.join(WRAPPERS)})"
-        )
+        raise ValueError(_unknown_name(name))
     sample = [ln.rstrip(b"\r") for ln in (sample_lines or ())]
     opts = FormatOptions.of(options)
     if plus:
-        return WrappedFormat(WRAPPERS[wrapper_name], FORMATS[inner_name]).configure(sample, opts)
+        wrapper = WRAPPERS[wrapper_name]
+        inner = FORMATS.get(inner_name)
+        if inner is None:
+            unwrapped = [u[0] for u in map(wrapper.unwrap, sample) if u is not None]
+            inner = _family_member(inner_name, [ln for ln in unwrapped if ln.strip()], opts)
+        return WrappedFormat(wrapper, inner).configure(sample, opts)
+    if inner_name in FAMILIES:
+        return _family_member(inner_name, [ln for ln in sample if ln.strip()], opts)
     return FORMATS[inner_name].configure(sample, opts)
 
 
@@ -324,9 +430,11 @@ def forced_note(
     fmt: LineFormat,
     sample_lines: list[bytes],
     options: FormatOptions | dict | None = None,
+    name: str | None = None,
 ) -> str | None:
     """A warning when a forced ``--format`` reads under half of *sample_lines*, naming what
-    auto-detection would pick; None when the forced format reads them."""
+    auto-detection would pick; None when the forced format reads them. *name* is the name the
+    user gave (``nginx`` for the ``combined`` it gave), default ``fmt.name``."""
     lines = [ln.rstrip(b"\r") for ln in sample_lines if ln.strip()]
     if not lines:
         return None
@@ -337,7 +445,7 @@ def forced_note(
         auto, auto_share = _detect_lines(lines, FormatOptions.of(options))
     except FormatError:
         auto, auto_share = None, 0.0
-    msg = f"--format {fmt.name} reads {share:.0%} of the first {len(lines)} lines"
+    msg = f"--format {name or fmt.name} reads {share:.0%} of the first {len(lines)} lines"
     if auto is not None and auto.name != fmt.name:
         return msg + f"; auto-detection would read them as {auto.name} ({auto_share:.0%}): drop --format"
     return msg

@@ -12,8 +12,15 @@ from .base import LineFormat, LogEntry
 __all__ = ["CombinedFormat", "CommonFormat", "TraefikClfFormat", "SslRequestFormat"]
 
 _CLF_RE = re.compile(
-    # ip may be an X-Forwarded-For list ("a, b, c"), so a vhost never ends with a comma.
-    rb"(?:(?P<vhost>\S*[^\s,]) )?(?P<ip>\S+(?:, \S+)*) \S+ (?P<user>\S+) \[(?P<time>[^\]]*)\] "
+    # ip may be an X-Forwarded-For list ("a, b, c"), so a vhost never ends with a comma. A
+    # log_format may also put the list before the address, quoted or not
+    # ("$http_x_forwarded_for" $remote_addr - $remote_user [...], as in filebeat's nginx tests):
+    # xff + addr, tried after the usual reading fails (one more field before "- user ["). A
+    # vhost never starts with a quote, so a quoted first field is that list. An unquoted list of
+    # one address cannot be told from a vhost, and is read as one.
+    rb"(?:(?P<vhost>(?!\")\S*[^\s,]) )?"
+    rb'(?:(?P<ip>\S+(?:, \S+)*)|"(?P<xffq>[^"]*)" (?P<addrq>\S+)|(?P<xff>\S+(?:, \S+)+) (?P<addr>\S+))'
+    rb" \S+ (?P<user>\S+) \[(?P<time>[^\]]*)\] "
     rb'"(?P<request>' + _Q + rb')" (?P<status>\d{3}|-) (?P<size>\S+)'
     rb'(?: "(?P<referer>' + _Q + rb')" "(?P<ua>' + _Q + rb')")?',
     re.DOTALL,
@@ -40,12 +47,13 @@ def _quote_end(line: bytes, i: int) -> int:
 # fields the slicing below would find (the slicing's own checks, spelled as a pattern: the
 # first " [" opens the time, the first quote after the request closes it...) at less than
 # half its cost; any other line is sliced as before. A comma in the first field is an
-# X-Forwarded-For list, which only the slicing splits into client and list.
+# X-Forwarded-For list, which only the slicing splits into client and list; a quote there opens
+# one written before the address, which only the regex reads.
 def common_clf(target: bytes) -> re.Pattern:
     """The pattern of that shape with *target* as the request target's groups (the importer's
     fused parse spells it as a plain path and a query)."""
     return re.compile(
-        rb'([^ ,]+) (?!\[)[^ ]+ (?!\[)[^ ]+ \[([^\]]{26})\] "([A-Z]+) ' + target + rb' HTTP/[^ "\\]*" '
+        rb'([^ ,"]+) (?!\[)[^ ]+ (?!\[)[^ ]+ \[([^\]]{26})\] "([A-Z]+) ' + target + rb' HTTP/[^ "\\]*" '
         rb'([0-9]{3}) [^ "]+ "[^"\\]*" "([^"\\]*)"'
     )
 
@@ -94,6 +102,8 @@ def _fast_clf(line: bytes) -> LogEntry | None:
     if b < 0 or line[b + 28 : b + 31] != b'] "':
         return None
     head = line[:b].split(b" ")
+    if head[0][:1] == b'"':  # a quoted X-Forwarded-For list before the address: the regex reads it
+        return None
     if len(head) == 3:
         ip = head[0]
     elif len(head) == 4:
@@ -158,6 +168,26 @@ def _fast_clf(line: bytes) -> LogEntry | None:
     )
 
 
+def _client_of(m: re.Match) -> tuple[str | None, str | None]:
+    """(client, X-Forwarded-For list) of a :data:`_CLF_RE` match.
+
+    With the list before the address, the client is the list's first address (the client as
+    the first proxy saw it, as when the list is in the address field), else the address nginx
+    saw (``$remote_addr``) when the list is empty, ``-`` or starts with ``unknown``.
+    """
+    ip = m.group("ip")
+    if ip is not None:
+        return _client(ip)
+    xff, addr = (
+        (m.group("xffq"), m.group("addrq")) if m.group("addrq") is not None else m.group("xff", "addr")
+    )
+    first, _ = _client(xff.split(b",", 1)[0])
+    if not first or first == "unknown":
+        first = _client(addr)[0]
+    listed = xff.strip()
+    return first, (None if listed in (b"", b"-") else listed.decode("utf-8", "replace"))
+
+
 class CombinedFormat(LineFormat):
     """nginx/Apache ``combined`` and ``common``, with or without a leading vhost."""
 
@@ -185,7 +215,7 @@ class CombinedFormat(LineFormat):
         method, target = split
         status = m.group("status")
         ua = m.group("ua")
-        client, forwarded = _client(m.group("ip"))
+        client, forwarded = _client_of(m)
         return LogEntry(
             target=target,
             ts=ts,

@@ -18,6 +18,10 @@ CloudFront ``<distribution>.YYYY-MM-DD-HH.<id>.gz``, GCS logging sinks ``…/YYY
 Azure diagnostics ``…/y=YYYY/m=MM/d=DD/…``. The date is the day the object was written for
 (UTC), so an object delivered just after midnight can hold the last minutes of the day before:
 prune with a day to spare when that matters. Keys without a date are always kept.
+
+They are refused when any input is local (a file, a folder, stdin): :func:`check_window`. Those
+have no key date, and filtering their lines by time instead would let the file's checkpoint
+pass lines that were left out, so a later run without the flags would never import them.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from typing import BinaryIO
 __all__ = [
     "SCHEMES",
     "RemoteError",
+    "WindowError",
+    "check_window",
     "RemoteObject",
     "is_remote",
     "key_date",
@@ -81,6 +87,42 @@ def scheme_of(path: str) -> str | None:
 def is_remote(path: str) -> bool:
     """Whether *path* names object storage (``s3://``, ``gs://``, ``az://``...)."""
     return scheme_of(path) in SCHEMES
+
+
+class WindowError(ValueError):
+    """``--since``/``--until`` given with inputs they cannot select; the message says which."""
+
+
+def check_window(paths: Iterable[str], since: date | None, until: date | None) -> None:
+    """Refuse a date window that would not do what it says: one with a local input in it.
+
+    ``--since``/``--until`` leave out objects by the date in their key, before reading them. A
+    local file, folder or stdin has no such date, and its lines would all be imported. Filtering
+    its lines by time was the alternative; it is not done because a file is imported up to a
+    checkpoint: lines left out before it would be lost to every later run, flags or not.
+
+    Raises
+    ------
+    WindowError
+        A window (either bound) with a local input, or a window that is empty.
+    """
+    if since is None and until is None:
+        return
+    if since is not None and until is not None and since >= until:
+        raise WindowError(f"--since {since} is not before --until {until}: the window is empty")
+    local = [p for p in paths if not is_remote(p)]
+    if local:
+        first = "stdin" if local[0] == "-" else local[0]
+        more = (
+            f" (and {len(local) - 1} more local input{'s' if len(local) > 2 else ''})"
+            if len(local) > 1
+            else ""
+        )
+        raise WindowError(
+            f"--since/--until select object-storage objects by the date in their key; {first}{more} "
+            "is local, and every line of it would be imported. Drop --since/--until (a re-import reads "
+            "only what is new), or limit what is shown with `report --since ... --until ...`"
+        )
 
 
 def safe_url(url: str) -> str:

@@ -90,7 +90,8 @@ def import_paths(
 
     Paths may be object-storage URLs (``s3://bucket/prefix/``, ``gs://``, ``az://``, globs):
     see :mod:`.remote`. Objects already imported unchanged are skipped from the listing, and
-    *since*/*until* (dates) leave out objects whose key dates fall outside [since, until).
+    *since*/*until* (dates) leave out objects whose key dates fall outside [since, until); with
+    a local input they raise :class:`.remote.WindowError` (see :func:`.remote.check_window`).
     *dask*, a ``distributed.Client`` (or a function returning one, called only when there is
     something to read), scans the files on its cluster (see :mod:`.cluster`).
 
@@ -99,6 +100,7 @@ def import_paths(
     """
     ensure_schema(db)
     paths = expand_inputs(paths)
+    remote.check_window(paths, since, until)  # local inputs have no key date: refused, not ignored
     redirect_paths = tuple(redirect_paths)
     launch_paths = tuple(launch_paths)
     redaction = _privacy.for_db(db, redaction)  # --redact: applied to every row before writing
@@ -336,7 +338,7 @@ def _choose_format(src: _Opened, known, run: _Run, result: FileResult):
         if run.fmt != "auto":
             fmt = _formats.get_format(run.fmt, sample, run.format_options)
             result.format_share = None
-            hint = _formats.forced_note(fmt, sample, run.format_options)
+            hint = _formats.forced_note(fmt, sample, run.format_options, run.fmt)
             if hint:
                 result.warnings.append(f"{src.label}: {hint}")
         elif known and known.format:
