@@ -173,7 +173,7 @@ def test_serve_get_passes_through_to_datasette(analysis_db_path):
 
 def test_serve_refuses_a_missing_database(tmp_path):
     r = _cli("serve", "--db", str(tmp_path / "none.db"), "--get", "/")
-    assert r.returncode == 1 and "no such database" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 1 and "no database yet" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "none.db").exists()
 
 
