@@ -185,7 +185,7 @@ def test_bad_dates_and_period_are_rejected(analysis_db_path, tmp_path):
     with pytest.raises(ValueError, match="since"):
         report.build_report(analysis_db_path, tmp_path / "r.html", since="yesterday")
     with pytest.raises(ValueError, match="period"):
-        report.build_report(analysis_db_path, tmp_path / "r.html", period="hour")
+        report.build_report(analysis_db_path, tmp_path / "r.html", period="fortnight")
 
 
 def test_html_table_escapes_and_formats():
