@@ -21,12 +21,15 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from .analysis import MIN_N, UNKNOWN
+from .redirect import NO_MODEL
 
 __all__ = [
     "compact",
+    "ExactPercentFormatter",
     "OKABE_ITO",
     "CATEGORY_COLORS",
     "plot_rate",
@@ -79,17 +82,101 @@ def _no_data(ax: Axes, title: str, message: str = "No data in this range") -> Ax
     return ax
 
 
-def _period_step(periods: pd.Series) -> pd.Timedelta:
-    values = pd.to_datetime(periods).sort_values().drop_duplicates()
-    if len(values) < 2:
-        return pd.Timedelta(days=1)
-    return values.diff().dropna().min()
+class ExactPercentFormatter(PercentFormatter):
+    """Percent tick labels with as many decimals as the tick needs: 12.5%, 2.25%, 10%.
+
+    :class:`~matplotlib.ticker.PercentFormatter` with fixed decimals prints 12.5 % as "12%"
+    (a tick that lies); this one prints each tick exactly, up to 3 decimals.
+
+    Examples
+    --------
+    >>> f = ExactPercentFormatter(xmax=1)
+    >>> [f.format_pct(v, 1) for v in (0.125, 0.1, 0.0225, 0.3000000000000004)]
+    ['12.5%', '10%', '2.25%', '30%']
+    """
+
+    def format_pct(self, x: float, display_range: float) -> str:
+        """*x* in percent with the decimals it needs (``__call__`` calls this with the tick)."""
+        text = f"{self.convert_to_pct(x):.3f}".rstrip("0").rstrip(".")
+        return ("0" if text in ("-0", "") else text) + self.symbol
 
 
-def _format_dates(ax: Axes) -> None:
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+def _percent_axis(axis: Any) -> None:
+    """A 0..1 axis labelled in percent at round, exactly labelled ticks."""
+    axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], min_n_ticks=3))
+    axis.set_major_formatter(ExactPercentFormatter(xmax=1))
+
+
+_PERIOD_OFFSETS = {"hour": "h", "day": "D", "week": "W-MON", "month": "MS"}
+
+
+def _guess_period(starts: pd.DatetimeIndex) -> str:
+    if len(starts) < 2:
+        return "day" if (starts == starts.normalize()).all() else "hour"
+    step = starts.to_series().diff().dropna().min()
+    if step <= pd.Timedelta(hours=1):
+        return "hour"
+    if step <= pd.Timedelta(days=1):
+        return "day"
+    return "week" if step <= pd.Timedelta(days=7) else "month"
+
+
+def _spans(periods: Any, period: str | None) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex, str]:
+    """Start and end of each period (ends are the next period's start), and the period word."""
+    starts = pd.DatetimeIndex(pd.to_datetime(pd.Series(periods)))
+    period = period or _guess_period(starts)
+    offset = pd.tseries.frequencies.to_offset(_PERIOD_OFFSETS[period])
+    ends = pd.DatetimeIndex([s + offset for s in starts])
+    return starts, ends, period
+
+
+def _time_axis(ax: Axes, starts: pd.DatetimeIndex, ends: pd.DatetimeIndex, period: str) -> None:
+    """Ticks at period starts (hours for hours, Mondays for weeks), limits that fit the data.
+
+    One period is drawn a third of the chart wide, never the whole of it.
+    """
+    first, last = starts.min(), ends.max()
+    if len(starts) == 1:
+        width = last - first
+        lo, hi = first - width, last + width
+    else:
+        pad = (last - first) * 0.02
+        lo, hi = first - pad, last + pad
+    n = max(1, len(pd.date_range(first, last, freq=_PERIOD_OFFSETS[period])))
+    every = max(1, int(np.ceil(n / 10)))
+    if period == "hour":
+        every = next((h for h in (1, 2, 3, 6, 12) if h >= every), None)
+        locator = mdates.HourLocator(byhour=range(0, 24, every)) if every else mdates.DayLocator()
+    elif period == "day":
+        locator = mdates.DayLocator(interval=every) if every > 1 else mdates.DayLocator()
+    elif period == "week":
+        locator = mdates.WeekdayLocator(byweekday=mdates.MO, interval=every)
+    else:
+        locator = mdates.MonthLocator(interval=every)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    # The date or year the ticks leave out goes into the label: matplotlib's offset text sits
+    # where the label is and runs into it on narrow charts.
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+    ax.set_xlim(mdates.date2num(lo), mdates.date2num(hi))
+    last_in = ends.max() - pd.Timedelta(seconds=1)
+    fmt = "%Y-%m-%d" if period == "hour" else "%Y"
+    when = first.strftime(fmt) + (
+        "" if last_in.strftime(fmt) == first.strftime(fmt) else f" – {last_in.strftime(fmt)}"
+    )
+    ax.set_xlabel(f"{period.capitalize()} (UTC, {when}; a bar spans one {period})")
+
+
+#: How a partial period looks on every time chart: grey stripes over the period's bar.
+_PARTIAL_STYLE = {"hatch": "////", "edgecolor": "white", "linewidth": 0}
+
+
+def _partial_handle(period: str) -> Patch:
+    return Patch(facecolor="0.65", label=f"partial {period} (not all of it in range)", **_PARTIAL_STYLE)
+
+
+def _is_partial(starts: pd.DatetimeIndex, partial: Any) -> np.ndarray:
+    marked = pd.DatetimeIndex(pd.to_datetime(pd.Series(list(partial), dtype=object)))
+    return np.asarray(starts.isin(marked))
 
 
 def compact(n: Any) -> str:
@@ -125,8 +212,14 @@ def plot_rate(
     title: str | None = None,
     show_n: bool = True,
     n_label: str | None = None,
+    period: str | None = None,
+    partial: Any = (),
 ) -> Axes:
-    """A rate over time with its interval band, and n as grey bars on a second axis.
+    """A rate over time with its interval, and n as grey bars on a second axis.
+
+    Every period is drawn as a span, from its start to the next one's: the n bar fills it,
+    the interval is a box in its middle and the rate a point at its centre.  Partial periods
+    (*partial*) are striped.
 
     Parameters
     ----------
@@ -146,6 +239,11 @@ def plot_rate(
     show_n : bool, default True
     n_label : str, optional
         Label of the n axis; derived from *n* when None.
+    period : {"hour", "day", "week", "month"}, optional
+        What a row of *frame* spans; guessed from the spacing of ``period`` when None.
+    partial : iterable of date-like, optional
+        Periods the data covers only in part
+        (:func:`smartcar_logs.analysis.partial_periods`): striped, with a legend entry.
 
     Returns
     -------
@@ -157,11 +255,17 @@ def plot_rate(
     data = frame.dropna(subset=["period"]).sort_values("period")
     if data.empty or data[n].sum() == 0:
         return _no_data(ax, title)
-    x = pd.to_datetime(data["period"])
-    step = _period_step(data["period"])
+    starts, ends, period = _spans(data["period"], period)
+    widths = ends - starts
+    centre = starts + widths / 2
+    striped = _is_partial(starts, partial)
+    handles: list[Any] = []
     if show_n:
         ax2 = ax.twinx()
-        ax2.bar(x, data[n], width=step * 0.8, color="0.85", align="edge", zorder=0, label="n")
+        bars = ax2.bar(starts, data[n], width=widths * 0.9, color="0.85", align="edge", zorder=0, label="n")
+        for bar, is_partial in zip(bars, striped):
+            if is_partial:
+                bar.set(**_PARTIAL_STYLE)
         n_label = n_label or _N_LABELS.get(n, f"n ({n.replace('_', ' ')})")
         ax2.set_ylabel(n_label, color="0.4")
         ax2.tick_params(axis="y", colors="0.4")
@@ -169,39 +273,57 @@ def plot_rate(
         ax2.set_ylim(0, max(data[n].max(), 1) * 3)  # keep the bars in the lower third
         ax.set_zorder(ax2.get_zorder() + 1)
         ax.patch.set_visible(False)
-    centre = x + step * 0.4
-    ax.fill_between(
-        centre,
-        data[f"{rate}_lo"],
-        data[f"{rate}_hi"],
-        color=color,
-        alpha=0.2,
-        linewidth=0,
-        label="95% interval",
-    )
-    ax.plot(centre, data[rate], color=color, linewidth=1.5, label=label)
-    big = data[n] >= min_n
-    ax.scatter(centre[big], data.loc[big, rate], color=color, zorder=3, s=22)
-    if (~big & (data[n] > 0)).any():
-        small = ~big & (data[n] > 0)
+    else:
+        for lo, hi in zip(starts[striped], ends[striped]):
+            ax.axvspan(lo, hi, facecolor="0.9", zorder=0, **_PARTIAL_STYLE)
+    lo, hi = data[f"{rate}_lo"].to_numpy(dtype=float), data[f"{rate}_hi"].to_numpy(dtype=float)
+    drawn = ~(np.isnan(lo) | np.isnan(hi))
+    if drawn.any():  # a box per period, so that a lone period shows its interval too
+        ax.bar(
+            centre[drawn],
+            (hi - lo)[drawn],
+            bottom=lo[drawn],
+            width=widths[drawn] * 0.5,
+            color=color,
+            alpha=0.2,
+            linewidth=0,
+            label="95% interval",
+        )
+    values = data[rate].to_numpy(dtype=float)
+    if np.isfinite(values).sum() > 1:
+        ax.plot(centre, values, color=color, linewidth=1.5)
+    big = (data[n] >= min_n).to_numpy()
+    shown = np.isfinite(values)
+    if (big & shown).any():
+        ax.scatter(centre[big & shown], values[big & shown], color=color, zorder=3, s=22, label=label)
+    small = ~big & (data[n] > 0).to_numpy() & shown
+    if small.any():
         ax.scatter(
             centre[small],
-            data.loc[small, rate],
+            values[small],
             facecolors="white",
             edgecolors=color,
             zorder=3,
             s=22,
-            label=f"n < {min_n}",
+            label=f"{label}, n < {min_n}",
         )
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-    top = float(np.nanmax(data[f"{rate}_hi"])) if data[f"{rate}_hi"].notna().any() else 1.0
+    _percent_axis(ax.yaxis)
+    top = float(np.nanmax(hi)) if drawn.any() else 1.0
     ax.set_ylim(0, min(1.0, max(0.1, top * 1.1)))
     ax.set_ylabel(label)
-    ax.set_xlabel("Period (UTC)")
     ax.set_title(title)
     ax.grid(axis="y", color="0.9")
-    _format_dates(ax)
-    ax.legend(loc="upper left", frameon=False, fontsize="small")
+    _time_axis(ax, starts, ends, period)
+    if striped.any():
+        handles.append(_partial_handle(period))
+    ax.legend(
+        handles=ax.get_legend_handles_labels()[0] + handles,
+        loc="best",
+        frameon=True,
+        framealpha=0.85,
+        edgecolor="none",
+        fontsize="small",
+    )
     return ax
 
 
@@ -231,8 +353,10 @@ def plot_outcome_mix(
     by: str | None = None,
     title: str = "Outcome mix",
     max_keys: int = 8,
+    period: str | None = None,
+    partial: Any = (),
 ) -> Axes:
-    """Stacked bars of outcome shares per period.
+    """Stacked bars of outcome shares per period, each bar spanning its period.
 
     Parameters
     ----------
@@ -245,6 +369,10 @@ def plot_outcome_mix(
     title : str, default "Outcome mix"
     max_keys : int, default 8
         Keys beyond the *max_keys* - 1 largest are summed into "other (rest)".
+    period : {"hour", "day", "week", "month"}, optional
+        What a period spans; guessed from their spacing when None.
+    partial : iterable of date-like, optional
+        Periods the data covers only in part: striped, with a legend entry.
 
     Returns
     -------
@@ -265,40 +393,51 @@ def plot_outcome_mix(
     wide = wide[order]
     totals = wide.sum(axis=1)
     shares = wide.div(totals.where(totals > 0), axis=0).fillna(0)
-    x = np.arange(len(shares))
+    starts, ends, period = _spans(shares.index, period)
+    widths = (ends - starts) * 0.9
     bottom = np.zeros(len(shares))
     extra = iter(_CYCLE)
     for key in order:
         color = CATEGORY_COLORS.get(key) or next(extra, "0.6")
         ax.bar(
-            x,
-            shares[key],
+            starts,
+            shares[key].to_numpy(),
             bottom=bottom,
             color=color,
             label=_shorten(key),
-            width=0.8,
+            width=widths,
+            align="edge",
             edgecolor="white",
             linewidth=0.5,
         )
         bottom += shares[key].to_numpy()
-    labels = [pd.Timestamp(p).strftime("%Y-%m-%d") for p in shares.index]
-    every = max(1, int(np.ceil(len(labels) / 12)))
-    ax.set_xticks(x[::every])
-    ax.set_xticklabels(labels[::every], rotation=45, ha="right")
+    striped = _is_partial(starts, partial)
+    if striped.any():
+        ax.bar(
+            starts[striped],
+            bottom[striped],
+            width=widths[striped],
+            align="edge",
+            fill=False,
+            **_PARTIAL_STYLE,
+        )
     # n above the bars, compact and thinned out so that labels never run together
-    label_every = max(1, int(np.ceil(len(x) / 24)))
-    for xi, total in list(zip(x, totals))[::label_every]:
+    label_every = max(1, int(np.ceil(len(starts) / 24)))
+    centre = starts + widths / 2
+    for xi, total in list(zip(centre, totals))[::label_every]:
         ax.text(
             xi, 1.01, compact(total), ha="center", va="bottom", fontsize="x-small", color="0.4",
-            rotation=90 if len(x) > 12 else 0,
+            rotation=90 if len(starts) > 12 else 0,
         )  # fmt: skip
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-    ax.set_ylim(0, 1.15 if len(x) > 12 else 1.08)
-    ax.set_xlim(-0.6, len(x) - 0.4)
+    _percent_axis(ax.yaxis)
+    ax.set_ylim(0, 1.15 if len(starts) > 12 else 1.08)
     ax.set_ylabel("Share of the period's redirects")
-    ax.set_xlabel("Period starting (UTC); redirects in the period above the bars")
+    _time_axis(ax, starts, ends, period)
     ax.set_title(title)
-    ax.legend(title=by.replace("_", " "), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    handles = ax.get_legend_handles_labels()[0] + ([_partial_handle(period)] if striped.any() else [])
+    ax.legend(
+        handles=handles, title=by.replace("_", " "), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False
+    )
     return ax
 
 
@@ -378,7 +517,7 @@ def plot_top_incompatible(
     data = data.sort_values("n", ascending=False, kind="stable").head(top)
     if "model" in data.columns:
         labels = [
-            f"{_shorten(m, 20)} {_shorten(mo, 20) if mo != UNKNOWN else '(model not sent)'}"
+            f"{_shorten(m, 20)} {_shorten(mo, 20) if mo != UNKNOWN else NO_MODEL}"
             for m, mo in zip(data["make"], data["model"])
         ]
     else:
