@@ -309,7 +309,7 @@ def plot_rate(
         )
     _percent_axis(ax.yaxis)
     top = float(np.nanmax(hi)) if drawn.any() else 1.0
-    ax.set_ylim(0, min(1.0, max(0.1, top * 1.1)))
+    ax.set_ylim(0, min(1.0, max(0.1, top * 1.3)))  # room for the legend above the boxes
     ax.set_ylabel(label)
     ax.set_title(title)
     ax.grid(axis="y", color="0.9")
@@ -522,8 +522,11 @@ def plot_top_incompatible(
         ]
     else:
         labels = [_shorten(m) for m in data["make"]]
-    y = np.arange(len(data))[::-1]
+    # At least five rows' room, bars from the top: one make is one bar, not a block filling the chart.
+    rows = max(len(data), 5)
+    y = rows - 1 - np.arange(len(data))
     ax.barh(y, data["n"], color=OKABE_ITO["blue"], height=0.7)
+    ax.set_ylim(-0.5, rows - 0.5)
     for yi, (n, share) in zip(y, zip(data["n"], data["share"])):
         ax.text(n, yi, f" {compact(n)} ({share:.0%})", va="center", fontsize="small")
     ax.set_yticks(y)

@@ -313,8 +313,8 @@ def test_time_charts_mark_periods_the_same_way(analysis_db):
 
 def test_rate_ticks_are_labelled_exactly(ax):
     frame = pd.DataFrame({"period": pd.date_range("2026-10-01", periods=3), "n": [40, 40, 40],
-                          "denial_rate": [0.05, 0.1, 0.12], "denial_rate_lo": [0.02, 0.05, 0.06],
-                          "denial_rate_hi": [0.1, 0.13, 0.136]})  # fmt: skip
+                          "denial_rate": [0.05, 0.08, 0.09], "denial_rate_lo": [0.02, 0.05, 0.06],
+                          "denial_rate_hi": [0.1, 0.105, 0.11]})  # fmt: skip
     plots.plot_denial_rate(ax, frame)
     assert isinstance(ax.yaxis.get_major_formatter(), PercentFormatter)
     labels = _ticks(ax, "y")
@@ -339,3 +339,14 @@ def test_heatmap_colour_bar_counts_in_whole_numbers(ax):
     bar = ax.figure.axes[-1]
     labels = _ticks(bar, "y")
     assert labels and all(t.lstrip("−-").isdigit() for t in labels), labels
+
+
+def test_one_incompatible_make_is_one_bar_not_a_block(ax):
+    plots.plot_top_incompatible(
+        ax, pd.DataFrame({"make": ["HONDA"], "n": [3], "share": [1.0], "from_vin": [0]})
+    )
+    (bar,) = ax.patches
+    lo, hi = ax.get_ylim()
+    assert bar.get_height() / (hi - lo) < 0.2
+    assert bar.get_y() + bar.get_height() > hi - 1  # at the top, where a longer list starts
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["HONDA"]
