@@ -220,7 +220,8 @@ def describe_comparison(comparison: pd.DataFrame, period: str = "period") -> str
     str
         Markdown text (numbers and dates only; no log strings).
     """
-    partial = [pd.Timestamp(p).strftime("%Y-%m-%d") for p in comparison.attrs.get("partial", [])]
+    fmt = "%Y-%m-%d %H:00" if period == "hour" else "%Y-%m-%d"  # by hour, the date alone says too little
+    partial = [pd.Timestamp(p).strftime(fmt) for p in comparison.attrs.get("partial", [])]
     left_out = (
         f" The {period} of {', '.join(partial)} is not complete in this range and is left out."
         if len(partial) == 1
@@ -229,8 +230,8 @@ def describe_comparison(comparison: pd.DataFrame, period: str = "period") -> str
     if comparison.empty:
         return f"Fewer than two complete {period}s have redirects, so there is nothing to compare.{left_out}"
     first = comparison.iloc[0]
-    before = pd.Timestamp(first["before"]).strftime("%Y-%m-%d")
-    after = pd.Timestamp(first["after"]).strftime("%Y-%m-%d")
+    before = pd.Timestamp(first["before"]).strftime(fmt)
+    after = pd.Timestamp(first["after"]).strftime(fmt)
     m = int(comparison["p_value"].notna().sum())
     lines = [
         f"The last two complete {period}s, starting {before} and {after}, compared ({m} rates tested "

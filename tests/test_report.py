@@ -144,6 +144,12 @@ def test_one_day_report_by_hour_with_plain_numbers(one_day_report, one_day_db_pa
 
     text = _text(one_day_report)
     assert "charted by hour" in text and "Outcome mix per hour" not in text  # the title is in the PNG
+    cmp = analysis.compare_latest(one_day_db_path, period="hour")
+    after = cmp.iloc[0]["after"]
+    assert (
+        f"The last two complete hours, starting {cmp.iloc[0]['before']:%Y-%m-%d %H}:00 and {after:%Y-%m-%d %H}:00"
+        in text
+    )
     a = analysis.attempt_summary(one_day_db_path).iloc[0]
     assert int(a["retried_inferred"]) > 0  # the generator retries some errors
     if int(a["recovered_inferred"]) == int(a["retried_inferred"]):
