@@ -17,13 +17,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator, PercentFormatter
+from matplotlib.ticker import MaxNLocator
 
+from ._timeaxis import (
+    PARTIAL_STYLE,
+    ExactPercentFormatter,
+    is_partial,
+    partial_handle,
+    percent_axis,
+    spans,
+    time_axis,
+)
 from .analysis import MIN_N, UNKNOWN
 from .redirect import NO_MODEL
 
@@ -80,103 +87,6 @@ def _no_data(ax: Axes, title: str, message: str = "No data in this range") -> Ax
     ax.set_xticks([])
     ax.set_yticks([])
     return ax
-
-
-class ExactPercentFormatter(PercentFormatter):
-    """Percent tick labels with as many decimals as the tick needs: 12.5%, 2.25%, 10%.
-
-    :class:`~matplotlib.ticker.PercentFormatter` with fixed decimals prints 12.5 % as "12%"
-    (a tick that lies); this one prints each tick exactly, up to 3 decimals.
-
-    Examples
-    --------
-    >>> f = ExactPercentFormatter(xmax=1)
-    >>> [f.format_pct(v, 1) for v in (0.125, 0.1, 0.0225, 0.3000000000000004)]
-    ['12.5%', '10%', '2.25%', '30%']
-    """
-
-    def format_pct(self, x: float, display_range: float) -> str:
-        """*x* in percent with the decimals it needs (``__call__`` calls this with the tick)."""
-        text = f"{self.convert_to_pct(x):.3f}".rstrip("0").rstrip(".")
-        return ("0" if text in ("-0", "") else text) + self.symbol
-
-
-def _percent_axis(axis: Any) -> None:
-    """A 0..1 axis labelled in percent at round, exactly labelled ticks."""
-    axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], min_n_ticks=3))
-    axis.set_major_formatter(ExactPercentFormatter(xmax=1))
-
-
-_PERIOD_OFFSETS = {"hour": "h", "day": "D", "week": "W-MON", "month": "MS"}
-
-
-def _guess_period(starts: pd.DatetimeIndex) -> str:
-    if len(starts) < 2:
-        return "day" if (starts == starts.normalize()).all() else "hour"
-    step = starts.to_series().diff().dropna().min()
-    if step <= pd.Timedelta(hours=1):
-        return "hour"
-    if step <= pd.Timedelta(days=1):
-        return "day"
-    return "week" if step <= pd.Timedelta(days=7) else "month"
-
-
-def _spans(periods: Any, period: str | None) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex, str]:
-    """Start and end of each period (ends are the next period's start), and the period word."""
-    starts = pd.DatetimeIndex(pd.to_datetime(pd.Series(periods)))
-    period = period or _guess_period(starts)
-    offset = pd.tseries.frequencies.to_offset(_PERIOD_OFFSETS[period])
-    ends = pd.DatetimeIndex([s + offset for s in starts])
-    return starts, ends, period
-
-
-def _time_axis(ax: Axes, starts: pd.DatetimeIndex, ends: pd.DatetimeIndex, period: str) -> None:
-    """Ticks at period starts (hours for hours, Mondays for weeks), limits that fit the data.
-
-    One period is drawn a third of the chart wide, never the whole of it.
-    """
-    first, last = starts.min(), ends.max()
-    if len(starts) == 1:
-        width = last - first
-        lo, hi = first - width, last + width
-    else:
-        pad = (last - first) * 0.02
-        lo, hi = first - pad, last + pad
-    n = max(1, len(pd.date_range(first, last, freq=_PERIOD_OFFSETS[period])))
-    every = max(1, int(np.ceil(n / 10)))
-    if period == "hour":
-        every = next((h for h in (1, 2, 3, 6, 12) if h >= every), None)
-        locator = mdates.HourLocator(byhour=range(0, 24, every)) if every else mdates.DayLocator()
-    elif period == "day":
-        locator = mdates.DayLocator(interval=every) if every > 1 else mdates.DayLocator()
-    elif period == "week":
-        locator = mdates.WeekdayLocator(byweekday=mdates.MO, interval=every)
-    else:
-        locator = mdates.MonthLocator(interval=every)
-    ax.xaxis.set_major_locator(locator)
-    # The date or year the ticks leave out goes into the label: matplotlib's offset text sits
-    # where the label is and runs into it on narrow charts.
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
-    ax.set_xlim(mdates.date2num(lo), mdates.date2num(hi))
-    last_in = ends.max() - pd.Timedelta(seconds=1)
-    fmt = "%Y-%m-%d" if period == "hour" else "%Y"
-    when = first.strftime(fmt) + (
-        "" if last_in.strftime(fmt) == first.strftime(fmt) else f" – {last_in.strftime(fmt)}"
-    )
-    ax.set_xlabel(f"{period.capitalize()} (UTC, {when}; a bar spans one {period})")
-
-
-#: How a partial period looks on every time chart: grey stripes over the period's bar.
-_PARTIAL_STYLE = {"hatch": "////", "edgecolor": "white", "linewidth": 0}
-
-
-def _partial_handle(period: str) -> Patch:
-    return Patch(facecolor="0.65", label=f"partial {period} (not all of it in range)", **_PARTIAL_STYLE)
-
-
-def _is_partial(starts: pd.DatetimeIndex, partial: Any) -> np.ndarray:
-    marked = pd.DatetimeIndex(pd.to_datetime(pd.Series(list(partial), dtype=object)))
-    return np.asarray(starts.isin(marked))
 
 
 def compact(n: Any) -> str:
@@ -255,17 +165,17 @@ def plot_rate(
     data = frame.dropna(subset=["period"]).sort_values("period")
     if data.empty or data[n].sum() == 0:
         return _no_data(ax, title)
-    starts, ends, period = _spans(data["period"], period)
+    starts, ends, period = spans(data["period"], period)
     widths = ends - starts
     centre = starts + widths / 2
-    striped = _is_partial(starts, partial)
+    striped = is_partial(starts, partial)
     handles: list[Any] = []
     if show_n:
         ax2 = ax.twinx()
         bars = ax2.bar(starts, data[n], width=widths * 0.9, color="0.85", align="edge", zorder=0, label="n")
-        for bar, is_partial in zip(bars, striped):
-            if is_partial:
-                bar.set(**_PARTIAL_STYLE)
+        for bar, partly in zip(bars, striped):
+            if partly:
+                bar.set(**PARTIAL_STYLE)
         n_label = n_label or _N_LABELS.get(n, f"n ({n.replace('_', ' ')})")
         ax2.set_ylabel(n_label, color="0.4")
         ax2.tick_params(axis="y", colors="0.4")
@@ -275,7 +185,7 @@ def plot_rate(
         ax.patch.set_visible(False)
     else:
         for lo, hi in zip(starts[striped], ends[striped]):
-            ax.axvspan(lo, hi, facecolor="0.9", zorder=0, **_PARTIAL_STYLE)
+            ax.axvspan(lo, hi, facecolor="0.9", zorder=0, **PARTIAL_STYLE)
     lo, hi = data[f"{rate}_lo"].to_numpy(dtype=float), data[f"{rate}_hi"].to_numpy(dtype=float)
     drawn = ~(np.isnan(lo) | np.isnan(hi))
     if drawn.any():  # a box per period, so that a lone period shows its interval too
@@ -307,15 +217,15 @@ def plot_rate(
             s=22,
             label=f"{label}, n < {min_n}",
         )
-    _percent_axis(ax.yaxis)
+    percent_axis(ax.yaxis)
     top = float(np.nanmax(hi)) if drawn.any() else 1.0
     ax.set_ylim(0, min(1.0, max(0.1, top * 1.3)))  # room for the legend above the boxes
     ax.set_ylabel(label)
     ax.set_title(title)
     ax.grid(axis="y", color="0.9")
-    _time_axis(ax, starts, ends, period)
+    time_axis(ax, starts, ends, period)
     if striped.any():
-        handles.append(_partial_handle(period))
+        handles.append(partial_handle(period))
     ax.legend(
         handles=ax.get_legend_handles_labels()[0] + handles,
         loc="best",
@@ -393,7 +303,7 @@ def plot_outcome_mix(
     wide = wide[order]
     totals = wide.sum(axis=1)
     shares = wide.div(totals.where(totals > 0), axis=0).fillna(0)
-    starts, ends, period = _spans(shares.index, period)
+    starts, ends, period = spans(shares.index, period)
     widths = (ends - starts) * 0.9
     bottom = np.zeros(len(shares))
     extra = iter(_CYCLE)
@@ -411,7 +321,7 @@ def plot_outcome_mix(
             linewidth=0.5,
         )
         bottom += shares[key].to_numpy()
-    striped = _is_partial(starts, partial)
+    striped = is_partial(starts, partial)
     if striped.any():
         ax.bar(
             starts[striped],
@@ -419,7 +329,7 @@ def plot_outcome_mix(
             width=widths[striped],
             align="edge",
             fill=False,
-            **_PARTIAL_STYLE,
+            **PARTIAL_STYLE,
         )
     # n above the bars, compact and thinned out so that labels never run together
     label_every = max(1, int(np.ceil(len(starts) / 24)))
@@ -429,12 +339,12 @@ def plot_outcome_mix(
             xi, 1.01, compact(total), ha="center", va="bottom", fontsize="x-small", color="0.4",
             rotation=90 if len(starts) > 12 else 0,
         )  # fmt: skip
-    _percent_axis(ax.yaxis)
+    percent_axis(ax.yaxis)
     ax.set_ylim(0, 1.15 if len(starts) > 12 else 1.08)
     ax.set_ylabel("Share of the period's redirects")
-    _time_axis(ax, starts, ends, period)
+    time_axis(ax, starts, ends, period)
     ax.set_title(title)
-    handles = ax.get_legend_handles_labels()[0] + ([_partial_handle(period)] if striped.any() else [])
+    handles = ax.get_legend_handles_labels()[0] + ([partial_handle(period)] if striped.any() else [])
     ax.legend(
         handles=handles, title=by.replace("_", " "), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False
     )
