@@ -362,18 +362,10 @@ def import_(
 
 
 def _vehicle_label(make: str, model: str | None) -> str:
-    """'HONDA Accord'; what was not sent is said so, not shown as '(unknown) (unknown)'."""
-    from .redirect import UNKNOWN
+    """'HONDA Accord'; what was not sent is said so, in the words the report uses."""
+    from .redirect import vehicle_label
 
-    if model is None:  # a make alone
-        return "(no make sent)" if make == UNKNOWN else make
-    if make == UNKNOWN and model == UNKNOWN:
-        return "(no make or model sent)"
-    if model == UNKNOWN:
-        return f"{make} (no model sent)"
-    if make == UNKNOWN:
-        return f"{model} (no make sent)"
-    return f"{make} {model}"
+    return vehicle_label(make, model, with_model=model is not None)
 
 
 @cli.command()
@@ -508,7 +500,7 @@ def generate(out, lines, redirect_share, seed, start, days, fmt, redirect_path, 
 @click.option("--until", metavar="DATE", help="First day excluded (UTC, YYYY-MM-DD).")
 @click.option(
     "--period",
-    type=click.Choice(["day", "week", "month"]),
+    type=click.Choice(["hour", "day", "week", "month"]),
     help="Bucket of the charts over time  [default: chosen from the data]",
 )
 @click.option("--include-test", is_flag=True, help="Include test traffic.")

@@ -19,6 +19,8 @@ __all__ = [
     "metric_table",
     "headline_html",
     "describe_comparison",
+    "describe_empty",
+    "plural",
     "generated_at",
 ]
 
@@ -131,8 +133,8 @@ def headline_html(summary: pd.DataFrame, funnel_summary: pd.DataFrame | None = N
         return _fmt_rate(row[col], row[f"{col}_lo"], row[f"{col}_hi"], of)
 
     cards = [
-        ("Redirects", f"{events:,}", f"{int(s['redirects']):,} log lines; a reload counts once"),
-        ("Success", f"{int(s['success']):,}", f"{share(s['success'])}; {int(s['errors']):,} errors"),
+        ("Redirects", f"{events:,}", f"{plural(s['redirects'], 'log line')}; a reload counts once"),
+        ("Success", f"{int(s['success']):,}", f"{share(s['success'])}; {plural(s['errors'], 'error')}"),
         ("Denial rate", *rate(s, "denial_rate", "of success + error")),
         ("Failure rate", *rate(s, "failure_rate", "of success + error")),
         ("Incompatible vehicles", f"{int(s['incompatible']):,}", share(s["incompatible"])),
@@ -218,7 +220,8 @@ def describe_comparison(comparison: pd.DataFrame, period: str = "period") -> str
     str
         Markdown text (numbers and dates only; no log strings).
     """
-    partial = [pd.Timestamp(p).strftime("%Y-%m-%d") for p in comparison.attrs.get("partial", [])]
+    fmt = "%Y-%m-%d %H:00" if period == "hour" else "%Y-%m-%d"  # by hour, the date alone says too little
+    partial = [pd.Timestamp(p).strftime(fmt) for p in comparison.attrs.get("partial", [])]
     left_out = (
         f" The {period} of {', '.join(partial)} is not complete in this range and is left out."
         if len(partial) == 1
@@ -227,8 +230,8 @@ def describe_comparison(comparison: pd.DataFrame, period: str = "period") -> str
     if comparison.empty:
         return f"Fewer than two complete {period}s have redirects, so there is nothing to compare.{left_out}"
     first = comparison.iloc[0]
-    before = pd.Timestamp(first["before"]).strftime("%Y-%m-%d")
-    after = pd.Timestamp(first["after"]).strftime("%Y-%m-%d")
+    before = pd.Timestamp(first["before"]).strftime(fmt)
+    after = pd.Timestamp(first["after"]).strftime(fmt)
     m = int(comparison["p_value"].notna().sum())
     lines = [
         f"The last two complete {period}s, starting {before} and {after}, compared ({m} rates tested "
@@ -258,6 +261,122 @@ def describe_comparison(comparison: pd.DataFrame, period: str = "period") -> str
                 "The interval shows the changes the data cannot rule out."
             )
     return "\n".join(lines)
+
+
+def plural(n: Any, word: str, words: str | None = None) -> str:
+    """*n* and the word for it, singular for one: ``1 request``, ``2 requests``, ``1,200 lines``.
+
+    Examples
+    --------
+    >>> plural(1, "request"), plural(2, "request"), plural(1200, "entry", "entries")
+    ('1 request', '2 requests', '1,200 entries')
+    """
+    n = int(n)
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+def label_vehicles(frame: pd.DataFrame) -> pd.DataFrame:
+    """*frame* with a missing make or model in words, as everywhere: ``(no make sent)``.
+
+    The analysis frames carry :data:`smartcar_logs.redirect.UNKNOWN` in ``make`` and ``model``;
+    this is for showing them.
+
+    Examples
+    --------
+    >>> label_vehicles(pd.DataFrame({"make": ["(unknown)"], "model": ["(unknown)"]})).iloc[0].tolist()
+    ['(no make sent)', '(no model sent)']
+    """
+    from .redirect import NO_MAKE, NO_MODEL, UNKNOWN
+
+    out = frame.copy()
+    for col, words in (("make", NO_MAKE), ("model", NO_MODEL)):
+        if col in out.columns:
+            out[col] = out[col].replace({UNKNOWN: words})
+    return out
+
+
+def describe_empty(
+    totals: pd.DataFrame,
+    oauth_paths: pd.DataFrame,
+    *,
+    since: Any = None,
+    until: Any = None,
+    held: tuple[str | None, str | None] = (None, None),
+    max_paths: int = 5,
+) -> Any:
+    """Why a report has nothing to show, what was imported, and what to try.
+
+    Parameters
+    ----------
+    totals : pandas.DataFrame
+        From :func:`smartcar_logs.analysis.import_totals`.
+    oauth_paths : pandas.DataFrame
+        From :func:`smartcar_logs.analysis.oauth_looking_paths`.
+    since, until : str, optional
+        The report's range, as given.
+    held : (str or None, str or None)
+        First and last record in the whole database
+        (:func:`smartcar_logs.analysis.data_range`); when set, the records are outside the
+        range and the text says where they are.
+    max_paths : int, default 5
+        Name at most this many OAuth-looking paths.
+
+    Returns
+    -------
+    IPython.display.HTML
+        Paths come from logs: they are escaped.
+    """
+    from IPython.display import HTML
+
+    esc = html.escape
+    first, last = held
+    if first:
+        where = f"between {since or 'the start'} and {until or 'the end'}" if since or until else "here"
+        text = (
+            f"<p><strong>No redirects and no launches {esc(where)}.</strong> The database holds records "
+            f"from {esc(first[:10])} to {esc((last or first)[:10])}: widen <code>--since</code> / "
+            "<code>--until</code>.</p>"
+        )
+        return HTML(text)
+    t = totals.iloc[0]
+    lines = int(t["lines_read"])
+    if int(t["imports"]) == 0 or lines == 0:
+        text = (
+            "<p><strong>No redirects and no launches: nothing has been imported into this database "
+            "yet.</strong> Run <code>smartcar-logs import --db DB ACCESS.LOG</code> first.</p>"
+        )
+        return HTML(text)
+    parts = [
+        f"<p><strong>No Connect redirects and no launches were found.</strong> The "
+        f"{plural(t['imports'], 'import')} read {plural(t['files'], 'file')}, {plural(lines, 'line')}: "
+        f"{plural(t['ordinary'], 'ordinary line')} (other traffic, "
+        f"{int(t['ordinary']) / lines:.0%} of the lines) and {plural(t['rejected'], 'rejected line')}.</p>",
+        "<p>What to try:</p><ul>",
+    ]
+    if len(oauth_paths):
+        shown = oauth_paths.head(max_paths)
+        named = ", ".join(
+            f"<code>{esc(str(p))}</code> ({plural(n, 'request')})"
+            for p, n in zip(shown["path"], shown["lines"])
+        )
+        more = len(oauth_paths) - len(shown)
+        parts.append(
+            f"<li>These paths looked like an OAuth redirect but carried no sign of Smartcar: {named}"
+            + (f" and {plural(more, 'more path')}" if more else "")
+            + ". If one is your app's Connect redirect URI, import again with "
+            "<code>--redirect-path PATH</code>.</li>"
+        )
+    else:
+        parts.append(
+            "<li>No request looked like an OAuth redirect. If your app's Connect redirect URI is on "
+            "another host or in another log, import that log; if it has an unusual path, name it with "
+            "<code>--redirect-path PATH</code>.</li>"
+        )
+    parts.append(
+        "<li>To see the funnel, name the app's launch endpoint with <code>--launch-path PATH</code>."
+        "</li></ul>"
+    )
+    return HTML("".join(parts))
 
 
 def generated_at() -> str:

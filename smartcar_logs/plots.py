@@ -17,16 +17,26 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import MaxNLocator, PercentFormatter
+from matplotlib.ticker import MaxNLocator
 
+from ._timeaxis import (
+    PARTIAL_STYLE,
+    ExactPercentFormatter,
+    is_partial,
+    partial_handle,
+    percent_axis,
+    spans,
+    time_axis,
+)
 from .analysis import MIN_N, UNKNOWN
+from .redirect import NO_MODEL
 
 __all__ = [
     "compact",
+    "ExactPercentFormatter",
     "OKABE_ITO",
     "CATEGORY_COLORS",
     "plot_rate",
@@ -79,19 +89,6 @@ def _no_data(ax: Axes, title: str, message: str = "No data in this range") -> Ax
     return ax
 
 
-def _period_step(periods: pd.Series) -> pd.Timedelta:
-    values = pd.to_datetime(periods).sort_values().drop_duplicates()
-    if len(values) < 2:
-        return pd.Timedelta(days=1)
-    return values.diff().dropna().min()
-
-
-def _format_dates(ax: Axes) -> None:
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-
-
 def compact(n: Any) -> str:
     """A count as a short label: ``950``, ``2.1k``, ``18k``, ``1.2M``.
 
@@ -125,8 +122,14 @@ def plot_rate(
     title: str | None = None,
     show_n: bool = True,
     n_label: str | None = None,
+    period: str | None = None,
+    partial: Any = (),
 ) -> Axes:
-    """A rate over time with its interval band, and n as grey bars on a second axis.
+    """A rate over time with its interval, and n as grey bars on a second axis.
+
+    Every period is drawn as a span, from its start to the next one's: the n bar fills it,
+    the interval is a box in its middle and the rate a point at its centre.  Partial periods
+    (*partial*) are striped.
 
     Parameters
     ----------
@@ -146,6 +149,11 @@ def plot_rate(
     show_n : bool, default True
     n_label : str, optional
         Label of the n axis; derived from *n* when None.
+    period : {"hour", "day", "week", "month"}, optional
+        What a row of *frame* spans; guessed from the spacing of ``period`` when None.
+    partial : iterable of date-like, optional
+        Periods the data covers only in part
+        (:func:`smartcar_logs.analysis.partial_periods`): striped, with a legend entry.
 
     Returns
     -------
@@ -157,11 +165,17 @@ def plot_rate(
     data = frame.dropna(subset=["period"]).sort_values("period")
     if data.empty or data[n].sum() == 0:
         return _no_data(ax, title)
-    x = pd.to_datetime(data["period"])
-    step = _period_step(data["period"])
+    starts, ends, period = spans(data["period"], period)
+    widths = ends - starts
+    centre = starts + widths / 2
+    striped = is_partial(starts, partial)
+    handles: list[Any] = []
     if show_n:
         ax2 = ax.twinx()
-        ax2.bar(x, data[n], width=step * 0.8, color="0.85", align="edge", zorder=0, label="n")
+        bars = ax2.bar(starts, data[n], width=widths * 0.9, color="0.85", align="edge", zorder=0, label="n")
+        for bar, partly in zip(bars, striped):
+            if partly:
+                bar.set(**PARTIAL_STYLE)
         n_label = n_label or _N_LABELS.get(n, f"n ({n.replace('_', ' ')})")
         ax2.set_ylabel(n_label, color="0.4")
         ax2.tick_params(axis="y", colors="0.4")
@@ -169,39 +183,57 @@ def plot_rate(
         ax2.set_ylim(0, max(data[n].max(), 1) * 3)  # keep the bars in the lower third
         ax.set_zorder(ax2.get_zorder() + 1)
         ax.patch.set_visible(False)
-    centre = x + step * 0.4
-    ax.fill_between(
-        centre,
-        data[f"{rate}_lo"],
-        data[f"{rate}_hi"],
-        color=color,
-        alpha=0.2,
-        linewidth=0,
-        label="95% interval",
-    )
-    ax.plot(centre, data[rate], color=color, linewidth=1.5, label=label)
-    big = data[n] >= min_n
-    ax.scatter(centre[big], data.loc[big, rate], color=color, zorder=3, s=22)
-    if (~big & (data[n] > 0)).any():
-        small = ~big & (data[n] > 0)
+    else:
+        for lo, hi in zip(starts[striped], ends[striped]):
+            ax.axvspan(lo, hi, facecolor="0.9", zorder=0, **PARTIAL_STYLE)
+    lo, hi = data[f"{rate}_lo"].to_numpy(dtype=float), data[f"{rate}_hi"].to_numpy(dtype=float)
+    drawn = ~(np.isnan(lo) | np.isnan(hi))
+    if drawn.any():  # a box per period, so that a lone period shows its interval too
+        ax.bar(
+            centre[drawn],
+            (hi - lo)[drawn],
+            bottom=lo[drawn],
+            width=widths[drawn] * 0.5,
+            color=color,
+            alpha=0.2,
+            linewidth=0,
+            label="95% interval",
+        )
+    values = data[rate].to_numpy(dtype=float)
+    if np.isfinite(values).sum() > 1:
+        ax.plot(centre, values, color=color, linewidth=1.5)
+    big = (data[n] >= min_n).to_numpy()
+    shown = np.isfinite(values)
+    if (big & shown).any():
+        ax.scatter(centre[big & shown], values[big & shown], color=color, zorder=3, s=22, label=label)
+    small = ~big & (data[n] > 0).to_numpy() & shown
+    if small.any():
         ax.scatter(
             centre[small],
-            data.loc[small, rate],
+            values[small],
             facecolors="white",
             edgecolors=color,
             zorder=3,
             s=22,
-            label=f"n < {min_n}",
+            label=f"{label}, n < {min_n}",
         )
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-    top = float(np.nanmax(data[f"{rate}_hi"])) if data[f"{rate}_hi"].notna().any() else 1.0
-    ax.set_ylim(0, min(1.0, max(0.1, top * 1.1)))
+    percent_axis(ax.yaxis)
+    top = float(np.nanmax(hi)) if drawn.any() else 1.0
+    ax.set_ylim(0, min(1.0, max(0.1, top * 1.3)))  # room for the legend above the boxes
     ax.set_ylabel(label)
-    ax.set_xlabel("Period (UTC)")
     ax.set_title(title)
     ax.grid(axis="y", color="0.9")
-    _format_dates(ax)
-    ax.legend(loc="upper left", frameon=False, fontsize="small")
+    time_axis(ax, starts, ends, period)
+    if striped.any():
+        handles.append(partial_handle(period))
+    ax.legend(
+        handles=ax.get_legend_handles_labels()[0] + handles,
+        loc="best",
+        frameon=True,
+        framealpha=0.85,
+        edgecolor="none",
+        fontsize="small",
+    )
     return ax
 
 
@@ -231,8 +263,10 @@ def plot_outcome_mix(
     by: str | None = None,
     title: str = "Outcome mix",
     max_keys: int = 8,
+    period: str | None = None,
+    partial: Any = (),
 ) -> Axes:
-    """Stacked bars of outcome shares per period.
+    """Stacked bars of outcome shares per period, each bar spanning its period.
 
     Parameters
     ----------
@@ -245,6 +279,10 @@ def plot_outcome_mix(
     title : str, default "Outcome mix"
     max_keys : int, default 8
         Keys beyond the *max_keys* - 1 largest are summed into "other (rest)".
+    period : {"hour", "day", "week", "month"}, optional
+        What a period spans; guessed from their spacing when None.
+    partial : iterable of date-like, optional
+        Periods the data covers only in part: striped, with a legend entry.
 
     Returns
     -------
@@ -265,40 +303,51 @@ def plot_outcome_mix(
     wide = wide[order]
     totals = wide.sum(axis=1)
     shares = wide.div(totals.where(totals > 0), axis=0).fillna(0)
-    x = np.arange(len(shares))
+    starts, ends, period = spans(shares.index, period)
+    widths = (ends - starts) * 0.9
     bottom = np.zeros(len(shares))
     extra = iter(_CYCLE)
     for key in order:
         color = CATEGORY_COLORS.get(key) or next(extra, "0.6")
         ax.bar(
-            x,
-            shares[key],
+            starts,
+            shares[key].to_numpy(),
             bottom=bottom,
             color=color,
             label=_shorten(key),
-            width=0.8,
+            width=widths,
+            align="edge",
             edgecolor="white",
             linewidth=0.5,
         )
         bottom += shares[key].to_numpy()
-    labels = [pd.Timestamp(p).strftime("%Y-%m-%d") for p in shares.index]
-    every = max(1, int(np.ceil(len(labels) / 12)))
-    ax.set_xticks(x[::every])
-    ax.set_xticklabels(labels[::every], rotation=45, ha="right")
+    striped = is_partial(starts, partial)
+    if striped.any():
+        ax.bar(
+            starts[striped],
+            bottom[striped],
+            width=widths[striped],
+            align="edge",
+            fill=False,
+            **PARTIAL_STYLE,
+        )
     # n above the bars, compact and thinned out so that labels never run together
-    label_every = max(1, int(np.ceil(len(x) / 24)))
-    for xi, total in list(zip(x, totals))[::label_every]:
+    label_every = max(1, int(np.ceil(len(starts) / 24)))
+    centre = starts + widths / 2
+    for xi, total in list(zip(centre, totals))[::label_every]:
         ax.text(
             xi, 1.01, compact(total), ha="center", va="bottom", fontsize="x-small", color="0.4",
-            rotation=90 if len(x) > 12 else 0,
+            rotation=90 if len(starts) > 12 else 0,
         )  # fmt: skip
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-    ax.set_ylim(0, 1.15 if len(x) > 12 else 1.08)
-    ax.set_xlim(-0.6, len(x) - 0.4)
+    percent_axis(ax.yaxis)
+    ax.set_ylim(0, 1.15 if len(starts) > 12 else 1.08)
     ax.set_ylabel("Share of the period's redirects")
-    ax.set_xlabel("Period starting (UTC); redirects in the period above the bars")
+    time_axis(ax, starts, ends, period)
     ax.set_title(title)
-    ax.legend(title=by.replace("_", " "), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    handles = ax.get_legend_handles_labels()[0] + ([partial_handle(period)] if striped.any() else [])
+    ax.legend(
+        handles=handles, title=by.replace("_", " "), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False
+    )
     return ax
 
 
@@ -378,13 +427,16 @@ def plot_top_incompatible(
     data = data.sort_values("n", ascending=False, kind="stable").head(top)
     if "model" in data.columns:
         labels = [
-            f"{_shorten(m, 20)} {_shorten(mo, 20) if mo != UNKNOWN else '(model not sent)'}"
+            f"{_shorten(m, 20)} {_shorten(mo, 20) if mo != UNKNOWN else NO_MODEL}"
             for m, mo in zip(data["make"], data["model"])
         ]
     else:
         labels = [_shorten(m) for m in data["make"]]
-    y = np.arange(len(data))[::-1]
+    # At least five rows' room, bars from the top: one make is one bar, not a block filling the chart.
+    rows = max(len(data), 5)
+    y = rows - 1 - np.arange(len(data))
     ax.barh(y, data["n"], color=OKABE_ITO["blue"], height=0.7)
+    ax.set_ylim(-0.5, rows - 0.5)
     for yi, (n, share) in zip(y, zip(data["n"], data["share"])):
         ax.text(n, yi, f" {compact(n)} ({share:.0%})", va="center", fontsize="small")
     ax.set_yticks(y)

@@ -54,6 +54,9 @@ __all__ = [
     "FIELDS",
     "FLAGS",
     "UNKNOWN",
+    "NO_MAKE",
+    "NO_MODEL",
+    "vehicle_label",
 ]
 
 #: Every Connect error code we know -> chart category.  Order is the docs' order.
@@ -77,6 +80,26 @@ CATEGORIES = ("success", "denied", "exited", "incompatible", "account", "system"
 
 #: How a missing make or model is labelled wherever vehicles are counted (CLI summary, analysis).
 UNKNOWN = "(unknown)"
+
+#: What a reader sees for a missing make or model: one wording in the CLI, the report, the
+#: charts and the notebooks (the data itself carries :data:`UNKNOWN`).
+NO_MAKE = "(no make sent)"
+NO_MODEL = "(no model sent)"
+
+
+def vehicle_label(make: str | None, model: str | None = None, *, with_model: bool = False) -> str:
+    """A make (and model) for people: ``HONDA Accord``, ``HONDA (no model sent)``.
+
+    Examples
+    --------
+    >>> vehicle_label(UNKNOWN), vehicle_label("HONDA", UNKNOWN, with_model=True)
+    ('(no make sent)', 'HONDA (no model sent)')
+    """
+    make_text = NO_MAKE if make in (None, "", UNKNOWN) else str(make)
+    if not with_model:
+        return make_text
+    return f"{make_text} {NO_MODEL if model in (None, '', UNKNOWN) else model}"
+
 
 #: Keys of the dict returned by :func:`normalize`, in the order of docs/design.md.
 FIELDS = (

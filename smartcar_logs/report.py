@@ -102,6 +102,20 @@ def _kernel_env() -> Iterator[None]:
                 os.environ[key] = value
 
 
+#: Output metadata the report notebook sets on the text that says the range holds nothing.
+EMPTY_MARK = "smartcar_logs_empty"
+
+
+def _drop_after_empty(notebook: Any) -> Any:
+    """A report with nothing to chart ends after the text that says why and what to try:
+    its sections would be a row of "No data" boxes."""
+    for i, cell in enumerate(notebook.cells):
+        if any(EMPTY_MARK in out.get("metadata", {}) for out in cell.get("outputs", [])):
+            notebook.cells = notebook.cells[: i + 1]
+            break
+    return notebook
+
+
 def _to_html(notebook: Any) -> str:
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
@@ -153,7 +167,7 @@ def build_report(
     since, until : date-like, optional
         Inclusive start and exclusive end of the report (UTC ISO dates such as
         ``"2026-10-01"``); None means from the first / to the last record.
-    period : {"day", "week", "month"}, optional
+    period : {"hour", "day", "week", "month"}, optional
         Bucket for the charts over time; chosen from the data when None
         (:func:`smartcar_logs.analysis.choose_period`).
     include_test : bool, default False
@@ -243,5 +257,5 @@ def build_report(
             ) from None
         notebook = nbformat.read(executed, as_version=4)
     say("writing the HTML")
-    out.write_text(_to_html(notebook), encoding="utf-8")
+    out.write_text(_to_html(_drop_after_empty(notebook)), encoding="utf-8")
     return out

@@ -7,6 +7,7 @@ The views' SQL is in views.py, which :func:`ensure_schema` calls.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sqlite3
@@ -40,6 +41,8 @@ __all__ = [
     "defer_derived",
     "refresh_pending",
     "rebuild_derived",
+    "add_oauth_looking",
+    "oauth_looking",
 ]
 
 #: Seconds to wait for another process's write lock; SMARTCAR_LOGS_BUSY_TIMEOUT overrides it.
@@ -580,6 +583,37 @@ def _add_missing_columns(conn) -> None:
                 " SELECT head_hash, fp_len, fingerprint FROM sources"
                 " WHERE head_hash IS NOT NULL AND fp_len > 0"
             )
+
+
+#: The ``meta`` key under which the OAuth-looking paths the importer left as ordinary traffic
+#: are kept (JSON path -> lines): a database with no redirects can then say which paths to
+#: try with ``--redirect-path``, long after the import printed them.
+OAUTH_LOOKING_KEY = "oauth_looking_paths"
+
+
+def add_oauth_looking(conn: sqlite3.Connection, counts: dict[str, int]) -> None:
+    """Add one run's OAuth-looking paths without Smartcar evidence (path -> lines) to the
+    database's running totals; a path later imported as a redirect path is dropped on read."""
+    if not counts:
+        return
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (OAUTH_LOOKING_KEY,)).fetchone()
+    total = json.loads(row[0]) if row else {}
+    for path, n in counts.items():
+        total[path] = total.get(path, 0) + int(n)
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (OAUTH_LOOKING_KEY, json.dumps(total))
+    )
+
+
+def oauth_looking(conn: sqlite3.Connection) -> dict[str, int]:
+    """OAuth-looking paths the imports left as ordinary traffic, most lines first (path ->
+    lines); paths that are redirect paths now are left out."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (OAUTH_LOOKING_KEY,)).fetchone()
+    if not row:
+        return {}
+    known = {r[0] for r in conn.execute("SELECT path FROM redirect_paths")}
+    found = {p: int(n) for p, n in json.loads(row[0]).items() if p not in known}
+    return dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def get_salt(db: sqlite_utils.Database) -> str:

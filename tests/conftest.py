@@ -52,3 +52,31 @@ def analysis_db(analysis_db_path):
     db = open_db(analysis_db_path, create=False)
     yield db
     db.conn.close()
+
+
+def _generated_db(path: Path, **generate) -> Path:
+    """A generated log (``smartcar-logs generate``), imported with its launch path."""
+    from smartcar_logs.importer import import_paths
+    from smartcar_logs.synthetic import generate_file
+
+    log = path.with_suffix(".log")
+    generate_file(log, **generate)
+    db = open_db(path)
+    import_paths(db, [str(log)], launch_paths=["/connect/smartcar"])
+    db.conn.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def one_day_db_path(tmp_path_factory) -> Path:
+    """One generated day, 2,000 lines (about 55 redirects): small data, charted by hour."""
+    return _generated_db(tmp_path_factory.mktemp("one-day") / "one-day.db", lines=2000, days=1, seed=3)
+
+
+@pytest.fixture(scope="session")
+def no_redirects_db_path(tmp_path_factory) -> Path:
+    """Two generated days of ordinary traffic only: no redirect, no launch, and a few
+    OAuth-looking callbacks of other providers (the generator writes them) left as ordinary."""
+    return _generated_db(
+        tmp_path_factory.mktemp("no-redirects") / "none.db", lines=500, days=2, seed=4, redirect_share=0
+    )

@@ -567,3 +567,57 @@ def test_public_names_survive_the_split_into_modules():
         assert set(module.__all__) <= set(analysis.__all__), name
     # importing every submodule did not turn a function into a module
     assert callable(analysis.attempts) and callable(analysis.funnel)
+
+
+# --- small data: by hour, partial periods, what was imported (issue 23, item 5) -------------------
+
+
+def test_a_day_or_two_is_charted_by_hour(one_day_db_path, analysis_db):
+    assert analysis.choose_period(one_day_db_path) == "hour"
+    assert analysis.choose_period(analysis_db) == "day"  # 12 days: unchanged
+    by_hour = analysis.rates(one_day_db_path, period="hour")
+    total = analysis.rates(one_day_db_path, period=None).iloc[0]
+    assert by_hour["n"].sum() == total["n"] and by_hour["denied"].sum() == total["denied"]
+    hours = pd.DatetimeIndex(by_hour["period"])
+    assert (hours == hours.floor("h")).all() and (
+        hours.to_series().diff().dropna() == pd.Timedelta("1h")
+    ).all()
+    assert hours.normalize().nunique() == 1  # one day, every hour of it from the first redirect's on
+    counts = analysis.outcome_counts(one_day_db_path, period="hour")
+    assert counts["n"].sum() == analysis.summary(one_day_db_path).loc[0, "events"]
+    launched = analysis.funnel_summary(one_day_db_path, period="hour")["launched"].sum()
+    assert launched == analysis.funnel_summary(one_day_db_path).loc[0, "launched"]
+
+
+def test_partial_periods_are_those_the_comparison_leaves_out(analysis_db):
+    weeks = analysis.rates(analysis_db, period="week")["period"]
+    assert analysis.partial_periods(analysis_db, weeks, "week") == [WEEK_B]  # the data end on a Friday
+    assert analysis.partial_periods(analysis_db, weeks, "week", until="2026-10-19") == []
+    cmp = analysis.compare_latest(analysis_db, period="week")
+    assert cmp.attrs["partial"] == analysis.partial_periods(analysis_db, weeks, "week")
+    days = analysis.rates(analysis_db, period="day")["period"]
+    assert analysis.partial_periods(analysis_db, days, "day") == [pd.Timestamp("2026-10-16")]  # still running
+
+
+def test_what_was_imported_into_a_database_without_redirects(no_redirects_db_path):
+    totals = analysis.import_totals(no_redirects_db_path).iloc[0]
+    assert (totals["imports"], totals["files"], totals["lines_read"]) == (1, 1, 500)
+    assert (totals["redirects"], totals["launches"], totals["ordinary"]) == (0, 0, 500)
+    paths = analysis.oauth_looking_paths(no_redirects_db_path)
+    assert len(paths) and list(paths.columns) == ["path", "lines"]
+    assert paths["lines"].is_monotonic_decreasing and paths["lines"].sum() <= totals["ordinary"]
+    assert "/auth/google/callback" in set(paths["path"])  # the generator's other OAuth provider
+
+
+def test_oauth_looking_paths_add_up_over_imports_and_drop_a_path_once_taken(tmp_path):
+    from smartcar_logs.store import add_oauth_looking, oauth_looking
+
+    db = open_db(tmp_path / "x.db")
+    add_oauth_looking(db.conn, {"/auth/cb": 2, "/promo": 1})
+    add_oauth_looking(db.conn, {"/auth/cb": 3})
+    assert oauth_looking(db.conn) == {"/auth/cb": 5, "/promo": 1}
+    db.conn.execute("INSERT INTO redirect_paths (path, how) VALUES ('/auth/cb', 'known')")
+    assert oauth_looking(db.conn) == {"/promo": 1}
+    empty = open_db(tmp_path / "y.db")
+    assert oauth_looking(empty.conn) == {} and analysis.oauth_looking_paths(empty).empty
+    assert analysis.import_totals(empty).iloc[0].tolist() == [0] * 7

@@ -178,6 +178,32 @@ def test_incompatible_vehicles_notebook(executed):
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "VOLKSWAGEN" not in html and "TESLA" in html  # AUDI vs VOLKSWAGEN is one family; the year differs
+    # AUDI's second model was not sent: said in the words the report and the CLI use
+    assert "(no model sent)" in html and "(unknown)" not in html
+
+
+def test_denial_rates_notebook_on_one_day_by_hour(one_day_db_path, tmp_path):
+    """Small data: a one-day log charted by hour runs cleanly, both charts drawn (issue 23)."""
+    import papermill as pm
+
+    path = ROOT / "notebooks" / "02-denial-rates.ipynb"
+    out = tmp_path / path.name
+    with _kernel_env():
+        pm.execute_notebook(
+            str(path),
+            str(out),
+            parameters={"db_path": str(one_day_db_path), "period": "hour"},
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(path.parent),
+            execution_timeout=120,
+        )
+    nb = nbformat.read(out, as_version=4)
+    outputs = _outputs(nb)
+    assert not [o for o in outputs if o.output_type == "error" or getattr(o, "name", "") == "stderr"]
+    assert len(_pngs(nb)) == 2  # rates, outcome mix
+    markdown = "".join(o.data.get("text/markdown", "") for o in outputs if "data" in o)
+    assert "complete hours" in markdown
 
 
 def test_executed_notebooks_keep_no_secrets(executed):

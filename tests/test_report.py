@@ -79,6 +79,97 @@ def test_every_chart_has_a_how_to_read_note_and_percentages_say_of_what(built):
     assert "(unknown)" not in html  # a missing model reads "(not sent)"
 
 
+# --- small, odd and empty data (issue 23, item 5) -----------------------------------------------
+
+
+def _text(html: str) -> str:
+    """The words a reader sees: tags out, whitespace folded."""
+    body = re.sub(r"<style.*?</style>|<script.*?</script>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).replace(" .", ".").replace(" ,", ",")
+
+
+@pytest.fixture(scope="module")
+def no_redirects_report(no_redirects_db_path, tmp_path_factory):
+    path = report.build_report(no_redirects_db_path, tmp_path_factory.mktemp("none") / "r.html")
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def one_day_report(one_day_db_path, tmp_path_factory):
+    path = report.build_report(one_day_db_path, tmp_path_factory.mktemp("one-day") / "r.html")
+    return path.read_text(encoding="utf-8")
+
+
+def test_a_database_without_redirects_says_what_was_imported_and_what_to_try(
+    no_redirects_report, no_redirects_db_path
+):
+    from smartcar_logs import analysis
+
+    text = _text(no_redirects_report)
+    assert "nothing at all" not in text and "holds data" not in text
+    assert "No Connect redirects and no launches were found" in text
+    assert "The 1 import read 1 file, 500 lines: 500 ordinary lines" in text
+    paths = analysis.oauth_looking_paths(no_redirects_db_path)
+    for path, n in zip(paths["path"], paths["lines"]):
+        assert f"{path} ({n} request{'' if n == 1 else 's'})" in text
+    assert "--redirect-path PATH" in text and "--launch-path PATH" in text
+    # nothing to chart: the report ends there, not in a row of empty boxes
+    assert 'src="data:image/png;base64,' not in no_redirects_report
+    assert "Outcomes over time" not in text and "No data in this range" not in text
+
+
+def test_describe_empty_escapes_paths_and_points_at_the_range():
+    import pandas as pd
+
+    totals = pd.DataFrame([{"imports": 2, "files": 3, "lines_read": 1, "redirects": 0, "launches": 0,
+                            "ordinary": 1, "rejected": 0}])  # fmt: skip
+    paths = pd.DataFrame({"path": ["/cb<script>"], "lines": [1]})
+    html = display.describe_empty(totals, paths).data
+    assert "/cb&lt;script&gt;" in html and "<script>" not in html
+    assert "The 2 imports read 3 files, 1 line: 1 ordinary line" in _text(html)
+    outside = display.describe_empty(
+        totals, paths, since="2027-01-01", held=("2026-10-01T00", "2026-10-20T00")
+    )
+    assert "from 2026-10-01 to 2026-10-20" in _text(outside.data) and "--since" in _text(outside.data)
+    none = display.describe_empty(totals.assign(imports=0, files=0, lines_read=0, ordinary=0), paths.head(0))
+    assert "nothing has been imported" in _text(none.data)
+
+
+def test_one_day_report_by_hour_with_plain_numbers(one_day_report, one_day_db_path):
+    from smartcar_logs import analysis
+
+    text = _text(one_day_report)
+    assert "charted by hour" in text and "Outcome mix per hour" not in text  # the title is in the PNG
+    cmp = analysis.compare_latest(one_day_db_path, period="hour")
+    after = cmp.iloc[0]["after"]
+    assert (
+        f"The last two complete hours, starting {cmp.iloc[0]['before']:%Y-%m-%d %H}:00 and {after:%Y-%m-%d %H}:00"
+        in text
+    )
+    a = analysis.attempt_summary(one_day_db_path).iloc[0]
+    assert int(a["retried_inferred"]) > 0  # the generator retries some errors
+    if int(a["recovered_inferred"]) == int(a["retried_inferred"]):
+        assert "The same number as the line above: every one of those retries succeeded." in text
+    else:
+        assert "did not succeed" in text
+    # plurals: never "1 redirects", "1 attempts" ...
+    assert not re.search(
+        r"(?<![\d.,])1 (redirects|requests|lines|attempts|files|imports|errors|retries)\b", text
+    )
+    # a missing make reads the same everywhere
+    assert "(unknown)" not in text and "(not sent)" not in text
+    by_make = analysis.incompatible_vehicles(one_day_db_path, by="make")
+    if (by_make["make"] == analysis.UNKNOWN).any():
+        assert "(no make sent)" in text
+
+
+def test_plural():
+    assert display.plural(1, "request") == "1 request"
+    assert display.plural(0, "request") == "0 requests"
+    assert display.plural(2, "retry", "retries") == "2 retries"
+    assert display.plural(1234, "line") == "1,234 lines"
+
+
 def test_report_in_a_real_browser(built, tmp_path):
     """Issue 12: no console errors, every chart decodes, and a screenshot to look at."""
     path, html = built
@@ -103,7 +194,7 @@ def test_bad_dates_and_period_are_rejected(analysis_db_path, tmp_path):
     with pytest.raises(ValueError, match="since"):
         report.build_report(analysis_db_path, tmp_path / "r.html", since="yesterday")
     with pytest.raises(ValueError, match="period"):
-        report.build_report(analysis_db_path, tmp_path / "r.html", period="hour")
+        report.build_report(analysis_db_path, tmp_path / "r.html", period="fortnight")
 
 
 def test_html_table_escapes_and_formats():

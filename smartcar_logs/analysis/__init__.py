@@ -41,6 +41,8 @@ Modules, one per question (each notebook maps onto one or two of them)
     The funnel launch → redirect → success, abandonment, time to complete.
 ``vehicles``
     Incompatible vehicles and the VIN cross-check.
+``imported``
+    What the imports brought in, for a database without redirects.
 ``stats``
     The Wilson interval and the two-proportion test behind every rate.
 ``_sql``
@@ -54,12 +56,14 @@ from __future__ import annotations
 
 from ._sql import MIN_PERIOD_EVENTS, PERIODS, DbLike, bounds, check_period, choose_period, connect, data_range
 from .conversion import CONVERSION_WINDOW_MINUTES, funnel, funnel_steps, funnel_summary, time_to_complete
+from .imported import import_totals, oauth_looking_paths
 from .outcomes import (
     MIN_N,
     compare_latest,
     compare_periods,
     error_codes,
     outcome_counts,
+    partial_periods,
     rates,
     summary,
 )
@@ -90,12 +94,15 @@ __all__ = [
     "holm",
     "choose_period",
     "data_range",
+    "import_totals",
+    "oauth_looking_paths",
     "summary",
     "outcome_counts",
     "error_codes",
     "rates",
     "compare_periods",
     "compare_latest",
+    "partial_periods",
     "attempts",
     "attempt_summary",
     "funnel",

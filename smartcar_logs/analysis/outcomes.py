@@ -36,6 +36,7 @@ __all__ = [
     "error_codes",
     "compare_periods",
     "compare_latest",
+    "partial_periods",
 ]
 
 #: Periods with fewer events than this are drawn hollow in the rate charts: their rates swing.
@@ -125,7 +126,7 @@ def outcome_counts(
     db : sqlite_utils.Database or path
     since, until : date-like, optional
         Inclusive start and exclusive end (UTC).
-    period : {"day", "week", "month"} or None, default "day"
+    period : {"hour", "day", "week", "month"} or None, default "day"
         None gives one row per key for the whole range.
     by : {"outcome", "category", "error_code"}, default "outcome"
         ``outcome`` is success/error/empty; ``category`` is the chart bucket (success,
@@ -189,7 +190,7 @@ def rates(
     db : sqlite_utils.Database or path
     since, until : date-like, optional
         Inclusive start and exclusive end (UTC).
-    period : {"day", "week", "month"} or None, default "week"
+    period : {"hour", "day", "week", "month"} or None, default "week"
         None gives a single row for the whole range.  Periods in the range without any
         redirect are present with n = 0 and NaN rates, so charts show the gap.
     include_test : bool, default False
@@ -391,6 +392,56 @@ def _compare_counts(a: dict[str, int], b: dict[str, int], alpha: float, method: 
     return frame
 
 
+def partial_periods(
+    db: DbLike,
+    periods: Any,
+    period: str,
+    since: Any = None,
+    until: Any = None,
+    include_test: bool = False,
+) -> list[pd.Timestamp]:
+    """The periods of *periods* that the data does not cover whole.
+
+    A period is complete when it starts on or after the start of the range (*since*, else the
+    first record's day, or its hour by hour) and ends on or before the end of the range
+    (*until*, else the day, or hour, of the last record, which is taken as still running).
+    Charts mark the others; :func:`compare_latest` leaves them out.
+
+    Parameters
+    ----------
+    db : sqlite_utils.Database or path
+    periods : iterable of date-like
+        Period starts, as in the ``period`` column of :func:`rates`.
+    period : {"hour", "day", "week", "month"}
+    since, until : date-like, optional
+    include_test : bool, default False
+
+    Returns
+    -------
+    list of pandas.Timestamp
+        In the order given.
+
+    Examples
+    --------
+    >>> partial_periods(db, rates(db, period="week")["period"], "week")  # doctest: +SKIP
+    [Timestamp('2026-09-28 00:00:00'), Timestamp('2026-10-26 00:00:00')]
+    """
+    check_period(period)
+    step = pd.tseries.frequencies.to_offset(PANDAS_FREQ[period])
+    lo, hi = bounds(since, until)
+    first, last = data_range(connect(db), include_test)
+    cut = 13 if period == "hour" else 10
+    start = pd.Timestamp((lo or first or "1970-01-01")[:cut])
+    if hi is not None and period == "hour":
+        end = pd.Timestamp(hi[:19])
+    elif hi is not None:
+        end = pd.Timestamp(hi[:10]) + (pd.Timedelta(days=1) if len(hi) > 10 else pd.Timedelta(0))
+    else:
+        end = pd.Timestamp((last or "1970-01-01")[:cut])
+    starts = [pd.Timestamp(p) for p in periods]
+    return [p for p in starts if not (p >= start and p + step <= end)]
+
+
 def compare_latest(
     db: DbLike,
     since: Any = None,
@@ -414,7 +465,7 @@ def compare_latest(
     db : sqlite_utils.Database or path
     since, until : date-like, optional
         The range the two periods are taken from.
-    period : {"day", "week", "month"}, default "week"
+    period : {"hour", "day", "week", "month"}, default "week"
     include_test, dedupe, alpha
         As in :func:`compare_periods`.
     per_period : pandas.DataFrame, optional
@@ -437,16 +488,8 @@ def compare_latest(
     db = connect(db)
     per = rates(db, since, until, period, include_test, dedupe, alpha) if per_period is None else per_period
     per = per[per["n"] > 0]
-    step = pd.tseries.frequencies.to_offset(PANDAS_FREQ[period])
-    lo, hi = bounds(since, until)
-    first, last = data_range(db, include_test)
-    start = pd.Timestamp((lo or first or "1970-01-01")[:10])
-    if hi is not None:
-        end = pd.Timestamp(hi[:10]) + (pd.Timedelta(days=1) if len(hi) > 10 else pd.Timedelta(0))
-    else:
-        end = pd.Timestamp((last or "1970-01-01")[:10])
-    complete = per[(per["period"] >= start) & (per["period"] + step <= end)]
-    partial = per.loc[~per.index.isin(complete.index), "period"].tolist()
+    partial = partial_periods(db, per["period"], period, since, until, include_test)
+    complete = per[~per["period"].isin(partial)]
     if len(complete) < 2:
         res = pd.DataFrame()
     else:

@@ -95,7 +95,7 @@ def attempt_summary(
     db : sqlite_utils.Database or path
     since, until : date-like, optional
         Inclusive start and exclusive end (UTC).
-    period : {"day", "week", "month"} or None, default None
+    period : {"hour", "day", "week", "month"} or None, default None
         Group attempts by the period of their first redirect (stateless redirects by their
         own timestamp); None gives one row.
     include_test : bool, default False

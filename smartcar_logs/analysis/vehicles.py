@@ -63,7 +63,7 @@ def incompatible_vehicles(
     since, until : date-like, optional
         Inclusive start and exclusive end (UTC).
     by : {"make", "make_model", "make_year"}, default "make"
-    period : {"day", "week", "month"} or None, default None
+    period : {"hour", "day", "week", "month"} or None, default None
     include_test : bool, default False
         Test VINs (``0SC…``) are excluded by default.
     dedupe : bool, default True

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from ..redirect import ERROR_CODES
+from ..store import add_oauth_looking
 
 __all__ = [
     "FileResult",
@@ -161,6 +162,11 @@ def finish_import(db, import_id: int, results: list[FileResult]) -> ImportResult
         res.ordinary += r.ordinary
         res.rejected += r.rejected
         res.errors += r.status == "error"
+    ignored: dict = {}
+    for r in results:
+        for path, n in r.ignored_callbacks.items():
+            ignored[path] = ignored.get(path, 0) + n
+    add_oauth_looking(conn, ignored)
     conn.execute(
         "UPDATE imports SET finished_at = ?, files = ?, errors = ? WHERE id = ?",
         (_now(), len(results), res.errors, import_id),
