@@ -41,6 +41,8 @@ _EXPORTS = {
     "build_report": "report",
     "ReportError": "report",
     "export_csv": "export",
+    "run_check": "check",
+    "CheckResult": "check",
 }
 # every public submodule but ``cli`` (the command line, not part of the library's face)
 _MODULES = (
@@ -58,6 +60,7 @@ _MODULES = (
     "report",
     "export",
     "synthetic",
+    "check",
 )
 
 __all__ = sorted(_EXPORTS) + list(_MODULES) + ["__version__"]
