@@ -256,7 +256,8 @@ def test_perfdata_format_and_thresholds_in_it(dbs):
 
 
 def test_prometheus_textfile_parses_and_is_written_atomically(dbs, tmp_path):
-    parser = pytest.importorskip("prometheus_client.parser")
+    from prometheus_client import parser
+
     r = _check(dbs["incompatible:FIAT@-1h"])
     text = prometheus_text(r)
     families = {f.name: f for f in parser.text_string_to_metric_families(text)}
@@ -285,7 +286,8 @@ def test_prometheus_textfile_parses_and_is_written_atomically(dbs, tmp_path):
 
 
 def test_prometheus_label_values_are_escaped(dbs):
-    parser = pytest.importorskip("prometheus_client.parser")
+    from prometheus_client import parser
+
     r = _check(dbs["clean1"])
     r.alerts.append(Alert(WARNING, 'we"ird\\make\nx', "test", "x"))
     samples = [s for f in parser.text_string_to_metric_families(prometheus_text(r)) for s in f.samples]
