@@ -31,7 +31,7 @@ from smartcar_logs.check import (
     run_check,
     write_prometheus,
 )
-from smartcar_logs.check._stats import holm, p_more
+from smartcar_logs.check._stats import holm, hypergeom_cdf, hypergeom_sf, p_more
 from smartcar_logs.cli import cli
 from smartcar_logs.store import open_db
 from smartcar_logs.synthetic import generate_log
@@ -364,6 +364,20 @@ def test_holm_matches_statsmodels():
 
     ps = [0.01, 0.04, 0.03, 0.005, 0.5, 1.0, 1e-6]
     assert holm(ps) == pytest.approx(list(multipletests(ps, method="holm")[1]))
+
+
+def test_hypergeometric_tails_match_scipy():
+    import random
+
+    from scipy.stats import hypergeom
+
+    rng = random.Random(7)
+    for _ in range(500):
+        N = rng.choice((10, 60, 500, 20_000, 300_000))
+        K, n = rng.randint(0, N), rng.randint(0, min(N, 3_000))
+        k = rng.randint(-1, n + 1)
+        assert hypergeom_sf(k, N, K, n) == pytest.approx(hypergeom.sf(k - 1, N, K, n), rel=1e-7, abs=1e-15)
+        assert hypergeom_cdf(k, N, K, n) == pytest.approx(hypergeom.cdf(k, N, K, n), rel=1e-7, abs=1e-15)
 
 
 def test_p_more_is_fishers_one_sided_test():
