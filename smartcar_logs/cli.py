@@ -656,6 +656,8 @@ def check(db_path, window, baseline, at, warning, critical, ignore, alpha, min_c
     try:
         db = open_db(db_path, create=False)
     except StoreError as e:
+        if prom:  # the collector must not keep serving the last good status
+            _write_unknown(prom, str(e))
         raise click.ClickException(str(e)) from None
     try:
         result = run_check(
@@ -681,6 +683,15 @@ def check(db_path, window, baseline, at, warning, critical, ignore, alpha, min_c
     if not quiet:
         click.echo(json_text(result) if as_json else _clean_lines(nagios_text(result)))
     sys.exit(status)
+
+
+def _write_unknown(path: str, reason: str) -> None:
+    from .check import UNKNOWN, CheckResult, parse_time, write_prometheus
+
+    try:
+        write_prometheus(CheckResult(UNKNOWN, reason, parse_time(None).isoformat(), "", ""), path)
+    except OSError:
+        pass  # the status line says why the check could not run; this is a courtesy
 
 
 def _clean_lines(text: str) -> str:

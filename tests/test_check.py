@@ -227,6 +227,10 @@ def test_thresholds_fire_and_say_so(dbs):
     assert "critical threshold 0.05" in r.summary and "p<0.001" in r.summary
     # a lower bound on the volume
     assert _check(dbs["clean1"], critical=["redirects=1000:"]).status == CRITICAL
+    # a threshold on what the window does not have is said, not silently passed
+    r = _check(dbs["server_error@-1h"], critical=["server_error=0.05"], ignore=["server_error"])
+    assert "threshold on server_error not judged: no server_error in the window" in r.messages
+    assert "server_error" not in {a.name for a in r.alerts}
     # both thresholds crossed: CRITICAL, said once
     r = _check(dbs["clean1"], warning=["denial_rate=0.01"], critical=["denial_rate=0.02"])
     assert r.status == CRITICAL and len(r.alerts) == 1
@@ -331,10 +335,13 @@ def test_usage_errors_are_unknown_not_critical(dbs, args, says):
 
 
 def test_no_database_is_unknown(tmp_path):
-    res = _run("--db", str(tmp_path / "none.db"))
+    prom = tmp_path / "c.prom"
+    prom.write_text("smartcar_connect_status 0\n")  # the last good run's
+    res = _run("--db", str(tmp_path / "none.db"), "--prometheus", str(prom))
     assert res.exit_code == 3
     assert "no such database" in res.output
     assert not (tmp_path / "none.db").exists()
+    assert "smartcar_connect_status 3" in prom.read_text()  # not a stale OK
 
 
 def test_cli_json_and_prometheus(dbs, tmp_path):

@@ -141,6 +141,9 @@ def run_check(
         )
     result.perfdata = _perfdata(w, ignored, warn_r, crit_r)
     result.alerts = _threshold_alerts(result.perfdata, warn_r, crit_r, w)
+    have = {p.label for p in result.perfdata}
+    for label in sorted((set(warn_r) | set(crit_r)) - have):
+        result.messages.append(f"threshold on {label} not judged: no {label} in the window")
 
     if log_end is None or log_end < ws:
         since = f"since {iso(counts.log_end)}" if counts.log_end else "at all"
