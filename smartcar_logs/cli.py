@@ -600,11 +600,19 @@ def _duration(ctx, param, value):
 
 @cli.command(cls=_PluginCommand)
 @db_option
-@click.option("--window", default="1h", show_default=True, callback=_duration, help="The period judged.")
+@click.option(
+    "--window",
+    default="1h",
+    show_default=True,
+    metavar="DURATION",
+    callback=_duration,
+    help="The period judged.",
+)
 @click.option(
     "--baseline",
     default="7d",
     show_default=True,
+    metavar="DURATION",
     callback=_duration,
     help="The period just before the window it is judged against.",
 )

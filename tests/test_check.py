@@ -353,6 +353,10 @@ def test_cli_json_and_prometheus(dbs, tmp_path):
     d = json.loads(res.output)
     assert d["status"] == 2 and d["status_name"] == "CRITICAL" and d["alerts"][0]["name"] == "silence"
     assert d["redirects"] == 0
+    rates = {p["label"]: p["value"] for p in d["perfdata"]}
+    assert rates["success_rate"] is None and rates["launches"] > 0  # a share of nothing is undefined
+    line = _run("--db", str(dbs["config_break@-1h"]), "--at", END).output.splitlines()[0]
+    assert "'success_rate'=U;;;0;1" in line and "'redirects'=0;;;0" in line
     assert "smartcar_connect_status 2" in prom.read_text()
     quiet = _run("--db", str(dbs["clean1"]), "--at", END, "-q")
     assert quiet.exit_code == 0 and quiet.output == ""

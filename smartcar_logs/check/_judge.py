@@ -141,7 +141,7 @@ def run_check(
         )
     result.perfdata = _perfdata(w, ignored, warn_r, crit_r)
     result.alerts = _threshold_alerts(result.perfdata, warn_r, crit_r, w)
-    have = {p.label for p in result.perfdata}
+    have = {p.label for p in result.perfdata if p.value is not None}
     for label in sorted((set(warn_r) | set(crit_r)) - have):
         result.messages.append(f"threshold on {label} not judged: no {label} in the window")
 
@@ -210,7 +210,9 @@ def _ago(d: timedelta) -> str:
 
 
 def _share_signals(w, b, ignored) -> list[Signal]:
-    out = []
+    out: list[Signal] = []
+    if not w.decided:  # no share to judge (silence is judged apart)
+        return out
     for code in sorted(set(w.by_code) | set(b.by_code)):
         if code in ignored:
             continue
@@ -225,9 +227,8 @@ def _share_signals(w, b, ignored) -> list[Signal]:
                 severity=CRITICAL if code in CRITICAL_CODES else WARNING,
             )
         )
-    if w.decided:
-        ok_w, ok_b = w.by_outcome.get("success", 0), b.by_outcome.get("success", 0)
-        out.append(Signal("success", "success", ok_w, w.decided, ok_b, b.decided, severity=WARNING))
+    ok_w, ok_b = w.by_outcome.get("success", 0), b.by_outcome.get("success", 0)
+    out.append(Signal("success", "success", ok_w, w.decided, ok_b, b.decided, severity=WARNING))
     return out
 
 
@@ -283,8 +284,8 @@ def _perfdata(w, ignored, warn_r, crit_r) -> list[Perf]:
     d = w.decided
     errors = w.by_outcome.get("error", 0)
 
-    def rate(n: int) -> float:
-        return round(n / d, 4) if d else 0.0
+    def rate(n: int) -> float | None:  # None: no redirect with an outcome, the share is undefined
+        return round(n / d, 4) if d else None
 
     perf = [
         Perf("redirects", w.events, min=0),
@@ -309,7 +310,7 @@ def _threshold_alerts(perf, warn_r, crit_r, w) -> list[Alert]:
     for p in perf:
         for status, ranges in ((CRITICAL, crit_r), (WARNING, warn_r)):
             r = ranges.get(p.label)
-            if r is not None and r.alerts(p.value):
+            if r is not None and p.value is not None and r.alerts(p.value):
                 which = STATUS_NAMES[status].lower()
                 value = f"{p.value:g}" if p.label in _COUNT_LABELS else pct(p.value)
                 of = f" of {w.launches:,} launches" if p.label == "abandonment" else ""

@@ -22,7 +22,7 @@ def _num(x: float) -> str:
 def _perf_item(p: Perf) -> str:
     label = p.label.replace("'", "''")  # the guidelines' escape for a quote in a label
     fields = [
-        f"{_num(p.value)}{p.uom}",
+        "U" if p.value is None else f"{_num(p.value)}{p.uom}",
         p.warn,
         p.crit,
         "" if p.min is None else _num(p.min),

@@ -57,10 +57,11 @@ class Alert:
 
 @dataclass
 class Perf:
-    """One perfdata item: ``'label'=value[uom];warn;crit;min;max``."""
+    """One perfdata item: ``'label'=value[uom];warn;crit;min;max``; ``value`` None is the
+    guidelines' ``U`` (undetermined: a share of no redirects)."""
 
     label: str
-    value: float
+    value: float | None
     uom: str = ""
     warn: str = ""
     crit: str = ""
