@@ -15,7 +15,7 @@ help:
 	@echo "make test   set up .venv with test dependencies, lint, and run the whole suite"
 	@echo "make lab    open JupyterLab on notebooks/ (links to the package's analysis notebooks) with the demo database"
 	@echo "make soak   run the log-lifecycle model test much longer (SOAK_EXAMPLES=2000)"
-	@echo "make bench  compare with GoAccess and DuckDB, then the import, analysis/report, S3 (moto) and Dask benchmarks"
+	@echo "make bench  compare with GoAccess and DuckDB, then the import, analysis/report, check, S3 (moto) and Dask benchmarks"
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is required" >&2; exit 1; }
@@ -84,6 +84,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench_phases.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_import.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_analysis.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_check.py
 	$(BIN)/python benchmarks/bench_cloud.py
 
 clean:

@@ -43,6 +43,8 @@ _EXPORTS = {
     "ReportError": "report",
     "export_csv": "export",
     "write_notebooks": "notebook_copies",
+    "run_check": "check",
+    "CheckResult": "check",
 }
 # every public submodule but ``cli`` (the command line, not part of the library's face)
 _MODULES = (
@@ -65,6 +67,7 @@ _MODULES = (
     "descriptions",
     "serve",
     "notebook_copies",
+    "check",
 )
 
 __all__ = sorted(_EXPORTS) + list(_MODULES) + ["__version__"]

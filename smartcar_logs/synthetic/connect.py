@@ -44,7 +44,7 @@ _MODE_LAUNCHED, _MODE_NO_STATE, _MODE_ORPHAN = range(3)
 _ID_BITS = 32
 T_SHIFT = _ID_BITS + 3
 _ID_MASK = (1 << _ID_BITS) - 1
-_OUTCOMES = tuple(code for code, _ in OUTCOME_MIX)
+_OUTCOMES = OUTCOMES = tuple(code for code, _ in OUTCOME_MIX)
 _OUTCOME_INDEX = {code: i for i, code in enumerate(_OUTCOMES)}
 _RETRYABLE_IDX = frozenset(_OUTCOME_INDEX[c] for c in RETRYABLE)
 
@@ -153,6 +153,7 @@ class Specials:
         self.by_flow = {"user_id": 0, "code": 0, "code+user_id": 0}
         self.by_status: dict[int, int] = {}
         self.noise = {"code": 0, "error": 0, "user_id": 0}
+        self.incidents = None  # an incidents.Plan, set by the driver when there are incidents
 
     # -- planning -----------------------------------------------------------------------------
     def _event(self, t: int, ident: int, role: int) -> None:
@@ -167,7 +168,7 @@ class Specials:
         return len(self.a_mode) - 1
 
     def _plan_redirect(self, t: int, aid: int) -> bool:
-        if t >= self.t_hi:
+        if t >= self.t_hi or (self.incidents is not None and self.incidents.drops(t)):
             return False
         self._event(t, aid, _REDIRECT)
         if self.rnd() < P_RELOAD:
@@ -197,6 +198,8 @@ class Specials:
         outcome = _OUTCOME_PICK(rnd)
         self.a_outcome[aid] = outcome
         t_back = t + self._delay()
+        if self.incidents is not None:
+            outcome = self.a_outcome[aid] = self.incidents.outcome(aid, t_back, outcome)
         if not self._plan_redirect(t_back, aid):
             self.a_outcome[aid] = 255  # came back after the end of the file: abandoned here
             return
@@ -246,7 +249,8 @@ class Specials:
         user = self.users[self.a_user[aid]]
         mode = self.a_mode[aid]
         state = None if mode == _MODE_NO_STATE else _state_of(aid, self.state_key)
-        query, meta = self._redirect_query(_OUTCOMES[self.a_outcome[aid]], state)
+        changed = self.incidents.query(aid, self.vehicles, state) if self.incidents is not None else None
+        query, meta = changed or self._redirect_query(_OUTCOMES[self.a_outcome[aid]], state)
         status, size = (302, 154) if rnd() < 0.8 else (200, 2_000 + int(rnd() * 7_000))
         ref = "https://connect.smartcar.com/" if rnd() < 0.6 else "-"
         req = Request(user.ip, "GET", f"{self.redirect_path}?{query}", user.proto, status, size, ref, user.ua)

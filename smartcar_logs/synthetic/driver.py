@@ -8,6 +8,7 @@ import gzip
 import os
 import random
 from bisect import bisect_right
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from itertools import accumulate
 from typing import BinaryIO
@@ -16,11 +17,13 @@ from .catalogue import DEFAULT_HOST, GOOGLE_CALLBACK_PATH, RATE_GOOGLE, RATE_NOI
 from .connect import (
     GOOGLE,
     NOISE_KEYS,
+    OUTCOMES,
     T_SHIFT,
     Specials,
     expected_lines_per_attempt,
     expected_redirects_per_attempt,
 )
+from .incidents import Incident, Plan, parse_incident
 from .traffic import build_pool
 from .writers import CLOCKS, WRITERS, Request
 
@@ -57,6 +60,8 @@ def generate_log(
     launch_path: str = "/connect/smartcar",
     tz_offset_minutes: int = 0,
     host: str | None = None,
+    flat: bool = False,
+    incidents: Iterable[str | Incident] = (),
 ) -> dict:
     """Write exactly *lines* SYNTHETIC access-log lines (bytes, each ending in ``\\n``) to *out*.
 
@@ -79,8 +84,15 @@ def generate_log(
     ``test_vins`` (vehicle_incompatible lines with vehicle params / a 0SC test VIN);
     ``google_callbacks`` (``google_errors`` of them carry ``error=``); ``noise`` ({"code",
     "error", "user_id"}: look-alike query keys on other paths); ``first_ts`` / ``last_ts``
-    (ISO 8601 at the given offset, None without lines); and the arguments used.
+    (ISO 8601 at the given offset, None without lines); ``incidents`` ({incident: redirects it
+    changed or dropped}); and the arguments used.
+
+    *flat* drops the daily rhythm and the hour-to-hour jitter: constant rates, for the tests of
+    ``check`` (``lines=hours * 200, redirect_share=0.5`` is about 100 redirects an hour).
+    *incidents* (``"server_error@-1h"`` or :class:`~.incidents.Incident`) are injected; see
+    :mod:`.incidents`.
     """
+    plan_incidents = [parse_incident(i) if isinstance(i, str) else i for i in incidents]
     if fmt not in WRITERS:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(sorted(WRITERS))}")
     if lines < 0:
@@ -109,7 +121,10 @@ def generate_log(
     weights = []
     for b, (lo, hi) in enumerate(bounds):
         h = hour0 + timedelta(hours=b)
-        w = HOURLY[h.hour] * (WEEKEND_FACTOR if h.weekday() >= 5 else 1.0) * rng.uniform(0.85, 1.15)
+        if flat:
+            w = 1.0
+        else:
+            w = HOURLY[h.hour] * (WEEKEND_FACTOR if h.weekday() >= 5 else 1.0) * rng.uniform(0.85, 1.15)
         weights.append(w * (hi - lo) / 3600)
     cum = list(accumulate(weights))
     total_w = cum[-1]
@@ -121,6 +136,8 @@ def generate_log(
 
     # Phase 1: plan the special lines.
     sp = Specials(rng, site, redirect_path, launch_path, t_hi, sample_time)
+    if plan_incidents:
+        sp.incidents = Plan(plan_incidents, t_lo, t_hi, seed, OUTCOMES)
     n_google = round(lines * RATE_GOOGLE) if GOOGLE_CALLBACK_PATH not in (redirect_path, launch_path) else 0
     n_noise = {role: round(lines * RATE_NOISE[key]) for role, key in NOISE_KEYS.items()}
     budget = max(0, lines - n_google - sum(n_noise.values()))
@@ -237,6 +254,8 @@ def generate_log(
         "launch_path": launch_path,
         "tz_offset_minutes": tz_offset_minutes,
         "host": host,
+        "flat": flat,
+        "incidents": dict(sp.incidents.counts) if sp.incidents is not None else {},
     }
 
 
