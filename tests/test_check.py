@@ -339,7 +339,7 @@ def test_no_database_is_unknown(tmp_path):
     prom.write_text("smartcar_connect_status 0\n")  # the last good run's
     res = _run("--db", str(tmp_path / "none.db"), "--prometheus", str(prom))
     assert res.exit_code == 3
-    assert "no such database" in res.output
+    assert "no database yet" in res.output
     assert not (tmp_path / "none.db").exists()
     assert "smartcar_connect_status 3" in prom.read_text()  # not a stale OK
 
