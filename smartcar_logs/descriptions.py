@@ -14,7 +14,7 @@ import sys
 from .store import RETRY_WINDOW_MINUTES, open_db
 from .views import CONVERSION_WINDOW_MINUTES
 
-__all__ = ["DESCRIPTIONS", "TITLE", "DESCRIPTION", "schema_markdown"]
+__all__ = ["DESCRIPTIONS", "TITLE", "DESCRIPTION", "schema_markdown", "schema_overview"]
 
 TITLE = "Smartcar Connect redirects"
 DESCRIPTION = (
@@ -363,6 +363,23 @@ def schema_markdown(conn: sqlite3.Connection) -> str:
             raise KeyError(f"{name}: no description for column {', '.join(undescribed)}")
         out += ["", f"## {name}", "", f"{kinds[name].capitalize()}. {text}", "", "| column | |", "|---|---|"]
         out += [f"| `{c}` | {columns[c]} |" for c in have]
+    return "\n".join(out) + "\n"
+
+
+def schema_overview(conn: sqlite3.Connection) -> str:
+    """The README's schema section: one line per table and view of *conn*, with every column.
+
+    The same names as :func:`schema_markdown` (and its KeyError for an undescribed one), in
+    one table a reader can scan; docs/schema.md says what each column holds.
+    """
+    schema_markdown(conn)  # every name described, or the KeyError that says which is not
+    kinds = dict(conn.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')"))
+    out = ["| table or view | what it holds | columns |", "|---|---|---|"]
+    for name, (text, _) in DESCRIPTIONS.items():
+        if name in kinds:
+            have = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")]
+            kind = "" if kinds[name] == "table" else " (view)"
+            out.append(f"| `{name}`{kind} | {text.split('. ')[0].rstrip('.')} | {', '.join(have)} |")
     return "\n".join(out) + "\n"
 
 
