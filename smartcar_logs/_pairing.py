@@ -1,0 +1,198 @@
+"""Launches without a ``state``, paired with the redirects of the same client: the one place
+this rule lives (the derived tables' refresh and rebuild in ``_derived.py`` call
+:func:`pair_by_client`; analysis only reads its result in ``attempts``).
+
+Most apps make ``state`` on the server or open Connect from the browser, so their launch line
+(``GET /connect`` answered with a 302 to Connect) carries none, and the redirect's ``state``
+(if any) matches no launch. Such a launch can only be paired with what follows from the same
+client: an inference, labelled ``pairing = 'client (inferred)'``. Two people behind one NAT
+and one browser build look like one client; a person who changes network looks like two.
+
+The contract
+------------
+*Launches* are the ``launches`` rows whose ``state`` is NULL or ``''`` and that have a client
+(``client_ip`` or ``user_agent``; the client key is ``_derived._client_key`` of the same
+string the attempts' ``client`` is made from). A stateless launch without a client cannot be
+paired and gets no attempt (the funnel reports it as not measurable). Each launch is one
+attempt, keyed ``store.STATELESS_LAUNCH_PREFIX + source_fp + ':' + byte_offset`` (the same
+line in the same content has the same key whichever run imported it).
+
+*Returns* are (a) the attempts of a ``state`` that no launch carried (``events > 0`` and no
+launch line of that state) and (b) the events without a ``state``, each with its first
+line's client and time.
+
+1. Each return picks the *latest* launch of its client at or before its first redirect and
+   at most :data:`smartcar_logs.store.PAIRING_WINDOW_MINUTES` before it (timestamps compare
+   as stored: ISO 8601 in UTC). A return without a time or a client picks nothing.
+2. Of the returns that picked one launch, ordered by (time, kind a before b, key or event
+   id), the first decides: (a) that state's attempt gets the launch (``launched``,
+   ``launch_lines = 1``, the seconds to the redirect and to success, ``pairing``,
+   ``launch_stateless = 1``) and the launch has no attempt of its own; (b) the launch's own
+   attempt takes in every (b) return that picked it, counted as ``_derived`` counts a
+   state's events. The other returns stay unpaired (orphans): a new server ``state`` or a
+   new launch per Connect try is the norm, so one launch rarely has two.
+3. A launch no return picked is an attempt with a launch and no redirect (abandoned).
+
+It is a function of all launches and returns, so a refresh recomputes it from them, whatever
+the order the files came in, and the result equals a rebuild's (tests/test_derived.py).
+Locality, for a faster refresh later: a return's pair depends only on its client's launches in
+the window before it and on the returns that picked the same launch, so a new launch or
+redirect at time t changes only the pairs of its client's returns within
+[t - window, t + 2 * window]. Today the whole pairing is recomputed on each refresh from the
+candidates alone, read through partial indexes (``launches_stateless``, ``events_stateless``,
+``attempts_unlaunched``): nothing when every launch carries a state, one pass over the
+stateless launches otherwise; only the rows that change are written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from bisect import bisect_right
+from collections import defaultdict
+from datetime import timedelta
+
+from ._derived import NULL, _client_key, _many_events, _merged_row, _parse_ts, _seconds_since
+from .store import ATTEMPTS, PAIRING_WINDOW_MINUTES, STATELESS_LAUNCH_PREFIX
+
+__all__ = ["INFERRED", "pair_by_client"]
+
+#: The value of ``attempts.pairing`` for a pair made by client.
+INFERRED = "client (inferred)"
+
+_CLIENT = (
+    "CASE WHEN {t}client_ip IS NOT NULL OR {t}user_agent IS NOT NULL"
+    " THEN COALESCE({t}client_ip, '') || ' ' || COALESCE({t}user_agent, '') END"
+)
+_KEY_HI = STATELESS_LAUNCH_PREFIX[:-1] + chr(ord(STATELESS_LAUNCH_PREFIX[-1]) + 1)
+#: The columns a stateless launch's own row is written with (retries are linked later).
+_ROW_NAMES = ATTEMPTS.names[:-2]
+_UNLAUNCHED = "events > 0 AND (launch_lines = 0 OR launch_stateless = 1)"
+
+
+def pair_by_client(conn: sqlite3.Connection) -> set[str]:
+    """Bring the stateless launches' attempts and the client-paired attempts in line with the
+    rule above; return the keys (``attempts.state``) of the rows written or changed, whose
+    retries must be linked again."""
+    window = timedelta(minutes=PAIRING_WINDOW_MINUTES)
+    launches: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for key, ts, client in conn.execute(
+        f"""SELECT ? || source_fp || ':' || byte_offset, ts, {_CLIENT.format(t="")} FROM launches
+        WHERE (state IS NULL OR state = '') AND ts IS NOT NULL
+          AND (client_ip IS NOT NULL OR user_agent IS NOT NULL)""",
+        (STATELESS_LAUNCH_PREFIX,),
+    ):
+        launches[_client_key(client)].append((ts, key))
+    for group in launches.values():
+        group.sort()
+
+    def pick(client: int | None, ts: str | None) -> tuple[str, str] | None:
+        group = launches.get(client) if client is not None else None
+        if not group or ts is None:
+            return None
+        i = bisect_right(group, (ts, "\uffff"))
+        if i == 0:
+            return None
+        launch = group[i - 1]
+        t, l_ts = _parse_ts(ts), _parse_ts(launch[0])
+        if t is None or l_ts is None or t - l_ts > window:
+            return None
+        return launch
+
+    # Who picked which launch: (ts, kind, key or id, payload).
+    picked: dict[str, list[tuple]] = defaultdict(list)
+    unlaunched = conn.execute(
+        f"""SELECT state, first_ts, first_success_ts, client, launched, launch_lines, secs_redirect,
+                   secs_success, pairing, launch_stateless
+        FROM attempts WHERE {_UNLAUNCHED} AND NOT (state >= ? AND state < ?)""",
+        (STATELESS_LAUNCH_PREFIX, _KEY_HI),
+    ).fetchall()
+    for row in unlaunched:
+        launch = pick(row[3], row[1])
+        if launch is not None:
+            picked[launch[1]].append((row[1], 0, row[0], row))
+    for ev in conn.execute(
+        f"""SELECT e.id, e.ts, e.outcome, COALESCE(e.category, e.outcome), e.error_code, e.hits,
+                   e.is_test, r.user_id, {_CLIENT.format(t="r.")}
+        FROM events AS e LEFT JOIN redirects AS r ON r.id = e.id WHERE e.state IS NULL"""
+    ):
+        if ev[8] is None:
+            continue
+        launch = pick(_client_key(ev[8]), ev[1])
+        if launch is not None:
+            picked[launch[1]].append((ev[1], 1, ev[0], ev))
+
+    want_rows: dict[str, tuple] = {}
+    want_updates: dict[str, tuple] = {}  # state -> (launched, launch_lines, secs..., pairing, stateless)
+    for client, group in launches.items():
+        for l_ts, key in group:
+            returns = sorted(picked.get(key, ()), key=lambda r: r[:3])
+            if returns and returns[0][1] == 0:
+                row = returns[0][3]
+                earlier = _parse_ts(l_ts)
+                want_updates[row[0]] = (
+                    l_ts,
+                    1,
+                    _seconds_since(row[1], earlier),
+                    _seconds_since(row[2], earlier),
+                    INFERRED,
+                    1,
+                )
+                continue
+            events = [r[3] for r in returns if r[1] == 1]
+            if events:
+                # As _derived groups a state's events: in time order, then outcome and code.
+                events.sort(key=lambda e: (e[1], e[2], e[4] or "", e[0]))
+                rows = [(key, *e[1:9], 0) for e in events]
+                a = _many_events(rows[0], rows[1:])
+                row = _merged_row(a, l_ts, 1, None)
+                row = (*row[:-2], INFERRED, 1)
+            else:
+                row = (key, l_ts, 1, NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                       NULL, NULL, NULL, 0, NULL, client, NULL, 1)  # fmt: skip
+            want_rows[key] = row
+    return _write(conn, unlaunched, want_rows, want_updates)
+
+
+def _write(
+    conn: sqlite3.Connection,
+    unlaunched: list[tuple],
+    want_rows: dict[str, tuple],
+    want_updates: dict[str, tuple],
+) -> set[str]:
+    """Write what differs from the attempts as they are; return the keys written."""
+    changed: set[str] = set()
+    have_rows = {
+        r[0]: r[:-2]
+        for r in conn.execute(
+            "SELECT * FROM attempts WHERE state >= ? AND state < ?", (STATELESS_LAUNCH_PREFIX, _KEY_HI)
+        )
+    }
+    stale = [k for k in have_rows if k not in want_rows or not _same(have_rows[k], want_rows[k])]
+    conn.executemany("DELETE FROM attempts WHERE state = ?", ((k,) for k in stale))
+    fresh = [row for k, row in want_rows.items() if k not in have_rows or k in stale]
+    names = ", ".join(_ROW_NAMES)
+    conn.executemany(f"INSERT INTO attempts ({names}) VALUES ({', '.join('?' * len(_ROW_NAMES))})", fresh)
+    changed.update(stale)
+    changed.update(row[0] for row in fresh)
+    reset = (NULL, 0, NULL, NULL, NULL, 0)
+    updates = []
+    for row in unlaunched:
+        state = row[0]
+        want = want_updates.get(state, reset)
+        have = (row[4], row[5], row[6], row[7], row[8], row[9])
+        if not _same(have, want):
+            updates.append((*want, state))
+    conn.executemany(
+        """UPDATE attempts SET launched = ?, launch_lines = ?, secs_redirect = ?, secs_success = ?,
+               pairing = ?, launch_stateless = ? WHERE state = ?""",
+        updates,
+    )
+    changed.update(u[-1] for u in updates)
+    return changed
+
+
+def _same(have: tuple, want: tuple) -> bool:
+    """Equal as SQLite stores them: a NaN written is a NULL read back."""
+    return len(have) == len(want) and all(
+        (h is None and (w is None or w != w)) or h == w for h, w in zip(have, want)
+    )
