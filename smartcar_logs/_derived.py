@@ -301,7 +301,9 @@ def refresh(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> None:
             files,
         )
         # The attempts client pairing wrote or changed have their retries linked again too.
-        conn.executemany("INSERT OR IGNORE INTO temp.touched_states VALUES (?)", ((k,) for k in _pair(conn)))
+        conn.executemany(
+            "INSERT OR IGNORE INTO temp.touched_states VALUES (?)", ((k,) for k in _pair(conn, files))
+        )
         _link_retries(conn, everything=False)
 
 
@@ -339,9 +341,11 @@ def rebuild(conn: sqlite3.Connection) -> None:
         )
         # Built after the rows: maintaining the indexes row by row tripled the time of a
         # million-redirect rebuild (38 s of inserting against 7-10 s of computing).
+        # Paired before the indexes: its writes then maintain none (the 100k-launch stateless
+        # log's rebuild took 24 s with the pairing after them, see benchmarks/bench_pairing.py).
+        _pair(conn)
         for ddl in DERIVED_INDEXES:
             conn.execute(ddl)
-        _pair(conn)
         _link_retries(conn, everything=True)
 
 
@@ -381,11 +385,12 @@ def _refresh(conn: sqlite3.Connection, everything: bool) -> None:
     conn.executemany(_INSERT_ATTEMPT, _attempt_rows(conn, only))
 
 
-def _pair(conn: sqlite3.Connection) -> set[str]:
-    """Launches without a state paired with their client's redirects: ``_pairing.py``."""
-    from ._pairing import pair_by_client  # it builds its rows with this module's helpers
+def _pair(conn: sqlite3.Connection, files: list[tuple[str, int]] | None = None) -> set[str]:
+    """Launches without a state paired with their client's redirects (``_pairing.py``): for
+    every client, or those the *files* and the touched states belong to."""
+    from ._pairing import pair_by_client, touched_clients  # it builds rows with our helpers
 
-    return pair_by_client(conn)
+    return pair_by_client(conn, None if files is None else touched_clients(conn, files))
 
 
 def _link_retries(conn: sqlite3.Connection, everything: bool) -> None:

@@ -69,18 +69,40 @@ _ROW_NAMES = ATTEMPTS.names[:-2]
 _UNLAUNCHED = "events > 0 AND (launch_lines = 0 OR launch_stateless = 1)"
 
 
-def pair_by_client(conn: sqlite3.Connection) -> set[str]:
+def touched_clients(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> set[tuple]:
+    """The clients (``client_ip``, ``user_agent``) whose pairing new rows can change: those of
+    the *files*' launches and redirects, and of every launch and redirect of the states they
+    touched (``temp.touched_states``), which holds the client each touched attempt had before
+    the refresh as well as the one it has after."""
+    clients: set[tuple] = set()
+    for table in ("redirects", "launches"):
+        for file in files:
+            clients.update(
+                conn.execute(
+                    f"SELECT DISTINCT client_ip, user_agent FROM {table}"
+                    " WHERE source_fp = ? AND import_id = ?",
+                    file,
+                )
+            )
+        clients.update(
+            conn.execute(
+                f"SELECT DISTINCT client_ip, user_agent FROM {table}"
+                " WHERE state IN (SELECT state FROM temp.touched_states)"
+            )
+        )
+    clients.discard((None, None))
+    return clients
+
+
+def pair_by_client(conn: sqlite3.Connection, clients: set[tuple] | None = None) -> set[str]:
     """Bring the stateless launches' attempts and the client-paired attempts in line with the
-    rule above; return the keys (``attempts.state``) of the rows written or changed, whose
-    retries must be linked again."""
+    rule above, for every client or only *clients* (``(client_ip, user_agent)`` pairs, from
+    :func:`touched_clients`: the rule is one client's business, so recomputing the clients
+    new rows belong to equals recomputing all); return the keys (``attempts.state``) of the
+    rows written or changed, whose retries must be linked again."""
     window = timedelta(minutes=PAIRING_WINDOW_MINUTES)
     launches: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for key, ts, client in conn.execute(
-        f"""SELECT ? || source_fp || ':' || byte_offset, ts, {_CLIENT.format(t="")} FROM launches
-        WHERE (state IS NULL OR state = '') AND ts IS NOT NULL
-          AND (client_ip IS NOT NULL OR user_agent IS NOT NULL)""",
-        (STATELESS_LAUNCH_PREFIX,),
-    ):
+    for key, ts, client in _read(conn, clients, _LAUNCHES, "l."):
         launches[_client_key(client)].append((ts, key))
     for group in launches.values():
         group.sort()
@@ -100,21 +122,13 @@ def pair_by_client(conn: sqlite3.Connection) -> set[str]:
 
     # Who picked which launch: (ts, kind, key or id, payload).
     picked: dict[str, list[tuple]] = defaultdict(list)
-    unlaunched = conn.execute(
-        f"""SELECT state, first_ts, first_success_ts, client, launched, launch_lines, secs_redirect,
-                   secs_success, pairing, launch_stateless
-        FROM attempts WHERE {_UNLAUNCHED} AND NOT (state >= ? AND state < ?)""",
-        (STATELESS_LAUNCH_PREFIX, _KEY_HI),
-    ).fetchall()
+    keys = None if clients is None else {_client_key(f"{ip or ''} {ua or ''}") for ip, ua in clients}
+    unlaunched = _by_key(conn, keys, _UNLAUNCHED_ROWS)
     for row in unlaunched:
         launch = pick(row[3], row[1])
         if launch is not None:
             picked[launch[1]].append((row[1], 0, row[0], row))
-    for ev in conn.execute(
-        f"""SELECT e.id, e.ts, e.outcome, COALESCE(e.category, e.outcome), e.error_code, e.hits,
-                   e.is_test, r.user_id, {_CLIENT.format(t="r.")}
-        FROM events AS e LEFT JOIN redirects AS r ON r.id = e.id WHERE e.state IS NULL"""
-    ):
+    for ev in _read(conn, clients, _STATELESS_EVENTS, "r."):
         if ev[8] is None:
             continue
         launch = pick(_client_key(ev[8]), ev[1])
@@ -129,13 +143,8 @@ def pair_by_client(conn: sqlite3.Connection) -> set[str]:
             if returns and returns[0][1] == 0:
                 row = returns[0][3]
                 earlier = _parse_ts(l_ts)
-                want_updates[row[0]] = (
-                    l_ts,
-                    1,
-                    _seconds_since(row[1], earlier),
-                    _seconds_since(row[2], earlier),
-                    INFERRED,
-                    1,
+                want_updates[row[0]] = _plain(
+                    (l_ts, 1, _seconds_since(row[1], earlier), _seconds_since(row[2], earlier), INFERRED, 1)
                 )
                 continue
             events = [r[3] for r in returns if r[1] == 1]
@@ -149,38 +158,67 @@ def pair_by_client(conn: sqlite3.Connection) -> set[str]:
             else:
                 row = (key, l_ts, 1, NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                        NULL, NULL, NULL, 0, NULL, client, NULL, 1)  # fmt: skip
-            want_rows[key] = row
-    return _write(conn, unlaunched, want_rows, want_updates)
+            want_rows[key] = _plain(row)
+    have_rows = {r[0]: r[:-2] for r in _by_key(conn, keys, _LAUNCH_ROWS)}
+    return _write(conn, unlaunched, have_rows, want_rows, want_updates)
+
+
+# The candidates, for every client or one client at a time: {where} is where the client goes.
+_LAUNCHES = f"""SELECT ? || l.source_fp || ':' || l.byte_offset, l.ts, {_CLIENT.format(t="l.")}
+    FROM launches AS l WHERE (l.state IS NULL OR l.state = '') AND l.ts IS NOT NULL
+      AND (l.client_ip IS NOT NULL OR l.user_agent IS NOT NULL){{where}}"""
+_STATELESS_EVENTS = f"""SELECT e.id, e.ts, e.outcome, COALESCE(e.category, e.outcome), e.error_code,
+           e.hits, e.is_test, r.user_id, {_CLIENT.format(t="r.")}
+    FROM events AS e JOIN redirects AS r ON r.id = e.id
+    WHERE e.state IS NULL AND (r.state IS NULL OR r.state = ''){{where}}"""
+_KEYED = f"state >= '{STATELESS_LAUNCH_PREFIX}' AND state < '{_KEY_HI}'"
+_UNLAUNCHED_ROWS = f"""SELECT state, first_ts, first_success_ts, client, launched, launch_lines,
+           secs_redirect, secs_success, pairing, launch_stateless
+    FROM attempts WHERE {_UNLAUNCHED} AND NOT ({_KEYED}){{where}}"""
+_LAUNCH_ROWS = f"SELECT * FROM attempts WHERE {_KEYED}{{where}}"
+
+
+def _read(conn: sqlite3.Connection, clients: set[tuple] | None, sql: str, t: str):
+    """Rows of *sql* for every client, or for each of *clients* through the partial indexes
+    on (client_ip, user_agent) of stateless launches and redirects (``IS`` matches NULLs)."""
+    prefix = (STATELESS_LAUNCH_PREFIX,) if sql is _LAUNCHES else ()
+    if clients is None:
+        yield from conn.execute(sql.format(where=""), prefix)
+        return
+    one = sql.format(where=f" AND {t}client_ip IS ? AND {t}user_agent IS ?")
+    for ip, ua in clients:
+        yield from conn.execute(one, (*prefix, ip, ua))
+
+
+def _by_key(conn: sqlite3.Connection, keys: set[int] | None, sql: str) -> list[tuple]:
+    if keys is None:
+        return conn.execute(sql.format(where="")).fetchall()
+    one = sql.format(where=" AND client = ?")
+    return [row for key in keys for row in conn.execute(one, (key,))]
 
 
 def _write(
     conn: sqlite3.Connection,
     unlaunched: list[tuple],
+    have_rows: dict[str, tuple],
     want_rows: dict[str, tuple],
     want_updates: dict[str, tuple],
 ) -> set[str]:
     """Write what differs from the attempts as they are; return the keys written."""
     changed: set[str] = set()
-    have_rows = {
-        r[0]: r[:-2]
-        for r in conn.execute(
-            "SELECT * FROM attempts WHERE state >= ? AND state < ?", (STATELESS_LAUNCH_PREFIX, _KEY_HI)
-        )
-    }
-    stale = [k for k in have_rows if k not in want_rows or not _same(have_rows[k], want_rows[k])]
+    stale = {k for k, have in have_rows.items() if want_rows.get(k) != have}
     conn.executemany("DELETE FROM attempts WHERE state = ?", ((k,) for k in stale))
     fresh = [row for k, row in want_rows.items() if k not in have_rows or k in stale]
     names = ", ".join(_ROW_NAMES)
     conn.executemany(f"INSERT INTO attempts ({names}) VALUES ({', '.join('?' * len(_ROW_NAMES))})", fresh)
     changed.update(stale)
     changed.update(row[0] for row in fresh)
-    reset = (NULL, 0, NULL, NULL, NULL, 0)
+    reset = (None, 0, None, None, None, 0)
     updates = []
     for row in unlaunched:
         state = row[0]
         want = want_updates.get(state, reset)
-        have = (row[4], row[5], row[6], row[7], row[8], row[9])
-        if not _same(have, want):
+        if row[4:10] != want:
             updates.append((*want, state))
     conn.executemany(
         """UPDATE attempts SET launched = ?, launch_lines = ?, secs_redirect = ?, secs_success = ?,
@@ -191,8 +229,7 @@ def _write(
     return changed
 
 
-def _same(have: tuple, want: tuple) -> bool:
-    """Equal as SQLite stores them: a NaN written is a NULL read back."""
-    return len(have) == len(want) and all(
-        (h is None and (w is None or w != w)) or h == w for h, w in zip(have, want)
-    )
+def _plain(row: tuple) -> tuple:
+    """*row* as SQLite gives it back (_derived's rows carry NULL as a NaN), so that what is
+    wanted compares equal to what is there."""
+    return tuple(None if v != v else v for v in row)

@@ -445,7 +445,12 @@ _SCHEMA = (
     + "".join(t.ddl() for t in (REDIRECTS, LAUNCHES, REJECTS, EVENTS, ATTEMPTS))
     + "".join(f"{ddl};\n" for ddl in DERIVED_INDEXES)
     + "CREATE INDEX IF NOT EXISTS launches_stateless ON launches (ts) WHERE state IS NULL OR state = '';\n"
-    + _VIEWS
+    # A refresh pairs the clients new rows belong to (_pairing.py): their stateless launches
+    # and redirects are looked up by client here.
+    + "CREATE INDEX IF NOT EXISTS launches_stateless_client ON launches (client_ip, user_agent)"
+    " WHERE state IS NULL OR state = '';\n"
+    + "CREATE INDEX IF NOT EXISTS redirects_stateless_client ON redirects (client_ip, user_agent)"
+    " WHERE state IS NULL OR state = '';\n" + _VIEWS
 )
 
 
