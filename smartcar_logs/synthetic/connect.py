@@ -65,6 +65,11 @@ class _Picker:
 
 
 _OUTCOME_PICK = _Picker([(i, w) for i, (_, w) in enumerate(OUTCOME_MIX)])
+# What an attempt is: a redirect alone (no state; a state whose launch is not in the file), or
+# a launch, which may come back.
+_ATTEMPT_KIND_PICK = _Picker(
+    [(_MODE_NO_STATE, P_NO_STATE), (_MODE_ORPHAN, P_ORPHAN), (_MODE_LAUNCHED, 1 - P_NO_STATE - P_ORPHAN)]
+)
 _FLOW_PICK = _Picker(SUCCESS_FLOWS)
 _DESC_PICK = {code: _Picker(variants) for code, variants in DESCRIPTIONS.items()}
 
@@ -192,10 +197,9 @@ class Specials:
         rnd = self.rnd
         t = self.sample_time()
         user = int(rnd() * len(self.users))
-        x = rnd()
-        if x < P_NO_STATE + P_ORPHAN:
-            mode = _MODE_NO_STATE if x < P_NO_STATE else _MODE_ORPHAN
-            self._plan_redirect(t, self._new_attempt(mode, _OUTCOME_PICK(rnd), False, user))
+        kind = _ATTEMPT_KIND_PICK(rnd)
+        if kind != _MODE_LAUNCHED:
+            self._plan_redirect(t, self._new_attempt(kind, _OUTCOME_PICK(rnd), False, user))
             return
         aid = self._new_attempt(_MODE_LAUNCHED, 255, False, user)
         self._launch_mode(aid, pick_mode(self.modes, rnd))
