@@ -169,3 +169,17 @@ def test_pairing_across_files_in_any_order_equals_a_rebuild(tmp_path, order, bul
         1,
         1,
     )
+
+
+def test_stateless_redirects_a_launch_took_in_are_counted_once_in_the_attempts(tmp_path):
+    from smartcar_logs.analysis import attempt_summary
+
+    db, f = _funnel(
+        tmp_path,
+        clf(LAUNCH, t=_t(0)),
+        clf(f"{CB}?error=access_denied", t=_t(1)),
+        clf(f"{CB}?code=c&state=s1", ip="198.51.100.7", t=_t(2)),
+    )
+    a = attempt_summary(db).iloc[0]
+    assert f["returned"] == 1  # the funnel has the stateless redirect
+    assert (a["redirects"], a["stateless_redirects"], a["attempts"]) == (2, 1, 1)  # not 3 lines

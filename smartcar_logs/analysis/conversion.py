@@ -97,7 +97,8 @@ def funnel_summary(
         pairing possible, in no other count but launch_lines and launches_without_state);
         with period None also ``orphan_redirect_states`` (redirect states in range with
         no launch at all, a data-quality count kept out of the rates) and
-        ``stateless_redirects``.
+        ``stateless_redirects`` (redirect events without a ``state``, whether or not a
+        stateless launch took them in).
 
     Examples
     --------
@@ -261,9 +262,11 @@ def funnel_steps(summary: pd.DataFrame) -> pd.DataFrame:
 def time_to_complete(
     db: DbLike, since: Any = None, until: Any = None, include_test: bool = False
 ) -> pd.DataFrame:
-    """Seconds from launch to the first redirect with the same ``state``, by that redirect's outcome.
+    """Seconds from launch to the first redirect with the same ``state`` (or, for a launch
+    without one, the first redirect paired with it by client: inferred), by that redirect's
+    outcome.
 
-    Only launches with a ``state`` that came back count; a redirect logged before its launch
+    Only launches that came back count; a redirect logged before its launch
     (clock skew between servers) is left out of the timing.
 
     Parameters
