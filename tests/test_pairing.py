@@ -183,3 +183,24 @@ def test_stateless_redirects_a_launch_took_in_are_counted_once_in_the_attempts(t
     a = attempt_summary(db).iloc[0]
     assert f["returned"] == 1  # the funnel has the stateless redirect
     assert (a["redirects"], a["stateless_redirects"], a["attempts"]) == (2, 1, 1)  # not 3 lines
+
+
+def test_the_first_return_decides_what_a_launch_takes(tmp_path):
+    # A redirect without a state comes first: the launch takes it (and any other stateless
+    # one), and the later redirect with a state the launch never showed stays an orphan.
+    db, f = _funnel(
+        tmp_path,
+        clf(LAUNCH, t=_t(0)),
+        clf(f"{CB}?error=access_denied", t=_t(1)),
+        clf(f"{CB}?code=c&state=s-late", t=_t(2)),
+    )
+    assert (f["launched"], f["returned"], f["succeeded"], f["orphan_redirect_states"]) == (1, 1, 0, 1)
+    # The other way round: the state's attempt takes the launch, the stateless redirect is left.
+    db, f = _funnel(
+        tmp_path,
+        clf(LAUNCH, t=_t(0)),
+        clf(f"{CB}?code=c&state=s-first", t=_t(1)),
+        clf(f"{CB}?error=access_denied", t=_t(2)),
+        name="b.log",
+    )
+    assert (f["launched"], f["returned"], f["succeeded"], f["orphan_redirect_states"]) == (1, 1, 1, 0)
