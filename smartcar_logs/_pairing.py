@@ -33,15 +33,18 @@ line's client and time.
    new launch per Connect try is the norm, so one launch rarely has two.
 3. A launch no return picked is an attempt with a launch and no redirect (abandoned).
 
-It is a function of all launches and returns, so a refresh recomputes it from them, whatever
-the order the files came in, and the result equals a rebuild's (tests/test_derived.py).
-Locality, for a faster refresh later: a return's pair depends only on its client's launches in
-the window before it and on the returns that picked the same launch, so a new launch or
-redirect at time t changes only the pairs of its client's returns within
-[t - window, t + 2 * window]. Today the whole pairing is recomputed on each refresh from the
-candidates alone, read through partial indexes (``launches_stateless``, ``events_stateless``,
-``attempts_unlaunched``): nothing when every launch carries a state, one pass over the
-stateless launches otherwise; only the rows that change are written.
+It is a function of each client's launches and returns alone, so what one refresh must
+recompute is the pairing of every client its new rows belong to (:func:`touched_clients`: the
+clients of the new files' lines, and of every line of the states they touched, which include
+the client a touched attempt had before as well as after), whatever the order the files came
+in; the result equals a rebuild's (tests/test_derived.py, tests/test_pairing.py). Those
+clients' rows are found through partial indexes on (client_ip, user_agent) of the stateless
+launches and redirects (``launches_stateless_client``, ``redirects_stateless_client``, owned
+by store) and ``attempts_unlaunched`` / ``attempts_client``; a rebuild pairs every client in
+one pass. Only the rows that change are written. Finer locality, for a faster refresh later:
+a return's pair depends only on its client's launches in the window before it and on the
+returns that picked the same launch, so a new line at time t changes only the pairs of its
+client's returns within [t - window, t + 2 * window].
 """
 
 from __future__ import annotations
