@@ -104,7 +104,8 @@ def _attempt_rows(conn: sqlite3.Connection, only: str) -> Iterator[tuple]:
     # An event's user and client are its first line's: read there, not copied into events.
     events = conn.execute(
         f"""SELECT e.state, e.ts, e.outcome, COALESCE(e.category, e.outcome), e.error_code, e.hits,
-                   e.is_test, r.user_id, {_CLIENT.format(t="r.")}
+                   e.is_test, r.user_id, {_CLIENT.format(t="r.")},
+                   COALESCE(instr(r.flags, 'js_sdk_state') > 0, 0)
         FROM (SELECT * FROM events WHERE state IS NOT NULL{only}) AS e
         LEFT JOIN redirects AS r ON r.id = e.id
         ORDER BY e.state, e.ts, e.outcome, e.error_code"""
@@ -122,15 +123,11 @@ def _attempt_rows(conn: sqlite3.Connection, only: str) -> Iterator[tuple]:
         first, *more = group
         earlier = _parse_ts(launched)
         if more:
-            a = _many_events(first, more)
-            client = a[17] if a[17] is not None else launch_client
-            yield _nulls(
-                (a[0], launched, lines, *a[1:15], _seconds_since(a[1], earlier),
-                 _seconds_since(a[9], earlier), a[15], a[16], _client_key(client))
-            )  # fmt: skip
+            yield _merged_row(_many_events(first, more), launched, lines, launch_client)
             continue
         # Nine states in ten have one event: its row is the attempt, written out directly.
-        _, ts, outcome, category, code, hits, test, user_id, client = first
+        _, ts, outcome, category, code, hits, test, user_id, client, js = first
+        pairing = NULL if not lines else _PAIRED_BY[js]
         secs = _seconds_since(ts, earlier)
         if client is None:
             client = launch_client
@@ -141,19 +138,34 @@ def _attempt_rows(conn: sqlite3.Connection, only: str) -> Iterator[tuple]:
         ts = NULL if ts is None else ts
         if outcome == "success":
             yield (state, launched, lines, ts, ts, hits, 1, 1, 0, NULL, NULL, ts, ts, outcome,
-                   category, outcome, code, secs, secs, test, user_id, client)  # fmt: skip
+                   category, outcome, code, secs, secs, test, user_id, client, pairing, 0)  # fmt: skip
         elif outcome == "error":
             yield (state, launched, lines, ts, ts, hits, 1, 0, 1, ts, ts, NULL, NULL, outcome,
-                   category, outcome, code, secs, NULL, test, user_id, client)  # fmt: skip
+                   category, outcome, code, secs, NULL, test, user_id, client, pairing, 0)  # fmt: skip
         else:
             yield (state, launched, lines, ts, ts, hits, 1, 0, 0, NULL, NULL, NULL, NULL, outcome,
-                   category, outcome, code, secs, NULL, test, user_id, client)  # fmt: skip
+                   category, outcome, code, secs, NULL, test, user_id, client, pairing, 0)  # fmt: skip
     while nxt is not None:  # launched, never came back
         yield _launch_only(nxt)
         nxt = next(launches, None)
 
 
 _STATE = itemgetter(0)
+# How an attempt with both a launch and a redirect of one state was paired, by whether its
+# redirects' state was the JavaScript SDK's (redirect.js_sdk_state).
+_PAIRED_BY = ("state", "js-sdk")
+
+
+def _merged_row(a: tuple, launched: str | None, lines: int, launch_client: str | None) -> tuple:
+    """The attempt row of :func:`_many_events`'s numbers *a* and its launch (first line's time,
+    lines, client; None, 0, None without one)."""
+    earlier = _parse_ts(launched)
+    client = a[17] if a[17] is not None else launch_client
+    pairing = _PAIRED_BY[a[18]] if lines and a[4] else None
+    return _nulls(
+        (a[0], launched, lines, *a[1:15], _seconds_since(a[1], earlier),
+         _seconds_since(a[9], earlier), a[15], a[16], _client_key(client), pairing, 0)
+    )  # fmt: skip
 
 
 def _launch_groups(rows) -> Iterator[tuple]:
@@ -175,10 +187,11 @@ def _launch_groups(rows) -> Iterator[tuple]:
 def _many_events(first: tuple, more: list[tuple]) -> tuple:
     """An attempt's numbers from its events in order: state, first_ts, last_ts, redirects,
     events, success, errors, first_error, last_error, first_success, last_success, first
-    outcome, first category, final outcome, final code, is_test, user_id, client."""
-    state, ts, outcome, category, *_, client = first
-    a = [state, ts, ts, 0, 0, 0, 0, None, None, None, None, outcome, category, None, None, 0, None, client]
-    for _, ts, outcome, _, code, hits, test, user_id, _ in (first, *more):
+    outcome, first category, final outcome, final code, is_test, user_id, client, whether a
+    JavaScript-SDK state."""
+    state, ts, outcome, category, *_, client, _ = first
+    a = [state, ts, ts, 0, 0, 0, 0, None, None, None, None, outcome, category, None, None, 0, None, client, 0]
+    for _, ts, outcome, _, code, hits, test, user_id, _, js in (first, *more):
         if a[1] is None:
             a[1] = ts  # MIN(ts) skips NULLs, which sort first
         if ts is not None and (a[2] is None or ts > a[2]):
@@ -197,13 +210,14 @@ def _many_events(first: tuple, more: list[tuple]) -> tuple:
         a[15] |= test
         if user_id is not None and (a[16] is None or user_id > a[16]):
             a[16] = user_id
+        a[18] |= js
     return tuple(a)
 
 
 def _launch_only(launch: tuple) -> tuple:
     state, launched, lines, client = launch
     return _nulls((state, launched, lines, None, None, 0, 0, 0, 0, None, None, None, None,
-                   None, None, None, None, None, None, 0, None, _client_key(client)))  # fmt: skip
+                   None, None, None, None, None, None, 0, None, _client_key(client), None, 0))  # fmt: skip
 
 
 def defer(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
@@ -280,13 +294,17 @@ def refresh(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> None:
         return
     with _bulk_settings(conn):
         _refresh(conn, everything=False)
+        conn.executemany(
+            f"INSERT OR IGNORE INTO events ({_EV_COLS}) SELECT "
+            + _EV_FROM_ROWS.format(ts="ts", state="NULL", hits="1")
+            + " FROM redirects WHERE source_fp = ? AND import_id = ? AND (state IS NULL OR state = '')",
+            files,
+        )
+        # The attempts client pairing wrote or changed have their retries linked again too.
+        conn.executemany(
+            "INSERT OR IGNORE INTO temp.touched_states VALUES (?)", ((k,) for k in _pair(conn, files))
+        )
         _link_retries(conn, everything=False)
-    conn.executemany(
-        f"INSERT OR IGNORE INTO events ({_EV_COLS}) SELECT "
-        + _EV_FROM_ROWS.format(ts="ts", state="NULL", hits="1")
-        + " FROM redirects WHERE source_fp = ? AND import_id = ? AND (state IS NULL OR state = '')",
-        files,
-    )
 
 
 def _lines_with_state(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> int:
@@ -323,6 +341,9 @@ def rebuild(conn: sqlite3.Connection) -> None:
         )
         # Built after the rows: maintaining the indexes row by row tripled the time of a
         # million-redirect rebuild (38 s of inserting against 7-10 s of computing).
+        # Paired before the indexes: its writes then maintain none (the 100k-launch stateless
+        # log's rebuild took 24 s with the pairing after them, see benchmarks/bench_pairing.py).
+        _pair(conn)
         for ddl in DERIVED_INDEXES:
             conn.execute(ddl)
         _link_retries(conn, everything=True)
@@ -362,6 +383,14 @@ def _refresh(conn: sqlite3.Connection, everything: bool) -> None:
         " GROUP BY state, outcome, lower(COALESCE(error_code, '')), is_test"
     )
     conn.executemany(_INSERT_ATTEMPT, _attempt_rows(conn, only))
+
+
+def _pair(conn: sqlite3.Connection, files: list[tuple[str, int]] | None = None) -> set[str]:
+    """Launches without a state paired with their client's redirects (``_pairing.py``): for
+    every client, or those the *files* and the touched states belong to."""
+    from ._pairing import pair_by_client, touched_clients  # it builds rows with our helpers
+
+    return pair_by_client(conn, None if files is None else touched_clients(conn, files))
 
 
 def _link_retries(conn: sqlite3.Connection, everything: bool) -> None:

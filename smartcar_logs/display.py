@@ -141,8 +141,14 @@ def headline_html(summary: pd.DataFrame, funnel_summary: pd.DataFrame | None = N
     ]
     if funnel_summary is not None and int(funnel_summary.iloc[0]["launched"]) > 0:
         f = funnel_summary.iloc[0]
-        cards.append(("Launch → success", *rate(f, "conversion_rate", "of launches")))
-        cards.append(("Abandoned", *rate(f, "abandonment_rate", "of launches, no redirect back")))
+        # Launches without a state are paired by client: an inference the card must not hide.
+        of = (
+            "of launches"
+            if not int(f["launched_inferred"])
+            else "of launches, some paired by client (inferred)"
+        )
+        cards.append(("Launch → success", *rate(f, "conversion_rate", of)))
+        cards.append(("Abandoned", *rate(f, "abandonment_rate", f"{of}, no redirect back")))
     parts = [
         f'<div class="card"><div class="value">{html.escape(v)}</div>'
         f'<div class="label">{html.escape(label)}</div>'

@@ -31,6 +31,8 @@ Makes and VINs are read by :mod:`smartcar_logs.vehicle`, the form encoding of th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from urllib.parse import unquote
@@ -42,6 +44,7 @@ __all__ = [
     "parse_query",
     "normalize",
     "state_of",
+    "js_sdk_state",
     "normalize_row",
     "row_values",
     "canonical_make",
@@ -142,6 +145,7 @@ FLAGS = (
     "double_encoded",
     "description_in_bare_key",
     "unparseable",
+    "js_sdk_state",
 )
 
 # Keys mapped to dedicated fields; everything else goes to ``extras``.
@@ -298,6 +302,8 @@ def _fast_row(raw: bytes) -> tuple[str, bool, tuple] | None:
     if m is None:
         return None
     path, code, user_id, code_only, error, desc, state = m.groups()
+    if state.startswith(_JS_SDK_PREFIX):
+        return None  # maybe the JS SDK's base64 JSON: the general path decodes it
     if error is None:
         # A token is never blank, so a present code is a code; a UUID user_id with a state
         # is Smartcar evidence (see _normalize_general).
@@ -465,6 +471,49 @@ def state_of(query: bytes) -> str | None:
     return parse_query(query)[0].get("state") or None
 
 
+# --- the JavaScript SDK's state ---------------------------------------------------------------
+#
+# smartcar/javascript-sdk src/sdk.js getAuthUrl sends ``state`` as
+# ``window.btoa(JSON.stringify({instanceId, originalState}))`` (standard base64 with ``=``
+# padding; ``originalState`` only when the app passed one), and its redirect page posts it back
+# unchanged. Base64 of ``{"`` is ``eyJ``: only such states are tried.
+_JS_SDK_PREFIX = b"eyJ"
+_JS_SDK_TEXT_PREFIX = "eyJ"
+#: The ``state`` given to a JS SDK redirect that carried no ``originalState``: its page's
+#: instance, so one page's attempts stay one attempt.
+JS_SDK_INSTANCE_PREFIX = "js-sdk-instance:"
+
+
+def js_sdk_state(state: str) -> tuple[str, str | None] | None:
+    """``(instanceId, originalState)`` of a JavaScript SDK ``state``, None for any other state.
+
+    The form decoding of the query turned a ``+`` of the base64 into a space: it is put back.
+    ``originalState`` is None when the app gave the SDK none (or a blank one).
+
+    Examples
+    --------
+    >>> js_sdk_state("eyJpbnN0YW5jZUlkIjoiYWJjIiwib3JpZ2luYWxTdGF0ZSI6InMxIn0=")
+    ('abc', 's1')
+    >>> js_sdk_state("s1") is None
+    True
+    """
+    if not state.startswith(_JS_SDK_TEXT_PREFIX):
+        return None
+    text = state.replace(" ", "+").strip()
+    try:
+        decoded = json.loads(base64.b64decode(text + "=" * (-len(text) % 4), validate=True))
+    except (binascii.Error, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+    if not isinstance(decoded, dict):
+        return None
+    instance_id, original = decoded.get("instanceId"), decoded.get("originalState")
+    if not isinstance(instance_id, str) or not instance_id.strip():
+        return None
+    if not isinstance(original, str) or not original.strip():
+        original = None
+    return instance_id, original
+
+
 def _normalize(raw: bytes) -> dict:
     rec = _fast(raw)
     return rec if rec is not None else _normalize_general(raw)
@@ -566,6 +615,17 @@ def _normalize_general(raw: bytes) -> dict:
         if k != "code" and k != extras_skip_bare and k not in extras:
             extras[k] = ""
 
+    state = _text(get("state"))
+    if state is not None and state.startswith(_JS_SDK_TEXT_PREFIX):
+        sdk = js_sdk_state(state)
+        if sdk is not None:
+            # The raw state is kept in extras; ``state`` becomes what pairs with the launch.
+            instance_id, original = sdk
+            flags.append("js_sdk_state")
+            extras["state_raw"] = state
+            extras["js_sdk_instance"] = instance_id
+            state = original if original is not None else f"{JS_SDK_INSTANCE_PREFIX}{instance_id}"
+
     return {
         "path": path,
         "outcome": outcome,
@@ -574,7 +634,7 @@ def _normalize_general(raw: bytes) -> dict:
         "error_code": error_code,
         "error_known": error_known,
         "error_description": description,
-        "state": _text(get("state")),
+        "state": state,
         "user_id": user_id,
         "has_code": has_code,
         "vehicle_id": vehicle_id,

@@ -35,6 +35,8 @@ __all__ = [
     "SOURCES",
     "SOURCE_HEADS",
     "RETRY_WINDOW_MINUTES",
+    "PAIRING_WINDOW_MINUTES",
+    "STATELESS_LAUNCH_PREFIX",
     "EVENTS",
     "ATTEMPTS",
     "refresh_derived",
@@ -256,6 +258,14 @@ EVENTS = Table(
 #: for an attempt whose last event is an error, ``retried`` is 1 when the same client (or the
 #: same ``user_id``) started another attempt within :data:`RETRY_WINDOW_MINUTES` after that
 #: error, and ``retry_succeeded`` says whether that retry succeeded (both NULL otherwise).
+#: A launch without a ``state`` is an attempt too, keyed :data:`STATELESS_LAUNCH_PREFIX` plus
+#: its line's ``source_fp:byte_offset``, paired with the redirects of the same client that
+#: follow it (``smartcar_logs/_pairing.py`` holds the rule and its contract).
+#: ``pairing`` says how launch and redirect were paired: 'state' (the same ``state``),
+#: 'js-sdk' (the redirect's JavaScript-SDK ``originalState`` is the launch's ``state``),
+#: 'client (inferred)' (a stateless launch and the next redirects of its client), NULL when
+#: nothing was paired (a launch never came back, a redirect without a launch).
+#: ``launch_stateless`` is 1 when the attempt's launch carried no ``state``.
 ATTEMPTS = Table(
     "attempts",
     (
@@ -281,6 +291,8 @@ ATTEMPTS = Table(
         ("is_test", "INTEGER NOT NULL"),
         ("user_id", "TEXT"),
         ("client", "INTEGER"),
+        ("pairing", "TEXT"),
+        ("launch_stateless", "INTEGER NOT NULL"),
         ("retried", "INTEGER"),
         ("retry_succeeded", "INTEGER"),
     ),
@@ -298,7 +310,11 @@ DERIVED_INDEXES = (
     " error_known, error_description, state, hits) WHERE outcome = 'error'",
     "CREATE INDEX IF NOT EXISTS events_stateless ON events (ts) WHERE state IS NULL",
     "CREATE INDEX IF NOT EXISTS attempts_launched ON attempts (launched, is_test, launch_lines, first_ts,"
-    " first_success_ts, secs_redirect, secs_success, first_category) WHERE launch_lines > 0",
+    " first_success_ts, secs_redirect, secs_success, first_category, launch_stateless, pairing)"
+    " WHERE launch_lines > 0",
+    # The redirects client pairing may give a stateless launch (see _pairing.py).
+    "CREATE INDEX IF NOT EXISTS attempts_unlaunched ON attempts (client)"
+    " WHERE events > 0 AND (launch_lines = 0 OR launch_stateless = 1)",
     "CREATE INDEX IF NOT EXISTS attempts_first ON attempts (first_ts, is_test, events, redirects,"
     " success_events, error_events, first_error_ts, last_success_ts, launch_lines) WHERE events > 0",
     "CREATE INDEX IF NOT EXISTS attempts_ended_in_error ON attempts (first_ts, is_test, client, user_id,"
@@ -309,7 +325,7 @@ DERIVED_INDEXES = (
 #: Indexes older versions created and nothing reads any more: dropped when found.
 RETIRED_INDEXES = ("redirects_error_code", "redirects_make")
 #: Bumped when the derived tables' definition changes: ensure_schema then rebuilds them.
-DERIVED_VERSION = "4"
+DERIVED_VERSION = "5"
 
 #: A new attempt (another ``state``) from the same client within this many minutes after an
 #: attempt that ended in an error counts as its retry.  Connect retries happen in one
@@ -317,6 +333,12 @@ DERIVED_VERSION = "4"
 #: shared NAT and a common browser can make two people one client, a changed network one
 #: person two; the report says so.
 RETRY_WINDOW_MINUTES = 30
+
+#: A redirect is paired with a launch without ``state`` from the same client at most this many
+#: minutes before it (the funnel's conversion window: Connect is done in one sitting).
+PAIRING_WINDOW_MINUTES = 60
+#: The key (``attempts.state``) of a launch without a ``state``, before ``source_fp:byte_offset``.
+STATELESS_LAUNCH_PREFIX = "~launch:"
 
 
 def refresh_derived(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
@@ -412,6 +434,12 @@ _SCHEMA = (
     + "".join(t.ddl() for t in (REDIRECTS, LAUNCHES, REJECTS, EVENTS, ATTEMPTS))
     + "".join(f"{ddl};\n" for ddl in DERIVED_INDEXES)
     + "CREATE INDEX IF NOT EXISTS launches_stateless ON launches (ts) WHERE state IS NULL OR state = '';\n"
+    # A refresh pairs the clients new rows belong to (_pairing.py): their stateless launches
+    # and redirects are looked up by client here.
+    + "CREATE INDEX IF NOT EXISTS launches_stateless_client ON launches (client_ip, user_agent)"
+    " WHERE state IS NULL OR state = '';\n"
+    + "CREATE INDEX IF NOT EXISTS redirects_stateless_client ON redirects (client_ip, user_agent)"
+    " WHERE state IS NULL OR state = '';\n"
 )
 
 

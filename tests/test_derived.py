@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import hypothesis.strategies as st
+import pytest
 import sqlite_utils
 from hypothesis import given, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -63,10 +64,16 @@ class ImportsInAnyOrder(RuleBasedStateMachine):
         self.db.conn.close()
 
 
-def test_derived_tables_survive_any_import_order(tmp_path_factory):
+@pytest.mark.parametrize(
+    "launch_modes",
+    # with states; and a mix with stateless launches (paired by client, across the parts) and
+    # JavaScript-SDK states
+    ["state", ((1, "state"), (2, "stateless"), (1, "js-sdk"))],
+)
+def test_derived_tables_survive_any_import_order(tmp_path_factory, launch_modes):
     tmp = tmp_path_factory.mktemp("parts")
     whole = tmp / "whole.log"
-    generate_file(str(whole), lines=3000, redirect_share=0.3, seed=7, days=1)
+    generate_file(str(whole), lines=3000, redirect_share=0.3, seed=7, days=1, launch_modes=launch_modes)
     lines = whole.read_bytes().splitlines(keepends=True)
     # Interleaved slices, so each part holds pieces of the same attempts.
     ImportsInAnyOrder.parts = []

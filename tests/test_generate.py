@@ -232,3 +232,42 @@ def test_the_generator_imports_nothing_from_the_package():
                 assert not (node.module or "").startswith("smartcar_logs"), (path.name, node.module)
             elif isinstance(node, ast.Import):
                 assert not any(a.name.startswith("smartcar_logs") for a in node.names), path.name
+
+
+# --- launch modes: the funnel held to the generator's truth -----------------------------------
+
+MIXED = ((2, "state"), (2, "stateless"), (1, "js-sdk"))
+
+
+@pytest.mark.parametrize("mode", ["state", "stateless", "js-sdk", MIXED])
+def test_funnel_summary_meets_the_generators_truth_in_each_launch_mode(tmp_path, mode):
+    from smartcar_logs import import_paths
+    from smartcar_logs.analysis import funnel_summary
+    from smartcar_logs.store import open_db
+
+    log = tmp_path / "modes.log"
+    truth = generate_file(log, lines=30_000, seed=9, days=3, launch_modes=mode)
+    want = {k: sum(t[k] for t in truth["funnel"].values()) for k in ("launched", "returned", "succeeded")}
+    db = open_db(None)
+    import_paths(db, [str(log)], launch_paths=["/connect/smartcar"])
+    got = funnel_summary(db, include_test=True).iloc[0]
+    for k, n in want.items():
+        assert n > 300 and abs(got[k] - n) <= 0.03 * n, (k, got[k], n)
+    # The stateless launches are the inferred part, and only they.
+    stateless = truth["funnel"]["stateless"]
+    assert abs(got["launched_inferred"] - stateless["launched"]) <= 0.03 * max(stateless["launched"], 1)
+    assert abs(got["returned_inferred"] - stateless["returned"]) <= 0.03 * max(stateless["returned"], 1)
+
+
+def test_launch_modes_write_what_each_site_sends():
+    data, truth = run(lines=8_000, seed=4, days=1, launch_modes=MIXED)
+    launches = re.findall(rb'"GET /connect/smartcar(\S*) HTTP', data)
+    assert truth["launches"] == len(launches) == sum(t["launched"] for t in truth["funnel"].values())
+    assert launches.count(b"") == truth["funnel"]["stateless"]["launched"] > 0  # no query at all
+    js = re.findall(rb"state=(eyJ\S*) HTTP", data)
+    assert js and all(b"%3D" in s or len(s) % 4 == 0 for s in js)  # base64, its padding encoded
+    assert truth["funnel"]["js-sdk"]["returned"] > 0 and truth["funnel"]["state"]["returned"] > 0
+    # One mode alone draws nothing more: the default writes the bytes it always wrote.
+    assert run(lines=3_000, seed=4, launch_modes="state")[0] == run(lines=3_000, seed=4)[0]
+    with pytest.raises(ValueError, match="unknown launch mode"):
+        run(lines=10, launch_modes="cookie")

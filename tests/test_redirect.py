@@ -715,3 +715,50 @@ def test_last_resort_record_has_the_contract_keys():
     from smartcar_logs.redirect import _empty_record
 
     assert tuple(_empty_record()) == FIELDS
+
+
+# --- the JavaScript SDK's state: base64 JSON {"instanceId", "originalState"} -----------------
+
+_JS = "eyJpbnN0YW5jZUlkIjoiYWJjIiwib3JpZ2luYWxTdGF0ZSI6InMxIn0"  # {"instanceId":"abc","originalState":"s1"}
+
+
+@pytest.mark.parametrize(
+    "sent", [_JS + "=", _JS + "%3D", _JS]
+)  # padded, padding encoded, unpadded (fast path)
+def test_js_sdk_state_pairs_on_original_state_and_keeps_the_raw(sent):
+    rec = normalize(f"/cb?user_id=725146a3-69f4-46c8-965d-54b3b6f81eb7&state={sent}")
+    assert rec["state"] == "s1"
+    assert rec["extras"]["js_sdk_instance"] == "abc"
+    assert rec["extras"]["state_raw"].rstrip("=") == _JS
+    assert "js_sdk_state" in rec["flags"]
+
+
+def test_js_sdk_state_plus_decoded_as_space_is_put_back():
+    import base64 as b64
+
+    raw = b64.b64encode(b'{"instanceId":"i>>>","originalState":"a~~~b"}').decode()
+    assert "+" in raw
+    rec = normalize(f"/cb?error=access_denied&state={raw}")  # + read as a space by the form decoding
+    assert rec["state"] == "a~~~b" and rec["extras"]["state_raw"] == raw.replace("+", " ")
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        "eyJub3QganNvbg",  # base64 of '{"not json' truncated: not JSON
+        "eyJhIjoxfQ==",  # {"a":1}: no instanceId
+        "eyJ!!",  # not base64
+        "abc123",
+    ],
+)
+def test_other_states_are_kept_as_sent(state):
+    rec = normalize(f"/cb?code=x&state={state}")
+    assert rec["state"] == state and "js_sdk_state" not in rec["flags"]
+
+
+def test_js_sdk_state_without_an_original_state_is_its_page():
+    from smartcar_logs.redirect import js_sdk_state
+
+    raw = "eyJpbnN0YW5jZUlkIjoicGFnZSJ9"  # {"instanceId":"page"}
+    assert js_sdk_state(raw) == ("page", None)
+    assert normalize(f"/cb?code=x&state={raw}")["state"] == "js-sdk-instance:page"

@@ -237,3 +237,23 @@ def test_failing_notebook_is_a_report_error_and_kept(analysis_db_path, tmp_path,
         report.build_report(analysis_db_path, tmp_path / "r.html")
     assert (tmp_path / "r.failed.ipynb").is_file()
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_log_whose_launches_carry_no_state_has_its_funnel_labelled_inferred(tmp_path):
+    from smartcar_logs import analysis, import_paths
+    from smartcar_logs.store import open_db
+    from smartcar_logs.synthetic import generate_file
+
+    log = tmp_path / "stateless.log"
+    truth = generate_file(log, lines=6_000, seed=21, days=2, launch_modes="stateless")["funnel"]["stateless"]
+    db = open_db(tmp_path / "s.db")
+    import_paths(db, [str(log)], launch_paths=["/connect/smartcar"])
+    fs = analysis.funnel_summary(db)
+    db.conn.close()
+    html = report.build_report(tmp_path / "s.db", tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "paired by client (inferred)" in html and "NAT" in html
+    launched = int(fs.loc[0, "launched"])
+    assert abs(launched - truth["launched"]) <= 0.03 * truth["launched"]
+    # the funnel table shows the count and the inferred share of it, not an empty funnel
+    assert re.search(rf"Launched \(launch attempts\)</td>\s*<td[^>]*>{launched:,}<", html)
+    assert "Paired with a redirect (of launches without a state)" in html

@@ -55,7 +55,14 @@ submodule would rebind ``analysis.attempts`` from the function to the module.
 from __future__ import annotations
 
 from ._sql import MIN_PERIOD_EVENTS, PERIODS, DbLike, bounds, check_period, choose_period, connect, data_range
-from .conversion import CONVERSION_WINDOW_MINUTES, funnel, funnel_steps, funnel_summary, time_to_complete
+from .conversion import (
+    CONVERSION_WINDOW_MINUTES,
+    funnel,
+    funnel_caveats,
+    funnel_steps,
+    funnel_summary,
+    time_to_complete,
+)
 from .imported import import_totals, oauth_looking_paths
 from .outcomes import (
     MIN_N,
@@ -106,6 +113,7 @@ __all__ = [
     "attempts",
     "attempt_summary",
     "funnel",
+    "funnel_caveats",
     "funnel_steps",
     "funnel_summary",
     "time_to_complete",

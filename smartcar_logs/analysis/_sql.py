@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import sqlite_utils
 
-from ..store import open_db
+from ..store import STATELESS_LAUNCH_PREFIX, open_db
 
 __all__ = [
     "PERIODS",
@@ -42,6 +42,10 @@ DENIED = "(outcome = 'error' AND error_code = 'access_denied')"
 INCOMPATIBLE = "(outcome = 'error' AND error_code = 'vehicle_incompatible')"
 HAS_STATE = "(state IS NOT NULL AND state <> '')"
 NO_STATE = "(state IS NULL OR state = '')"
+# An attempt of a redirect ``state`` (on ``attempts``), not a stateless launch's own row: the
+# redirects such a row took in have no state and are counted as stateless redirects already.
+_HI = STATELESS_LAUNCH_PREFIX[:-1] + chr(ord(STATELESS_LAUNCH_PREFIX[-1]) + 1)
+STATE_ATTEMPT = f"NOT (state >= '{STATELESS_LAUNCH_PREFIX}' AND state < '{_HI}')"
 
 DbLike = sqlite_utils.Database | str | os.PathLike
 

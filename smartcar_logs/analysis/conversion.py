@@ -1,5 +1,10 @@
 """The connection funnel: Connect launched → redirect received → success, and how long it
-takes (notebook 01).  Needs launches (import with ``--launch-path``)."""
+takes (notebook 01).  Needs launches (import with ``--launch-path``).
+
+A launch and its redirect are paired by their ``state``; a launch without one (the app made
+``state`` on its server, the commonest deployment) by the client (IP and user agent) whose
+redirect follows it: an inference, counted in ``launched_inferred`` and the columns after it
+and described by :func:`funnel_caveats` (the rule: ``smartcar_logs/_pairing.py``)."""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ __all__ = [
     "CONVERSION_WINDOW_MINUTES",
     "funnel_summary",
     "funnel",
+    "funnel_caveats",
     "funnel_steps",
     "time_to_complete",
 ]
@@ -52,7 +58,11 @@ def funnel_summary(
     """Launch → redirect → success counts, abandonment and conversion, by launch period.
 
     Needs launches (import with ``--launch-path``).  The unit is the launch ``state``: a launch
-    page loaded twice with one ``state`` is one launch attempt.  Launches are bucketed by the
+    page loaded twice with one ``state`` is one launch attempt.  A launch line without a
+    ``state`` is a launch attempt of its own, paired with the redirects of the same client
+    that follow it within :data:`smartcar_logs.store.PAIRING_WINDOW_MINUTES` (inferred: two
+    people behind one NAT and browser look like one client); one without a client either
+    cannot be paired and is counted in ``launches_unmeasurable`` only.  Launches are bucketed by the
     date of their first launch line (cohort), and their redirects are looked up whenever they
     came, so a late return still counts; ``late`` flags returns more than *window_minutes*
     after the launch.
@@ -72,13 +82,21 @@ def funnel_summary(
     Returns
     -------
     pandas.DataFrame
-        ``period`` (if requested), ``launch_lines``, ``launches_without_state``,
-        ``launch_reloads``, ``launched`` (distinct states), ``returned`` (any redirect came
+        ``period`` (if requested), ``launch_lines``, ``launches_without_state`` (launch lines
+        without a ``state``), ``launch_reloads``, ``launched`` (launch attempts: distinct
+        states, and each stateless launch with a client), ``returned`` (any redirect came
         back), ``late``, ``succeeded``, ``abandoned`` (= launched - returned),
         ``abandonment_rate`` and ``conversion_rate`` (succeeded / launched) with Wilson
-        bounds; with period None also ``orphan_redirect_states`` (redirect states in range with
+        bounds; ``launched_inferred``, ``returned_inferred``, ``succeeded_inferred`` (the part
+        of launched, returned, succeeded that are stateless launches paired by client),
+        ``paired_share`` (returned_inferred / launched_inferred: the share of the stateless
+        launches a redirect could be paired with, NaN without any),
+        ``launches_unmeasurable`` (stateless launch lines without a client or a time: no
+        pairing possible, in no other count but launch_lines and launches_without_state);
+        with period None also ``orphan_redirect_states`` (redirect states in range with
         no launch at all, a data-quality count kept out of the rates) and
-        ``stateless_redirects``.
+        ``stateless_redirects`` (redirect events without a ``state``, whether or not a
+        stateless launch took them in).
 
     Examples
     --------
@@ -94,7 +112,10 @@ def funnel_summary(
                COUNT(*) AS launched,
                SUM(first_ts IS NOT NULL) AS returned,
                SUM(secs_redirect > ? * 60.0) AS late,
-               SUM(first_success_ts IS NOT NULL) AS succeeded
+               SUM(first_success_ts IS NOT NULL) AS succeeded,
+               SUM(launch_stateless) AS launched_inferred,
+               SUM(launch_stateless AND first_ts IS NOT NULL) AS returned_inferred,
+               SUM(launch_stateless AND first_success_ts IS NOT NULL) AS succeeded_inferred
         FROM attempts WHERE {where} GROUP BY 1""",
         [window_minutes, *params],
     )
@@ -103,7 +124,8 @@ def funnel_summary(
     stateless = roll_up(
         query(
             db,
-            f"""SELECT {day_expr(period)} AS period, COUNT(*) AS launches_without_state
+            f"""SELECT {day_expr(period)} AS period, COUNT(*) AS launches_without_state,
+                   SUM(client_ip IS NULL AND user_agent IS NULL) AS launches_unmeasurable
             FROM launches WHERE {where_l} AND {NO_STATE} GROUP BY 1""",
             params_l,
         ),
@@ -112,15 +134,27 @@ def funnel_summary(
     frame = frame.merge(stateless, on="period", how="outer")
     if frame.empty and period is None:
         frame = pd.DataFrame([{"period": "all"}])
+    inferred = ["launched_inferred", "returned_inferred", "succeeded_inferred"]
     counts = ["state_lines", "launches_without_state", "launched", "returned", "late", "succeeded"]
-    frame = frame.reindex(columns=["period", *counts])
-    frame[counts] = frame[counts].fillna(0).astype("int64")
-    frame.insert(1, "launch_lines", frame["state_lines"] + frame["launches_without_state"])
+    frame = frame.reindex(columns=["period", *counts, *inferred, "launches_unmeasurable"])
+    frame[counts + inferred + ["launches_unmeasurable"]] = (
+        frame[counts + inferred + ["launches_unmeasurable"]].fillna(0).astype("int64")
+    )
+    # A stateless launch with a client is an attempt of one line (state_lines counts it); one
+    # without is in no attempt.
+    frame.insert(1, "launch_lines", frame["state_lines"] + frame["launches_unmeasurable"])
     frame.insert(3, "launch_reloads", frame["state_lines"] - frame["launched"])
     frame = frame.drop(columns="state_lines")
     frame["abandoned"] = frame["launched"] - frame["returned"]
     add_rate(frame, "abandonment_rate", "abandoned", "launched", alpha)
     add_rate(frame, "conversion_rate", "succeeded", "launched", alpha)
+    frame = frame[[c for c in frame.columns if c not in inferred and c != "launches_unmeasurable"]
+                  + inferred + ["launches_unmeasurable"]]  # fmt: skip
+    frame.insert(
+        frame.columns.get_loc("launches_unmeasurable"),
+        "paired_share",
+        frame["returned_inferred"] / frame["launched_inferred"].where(frame["launched_inferred"] > 0),
+    )
     if period is not None:
         frame["period"] = pd.to_datetime(frame["period"])
         return frame.sort_values("period").reset_index(drop=True)
@@ -134,6 +168,43 @@ def funnel_summary(
         f"SELECT COUNT(*) FROM events WHERE state IS NULL AND {where_s}", params_s
     ).fetchone()[0]
     return frame
+
+
+def funnel_caveats(summary: pd.DataFrame) -> list[str]:
+    """What a reader must know about a :func:`funnel_summary`'s counts (its first row), as
+    sentences: the share paired by client (inferred) and what that cannot tell apart, and the
+    launches whose funnel cannot be measured.  Empty when every launch carried a ``state``.
+
+    The report and notebooks print these beside the numbers, so a count that is an inference,
+    or a 0 that means "unmeasured", is never shown bare.
+    """
+    row = summary.iloc[0]
+    out = []
+    inferred, returned = int(row["launched_inferred"]), int(row["returned_inferred"])
+    launched, stateless = int(row["launched"]), int(row["launches_without_state"])
+    unmeasurable = int(row["launches_unmeasurable"])
+    if inferred:
+        out.append(
+            f"{_n(inferred, 'launch')} of {launched} carried no state; {returned} of them "
+            f"({returned / inferred:.1%} of those {inferred}) were paired with a redirect by client "
+            "(IP and user agent): paired by client (inferred). Two people behind one NAT and "
+            "browser look like one client, and one person who changes network looks like two."
+        )
+    if unmeasurable:
+        what = (
+            "The funnel cannot be measured"
+            if launched == 0
+            else f"The funnel leaves out {_n(unmeasurable, 'launch')}"
+        )
+        out.append(
+            f"{what}: {unmeasurable} of the {stateless} launch lines without a state have no client "
+            "(IP or user agent) either, so no redirect can be paired with them."
+        )
+    return out
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else ("es" if word.endswith("ch") else "s"))
 
 
 def funnel(
@@ -189,9 +260,11 @@ def funnel_steps(summary: pd.DataFrame) -> pd.DataFrame:
 def time_to_complete(
     db: DbLike, since: Any = None, until: Any = None, include_test: bool = False
 ) -> pd.DataFrame:
-    """Seconds from launch to the first redirect with the same ``state``, by that redirect's outcome.
+    """Seconds from launch to the first redirect with the same ``state`` (or, for a launch
+    without one, the first redirect paired with it by client: inferred), by that redirect's
+    outcome.
 
-    Only launches with a ``state`` that came back count; a redirect logged before its launch
+    Only launches that came back count; a redirect logged before its launch
     (clock skew between servers) is left out of the timing.
 
     Parameters

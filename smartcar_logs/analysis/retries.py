@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..store import RETRY_WINDOW_MINUTES
 from ._sql import (
+    STATE_ATTEMPT,
     DbLike,
     check_period,
     connect,
@@ -59,7 +60,7 @@ def attempts(db: DbLike, since: Any = None, until: Any = None, include_test: boo
                events - 1 AS retries, success_events, error_events, first_outcome, final_outcome,
                final_error_code,
                COALESCE(error_events > 0 AND last_success_ts > first_error_ts, 0) AS recovered
-        FROM attempts WHERE events > 0 AND {where}
+        FROM attempts WHERE events > 0 AND {STATE_ATTEMPT} AND {where}
         ORDER BY first_ts, state""",
         params,
     )
@@ -132,7 +133,7 @@ def attempt_summary(
                SUM(success_events > 0) AS attempts_succeeded,
                SUM(error_events > 0) AS attempts_with_error,
                SUM(error_events > 0 AND last_success_ts > first_error_ts) AS recovered
-        FROM attempts WHERE events > 0 AND {where} GROUP BY 1""",
+        FROM attempts WHERE events > 0 AND {STATE_ATTEMPT} AND {where} GROUP BY 1""",
         params,
     )
     att = roll_up(att, period)
@@ -152,7 +153,8 @@ def attempt_summary(
                SUM(client IS NOT NULL OR user_id IS NOT NULL) AS linkable,
                COALESCE(SUM(retried), 0) AS retried_inferred,
                COALESCE(SUM(retry_succeeded), 0) AS recovered_inferred
-        FROM attempts WHERE final_outcome = 'error' AND events > 0 AND {where} GROUP BY 1""",
+        FROM attempts WHERE final_outcome = 'error' AND events > 0 AND {STATE_ATTEMPT} AND {where}
+        GROUP BY 1""",
         params,
     )
     linked = roll_up(linked, period)

@@ -35,6 +35,7 @@ from .catalogue import (
     spelling,
     vehicle_pool,
 )
+from .launches import LAUNCH_MODES, empty_truth, instance_id, launch_target, pick_mode, redirect_state
 from .traffic import BROWSER_UAS, clients
 from .writers import Request
 
@@ -64,6 +65,11 @@ class _Picker:
 
 
 _OUTCOME_PICK = _Picker([(i, w) for i, (_, w) in enumerate(OUTCOME_MIX)])
+# What an attempt is: a redirect alone (no state; a state whose launch is not in the file), or
+# a launch, which may come back.
+_ATTEMPT_KIND_PICK = _Picker(
+    [(_MODE_NO_STATE, P_NO_STATE), (_MODE_ORPHAN, P_ORPHAN), (_MODE_LAUNCHED, 1 - P_NO_STATE - P_ORPHAN)]
+)
 _FLOW_PICK = _Picker(SUCCESS_FLOWS)
 _DESC_PICK = {code: _Picker(variants) for code, variants in DESCRIPTIONS.items()}
 
@@ -112,7 +118,7 @@ def expected_lines_per_attempt() -> float:
 class Specials:
     """Plans, then renders, every non-pooled line; keeps the ground-truth counters."""
 
-    def __init__(self, rng, site, redirect_path, launch_path, t_hi, sample_time) -> None:
+    def __init__(self, rng, site, redirect_path, launch_path, t_hi, sample_time, modes=((1.0, 0),)) -> None:
         self.rng = rng
         self.rnd = rng.random
         self.site = site
@@ -132,6 +138,11 @@ class Specials:
         self.a_outcome = bytearray()
         self.a_retry = bytearray()
         self.a_reload = bytearray()
+        # per attempt: launch mode (launches.LAUNCH_MODES), and a JS SDK page's instance id
+        self.modes = modes
+        self.a_launch = bytearray()
+        self.instances: dict[int, str] = {}
+        self.funnel = empty_truth()
         self.events = array("Q")  # packed: T << T_SHIFT | id << 3 | role
         self.n_look = 0
         self.pending_reload: dict[int, tuple[Request, tuple]] = {}  # only attempts with a reload
@@ -165,6 +176,7 @@ class Specials:
         self.a_outcome.append(outcome)
         self.a_retry.append(retry)
         self.a_reload.append(0)
+        self.a_launch.append(0)
         return len(self.a_mode) - 1
 
     def _plan_redirect(self, t: int, aid: int) -> bool:
@@ -186,12 +198,12 @@ class Specials:
         rnd = self.rnd
         t = self.sample_time()
         user = int(rnd() * len(self.users))
-        x = rnd()
-        if x < P_NO_STATE + P_ORPHAN:
-            mode = _MODE_NO_STATE if x < P_NO_STATE else _MODE_ORPHAN
-            self._plan_redirect(t, self._new_attempt(mode, _OUTCOME_PICK(rnd), False, user))
+        kind = _ATTEMPT_KIND_PICK(rnd)
+        if kind != _MODE_LAUNCHED:
+            self._plan_redirect(t, self._new_attempt(kind, _OUTCOME_PICK(rnd), False, user))
             return
         aid = self._new_attempt(_MODE_LAUNCHED, 255, False, user)
+        self._launch_mode(aid, pick_mode(self.modes, rnd))
         self._event(t, aid, _LAUNCH)
         if rnd() < P_ABANDON:
             return
@@ -207,9 +219,16 @@ class Specials:
             t_retry = t_back + 10 + int(rnd() * 290)
             if t_retry < self.t_hi:
                 aid2 = self._new_attempt(_MODE_LAUNCHED, _OUTCOME_INDEX["success"], True, user)
+                # the same site, and for the JS SDK the same page, retries
+                self._launch_mode(aid2, self.a_launch[aid], self.instances.get(aid))
                 self._event(t_retry, aid2, _LAUNCH)
                 if not self._plan_redirect(t_retry + self._delay(), aid2):
                     self.a_outcome[aid2] = 255
+
+    def _launch_mode(self, aid: int, mode: int, instance: str | None = None) -> None:
+        self.a_launch[aid] = mode
+        if LAUNCH_MODES[mode] == "js-sdk":
+            self.instances[aid] = instance or instance_id(self.rng)
 
     def plan_lookalike(self, role: int) -> None:
         self._event(self.sample_time(), self.n_look, role)
@@ -240,15 +259,18 @@ class Specials:
         )
         self.c["launches"] += 1
         self.c["retries"] += self.a_retry[aid]
-        return Request(
-            user.ip, "GET", f"{self.launch_path}?state={state}", user.proto, 302, 154, ref, user.ua
-        )
+        mode = self.a_launch[aid]
+        self.funnel[LAUNCH_MODES[mode]]["launched"] += 1
+        target = launch_target(self.launch_path, mode, state)
+        return Request(user.ip, "GET", target, user.proto, 302, 154, ref, user.ua)
 
     def _redirect(self, aid: int) -> Request:
         rnd = self.rnd
         user = self.users[self.a_user[aid]]
         mode = self.a_mode[aid]
         state = None if mode == _MODE_NO_STATE else _state_of(aid, self.state_key)
+        if mode == _MODE_LAUNCHED:
+            state = redirect_state(self.a_launch[aid], state, self.instances.get(aid, ""))
         changed = self.incidents.query(aid, self.vehicles, state) if self.incidents is not None else None
         query, meta = changed or self._redirect_query(_OUTCOMES[self.a_outcome[aid]], state)
         status, size = (302, 154) if rnd() < 0.8 else (200, 2_000 + int(rnd() * 7_000))
@@ -277,6 +299,9 @@ class Specials:
         mode = self.a_mode[aid]
         if mode == _MODE_LAUNCHED:
             c["matched"] += 1
+            truth = self.funnel[LAUNCH_MODES[self.a_launch[aid]]]
+            truth["returned"] += 1
+            truth["succeeded"] += outcome == "success"
         elif mode == _MODE_ORPHAN:
             c["orphans"] += 1
         else:

@@ -24,6 +24,7 @@ from .connect import (
     expected_redirects_per_attempt,
 )
 from .incidents import Incident, Plan, parse_incident
+from .launches import mode_table
 from .traffic import build_pool
 from .writers import CLOCKS, WRITERS, Request
 
@@ -62,6 +63,7 @@ def generate_log(
     host: str | None = None,
     flat: bool = False,
     incidents: Iterable[str | Incident] = (),
+    launch_modes: str | tuple | list = "state",
 ) -> dict:
     """Write exactly *lines* SYNTHETIC access-log lines (bytes, each ending in ``\\n``) to *out*.
 
@@ -70,6 +72,10 @@ def generate_log(
     *tz_offset_minutes*.  *redirect_share* is the approximate share of lines that are Connect
     redirects.  *host* is the site name: the ``vhost_combined`` prefix (default ``example.com``),
     internal referers, and in the ``urls`` format it turns targets into ``https://{host}/...``.
+    *launch_modes* is how launch and redirect carry ``state`` (see :mod:`.launches`): one of
+    ``"state"`` (the launch URL carries it), ``"stateless"`` (made on the server, never in the
+    launch line) and ``"js-sdk"`` (the JavaScript SDK's base64 JSON on the redirect), or a table
+    of ``(weight, mode)`` rows mixing them per attempt.
 
     Returns the ground truth (every count is of lines actually written):
 
@@ -84,7 +90,9 @@ def generate_log(
     ``test_vins`` (vehicle_incompatible lines with vehicle params / a 0SC test VIN);
     ``google_callbacks`` (``google_errors`` of them carry ``error=``); ``noise`` ({"code",
     "error", "user_id"}: look-alike query keys on other paths); ``first_ts`` / ``last_ts``
-    (ISO 8601 at the given offset, None without lines); ``incidents`` ({incident: redirects it
+    (ISO 8601 at the given offset, None without lines); ``funnel`` ({mode: {"launched",
+    "returned", "succeeded"}}: launch lines of that mode, those whose redirect came back in the
+    file, and of those the successes; a retry is a launch of its own); ``incidents`` ({incident: redirects it
     changed or dropped}); and the arguments used.
 
     *flat* drops the daily rhythm and the hour-to-hour jitter: constant rates, for the tests of
@@ -135,7 +143,7 @@ def generate_log(
         return b * 3600 + lo + int(rnd() * (hi - lo))
 
     # Phase 1: plan the special lines.
-    sp = Specials(rng, site, redirect_path, launch_path, t_hi, sample_time)
+    sp = Specials(rng, site, redirect_path, launch_path, t_hi, sample_time, mode_table(launch_modes))
     if plan_incidents:
         sp.incidents = Plan(plan_incidents, t_lo, t_hi, seed, OUTCOMES)
     n_google = round(lines * RATE_GOOGLE) if GOOGLE_CALLBACK_PATH not in (redirect_path, launch_path) else 0
@@ -243,6 +251,7 @@ def generate_log(
         "google_callbacks": c["google_callbacks"],
         "google_errors": c["google_errors"],
         "noise": sp.noise,
+        "funnel": sp.funnel,
         "first_ts": iso(first_T),
         "last_ts": iso(last_T),
         "seed": seed,
@@ -256,6 +265,7 @@ def generate_log(
         "host": host,
         "flat": flat,
         "incidents": dict(sp.incidents.counts) if sp.incidents is not None else {},
+        "launch_modes": launch_modes,
     }
 
 
