@@ -147,11 +147,12 @@ DESCRIPTIONS: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "attempts": (
-        "One row per state seen in a launch or a redirect: the launch, the attempt's events and "
-        "whether the same client retried after an error (an inference: one NAT and browser can be "
-        "two people).",
+        "One row per state seen in a launch or a redirect, and per launch without a state (paired "
+        "with its client's next redirects, an inference): the launch, the attempt's events and "
+        "whether the same client retried after an error (one NAT and browser can be two people).",
         {
-            "state": "The state that links launch and redirects",
+            "state": "The state that links launch and redirects; ~launch:SOURCE:OFFSET for a launch "
+            "without a state",
             "launched": "First launch line's time (UTC); NULL when no launch carried this state",
             "launch_lines": "Launch lines with this state (reloads of the launch page included)",
             "first_ts": "First redirect event's time; NULL when none came back",
@@ -172,6 +173,10 @@ DESCRIPTIONS: dict[str, tuple[str, dict[str, str]]] = {
             "secs_success": "Seconds from launch to the first success",
             "is_test": "1 when any event was test traffic",
             "user_id": "Smartcar user_id sent, if any",
+            "pairing": "How launch and redirect were paired: state, js-sdk (the JavaScript SDK's "
+            "originalState), client (inferred) (a stateless launch and its client's next redirect); "
+            "NULL when nothing was paired",
+            "launch_stateless": "1 when the launch carried no state",
             "client": "64-bit hash of client IP and user agent, the key retries are linked by",
             "retried": "For an attempt ending in an error: 1 when the same client or user_id started "
             f"another attempt within {RETRY_WINDOW_MINUTES} minutes, 0 when not; NULL otherwise",
@@ -219,10 +224,10 @@ DESCRIPTIONS: dict[str, tuple[str, dict[str, str]]] = {
         {
             "day": "UTC day of the launches (YYYY-MM-DD)",
             "launch_lines": "Launch log lines that day (with or without state)",
-            "launches_without_state": "Launch lines without a state (cannot be followed to a redirect)",
+            "launches_without_state": "Launch lines without a state (paired by client where they have one)",
             "launch_reloads": "Launch lines repeating a state already launched",
-            "launched": "Launches: distinct states, test traffic out",
-            "returned": "Launches whose state came back on a redirect",
+            "launched": "Launches: distinct states, and each stateless launch with a client; no test traffic",
+            "returned": "Launches a redirect came back for (by state, or paired by client: inferred)",
             "late": f"Of those, returned more than {CONVERSION_WINDOW_MINUTES} minutes after the launch",
             "succeeded": "Launches that reached a success",
             "abandoned": "launched - returned",
@@ -230,6 +235,13 @@ DESCRIPTIONS: dict[str, tuple[str, dict[str, str]]] = {
                 ("abandonment_rate", "abandoned", "launched (share of launches)"),
                 ("conversion_rate", "succeeded", "launched (share of launches)"),
             ),
+            "launched_inferred": "Of launched, the stateless launches (paired by client: inferred)",
+            "returned_inferred": "Of returned, those paired by client (inferred)",
+            "succeeded_inferred": "Of succeeded, those paired by client (inferred)",
+            "paired_share": "returned_inferred / launched_inferred: share of the stateless launches a "
+            "redirect could be paired with; NULL without any",
+            "launches_unmeasurable": "Stateless launch lines without a client: cannot be paired, in no "
+            "other count but launch_lines and launches_without_state",
         },
     ),
     "incompatible_vehicles": (

@@ -163,25 +163,37 @@ WITH parts AS (
     SELECT substr(launched, 1, 10) AS day,
            launch_lines AS state_lines, 1 AS launched, first_ts IS NOT NULL AS returned,
            COALESCE(secs_redirect > {CONVERSION_WINDOW_MINUTES} * 60.0, 0) AS late,
-           first_success_ts IS NOT NULL AS succeeded, 0 AS launches_without_state
+           first_success_ts IS NOT NULL AS succeeded, 0 AS launches_without_state,
+           launch_stateless AS launched_inferred,
+           launch_stateless AND first_ts IS NOT NULL AS returned_inferred,
+           launch_stateless AND first_success_ts IS NOT NULL AS succeeded_inferred,
+           0 AS launches_unmeasurable
     FROM attempts WHERE launch_lines > 0 AND is_test = 0
     UNION ALL
-    SELECT substr(ts, 1, 10), 0, 0, 0, 0, 0, 1
+    SELECT substr(ts, 1, 10), 0, 0, 0, 0, 0, 1, 0, 0, 0, client_ip IS NULL AND user_agent IS NULL
     FROM launches WHERE state IS NULL OR state = ''
 ),
 days AS (
-    SELECT day, SUM(state_lines) + SUM(launches_without_state) AS launch_lines,
+    -- A stateless launch with a client is an attempt of its own (state_lines counts it); one
+    -- without a client is in no attempt, and only in launch_lines and launches_unmeasurable.
+    SELECT day, SUM(state_lines) + SUM(launches_unmeasurable) AS launch_lines,
            SUM(launches_without_state) AS launches_without_state,
            SUM(state_lines) - SUM(launched) AS launch_reloads,
            SUM(launched) AS launched, SUM(returned) AS returned, SUM(late) AS late,
-           SUM(succeeded) AS succeeded, SUM(launched) - SUM(returned) AS abandoned
+           SUM(succeeded) AS succeeded, SUM(launched) - SUM(returned) AS abandoned,
+           SUM(launched_inferred) AS launched_inferred, SUM(returned_inferred) AS returned_inferred,
+           SUM(succeeded_inferred) AS succeeded_inferred,
+           SUM(launches_unmeasurable) AS launches_unmeasurable
     FROM parts GROUP BY day
 ),
 {wilson_ctes("days", _FUNNEL_RATES)}
 SELECT day, launch_lines, launches_without_state, launch_reloads, launched, returned, late, succeeded,
        abandoned,
        {wilson_columns("abandonment_rate", "abandoned", "launched")},
-       {wilson_columns("conversion_rate", "succeeded", "launched")}
+       {wilson_columns("conversion_rate", "succeeded", "launched")},
+       launched_inferred, returned_inferred, succeeded_inferred,
+       1.0 * returned_inferred / NULLIF(launched_inferred, 0) AS paired_share,
+       launches_unmeasurable
 FROM {WILSON}
 ORDER BY day"""
 
