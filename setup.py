@@ -1,0 +1,28 @@
+"""The optional compiled hot loop (smartcar_logs/importer/_speedups.pyx); everything else is
+declared in pyproject.toml.
+
+The extension is optional twice over: without Cython (an sdist built offline) it is not
+declared, and when it does not compile (no C compiler) setuptools says so and installs the
+package without it. Either way the pure-Python import runs (smartcar_logs.importer._speed).
+"""
+
+from setuptools import setup
+
+try:
+    from Cython.Build import cythonize
+except ImportError:  # pip's build isolation installs it (pyproject.toml); a bare build may not
+    ext_modules = []
+else:
+    from setuptools import Extension
+
+    ext_modules = cythonize(
+        [
+            Extension(
+                "smartcar_logs.importer._speedups", ["smartcar_logs/importer/_speedups.pyx"], optional=True
+            )
+        ],
+        compiler_directives={"language_level": "3"},
+        quiet=True,
+    )
+
+setup(ext_modules=ext_modules)
