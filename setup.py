@@ -1,10 +1,13 @@
 """The optional compiled hot loop (smartcar_logs/importer/_speedups.pyx); everything else is
 declared in pyproject.toml.
 
-The extension is optional twice over: without Cython (an sdist built offline) it is not
-declared, and when it does not compile (no C compiler) setuptools says so and installs the
-package without it. Either way the pure-Python import runs (smartcar_logs.importer._speed).
+The extension is optional twice over: without Cython (a build with no build isolation and
+no Cython installed) it is not declared, and when it does not compile (no C compiler)
+setuptools says so and installs the package without it. Either way the pure-Python import
+runs (smartcar_logs.importer._speed says which).
 """
+
+import os
 
 from setuptools import setup
 
@@ -18,11 +21,17 @@ else:
     ext_modules = cythonize(
         [
             Extension(
-                "smartcar_logs.importer._speedups", ["smartcar_logs/importer/_speedups.pyx"], optional=True
+                "smartcar_logs.importer._speedups",
+                ["smartcar_logs/importer/_speedups.pyx"],
+                optional=True,
+                # No debug symbols: the shipped library is 6x smaller (610 -> ~100 KB).
+                extra_compile_args=[] if os.name == "nt" else ["-g0", "-O2"],
             )
         ],
         compiler_directives={"language_level": "3"},
         quiet=True,
     )
+    for ext in ext_modules:
+        ext.optional = True  # cythonize's copies drop it (Cython 3.3)
 
 setup(ext_modules=ext_modules)
