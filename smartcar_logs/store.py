@@ -460,8 +460,8 @@ def db_error_message(e: sqlite3.Error, db=None, path: str | os.PathLike | None =
 
 #: The page size of a new database file. 16 KiB instead of SQLite's 4 KiB: the redirects
 #: rows are wide and their state and ts indexes take random keys, so fewer, larger pages
-#: mean fewer B-tree splits and page writes per row (8.6 -> 5.4 us a row with the cache
-#: below, issue 25; benchmarks/README.md). An existing database keeps its page size; to
+#: mean fewer B-tree splits and page writes per row (8.0 -> 6.3 us a row with the cache
+#: below: benchmarks/bench_sqlite.py, benchmarks/README.md). An existing database keeps its page size; to
 #: convert one: ``sqlite3 file.db "PRAGMA journal_mode=DELETE; PRAGMA page_size=16384;
 #: VACUUM; PRAGMA journal_mode=WAL"`` (VACUUM rewrites every page; WAL must be off for it).
 PAGE_SIZE = 16384
