@@ -65,9 +65,6 @@ _init_classes()
 cdef object _OTHER = object()
 cdef object _NONE = object()
 
-#: Which path ran, for `import --verbose` and the benchmarks.
-PATH = "compiled"
-
 # --- the candidate search ---------------------------------------------------------------------
 
 
