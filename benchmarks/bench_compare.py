@@ -20,7 +20,7 @@ far less than an import (no exactly-once, no format detection, no normalisation,
 but it sets the speed a user compares us with.
 
     python benchmarks/bench_compare.py             # both inputs, median of 5 (make bench)
-    python benchmarks/bench_compare.py --readme    # also rewrite the README's comparison table
+    python benchmarks/bench_compare.py --readme    # also rewrite benchmarks/README.md's table
     python benchmarks/bench_compare.py --only-ours --repeat 1    # quick: smartcar-logs alone
 
 GoAccess comes from the system (``apt-get install goaccess``) and DuckDB from the ``bench``
@@ -131,22 +131,57 @@ def ensure_input(name: str, gen_args: list[str], parts: int = 1) -> list[Path]:
     return pieces
 
 
-def ours(paths: list[Path], jobs: int | None, source: str | None = None) -> dict:
-    """The import through the command line; *source*: another checkout's package instead."""
+#: Our import's variants, each its own process: the compiled hot loop or the pure one
+#: (SMARTCAR_LOGS_PURE), with the SQLite tuning of issue 25 (16 KiB pages, 64 MiB cache) or
+#: without it (store's constants set back to SQLite's defaults in that process only).
+VARIANTS = {
+    "ours": ("compiled", True),
+    "pure": ("pure", True),
+    "untuned": ("compiled", False),
+    "pure-untuned": ("pure", False),
+}
+_UNTUNED = (
+    "import sys; from smartcar_logs import store; store.PAGE_SIZE = store.CACHE_KIB = None; "
+    "from smartcar_logs.cli import main; sys.argv[0] = 'smartcar-logs'; main()"
+)
+
+
+def ours(
+    paths: list[Path],
+    jobs: int | None,
+    source: str | None = None,
+    parser: str = "compiled",
+    tuned: bool = True,
+    summary: bool = False,
+) -> dict:
+    """The import through the command line; *source*: another checkout's package instead.
+
+    *summary*: then the first ``summary`` on the new database, as a user who imports and
+    then looks would run it; its time is added as ``end_to_end``.
+    """
     db = fresh(OUT / f"{paths[0].stem}.db")
     cli = CLI
     if source is not None:
         # -P: "-m" would otherwise put the working directory (this checkout) first on the path.
         cli = ["env", f"PYTHONPATH={source}", sys.executable, "-P", "-m", "smartcar_logs.cli"]
+    elif not tuned:
+        cli = [sys.executable, "-c", _UNTUNED]
+    cli = ["env", f"SMARTCAR_LOGS_PURE={int(parser == 'pure')}", *cli]
     cmd = [*cli, "import", "--db", str(db), "--launch-path", LAUNCH, "--json", "-q"]
     if jobs:
         cmd += ["--jobs", str(jobs)]
     cmd += map(str, paths)
     r = measured(cmd)
     res = json.loads(r.pop("out"))
+    if source is None and res.get("parser") != parser:
+        raise RuntimeError(f"asked for the {parser} path, the import ran {res.get('parser')}")
     r["records"] = res["redirects"] + res["launches"]
     r["redirects"] = res["redirects"]
     r["lines"] = res["lines_read"]
+    if summary:
+        s = measured([*cli, "summary", "--db", str(db)])
+        r["summary"] = s["seconds"]
+        r["end_to_end"] = r["seconds"] + s["seconds"]
     return r
 
 
@@ -171,6 +206,17 @@ def duckdb_one_liner(paths: list[Path]) -> dict:
     r = measured([sys.executable, "-c", DUCKDB, str(db), *map(str, paths)], ok=(0,))
     r["records"] = int(r.pop("out").strip() or 0)
     return r
+
+
+def compiled_built() -> bool:
+    return (
+        subprocess.run(
+            [sys.executable, "-c", "from smartcar_logs.importer import _speed; assert _speed.available()"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ).returncode
+        == 0
+    )
 
 
 def have_duckdb() -> bool:
@@ -198,7 +244,14 @@ def compare(
     the same run, for a before/after comparison on the same machine load.
     """
     OUT.mkdir(parents=True, exist_ok=True)
-    tools = {"ours": lambda paths: ours(paths, jobs)}
+    tools = {}
+    for name, (parser, tuned) in VARIANTS.items():
+        if parser == "compiled" and not compiled_built():
+            print(f"{name}: the compiled extension is not built (pip install -e . with a C compiler)")
+            continue
+        tools[name] = lambda paths, p=parser, t=tuned, n=name: ours(
+            paths, jobs, parser=p, tuned=t, summary=n in ("ours", "pure")
+        )
     if before:
         tools["before"] = lambda paths: ours(paths, jobs, before)
     if not only_ours:
@@ -237,53 +290,53 @@ def _ratio(a: dict, b: dict | None) -> str:
     return "" if b is None else f"{a['seconds'] / b['seconds']:.2f}"
 
 
+NAMES = {
+    "ours": "compiled, tuned SQLite",
+    "pure": "pure Python, tuned SQLite",
+    "untuned": "compiled, SQLite defaults",
+    "pure-untuned": "pure Python, SQLite defaults",
+    "before": "before (--before checkout)",
+    "goaccess": "GoAccess",
+    "duckdb": "DuckDB one-liner",
+}
+
+
 def table(rows: list[dict]) -> str:
+    """One row per input and tool: wall and CPU seconds, records/s, the ratios to GoAccess
+    and to the DuckDB one-liner (wall time of the same run), peak RSS, and for the tuned
+    imports the import followed by the first ``summary`` (end to end)."""
     lines = [
-        "| input | smartcar-logs | GoAccess | ratio | DuckDB one-liner | ratio | records/s | peak RSS |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| input | tool | wall | CPU | records/s | / GoAccess | / DuckDB | import + first summary "
+        "| / GoAccess | peak RSS |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        o, g, d = r["ours"], r.get("goaccess"), r.get("duckdb")
-        lines.append(
-            f"| {r['label']}: `generate {' '.join(r['args'])}` ({r['mb']:.0f} MB, {o['records']:,} records)"
-            f" | {_t(o)} | {_t(g)} | {_ratio(o, g)} | {_t(d)} | {_ratio(o, d)}"
-            f" | {o['records'] / o['seconds']:,.0f} | {o['rss_mb']:.0f} MB |"
-        )
-    if any(r.get("before") for r in rows):
-        lines.append("")
-        lines.append("The same import before (the checkout given with --before), in the same run:")
-        lines.append("")
-        lines.append("| input | before | after | before / after | records/s before | peak RSS before |")
-        lines.append("|---|---:|---:|---:|---:|---:|")
-        for r in rows:
-            b, o = r["before"], r["ours"]
-            lines.append(
-                f"| {r['label']} | {_t(b)} | {_t(o)} | {b['seconds'] / o['seconds']:.2f}"
-                f" | {b['records'] / b['seconds']:,.0f} | {b['rss_mb']:.0f} MB |"
-            )
-    lines.append("")
-    lines.append("CPU seconds (user + sys, worker processes included) and peak RSS of the same runs:")
-    lines.append("")
-    tools = [t for t in ("ours", "before", "goaccess", "duckdb") if any(r.get(t) for r in rows)]
-    names = {
-        "ours": "smartcar-logs",
-        "before": "before",
-        "goaccess": "GoAccess",
-        "duckdb": "DuckDB one-liner",
-    }
-    lines.append(f"| input | {' | '.join(names[t] for t in tools)} |")
-    lines.append("|---|" + "---:|" * len(tools))
-    for r in rows:
-        cells = []
-        for t in tools:
+        g, d = r.get("goaccess"), r.get("duckdb")
+        records = next((r[t]["records"] for t in VARIANTS if r.get(t)), None)
+        head = f"{r['label']}: `generate {' '.join(r['args'])}` ({r['mb']:.0f} MB"
+        head += f", {records:,} records)" if records else ")"
+        for t in (*VARIANTS, "before", "goaccess", "duckdb"):
             x = r.get(t)
-            cells.append("" if x is None else f"{x['cpu']:.2f} s, {x['rss_mb']:.0f} MB")
-        lines.append(f"| {r['label']} | {' | '.join(cells)} |")
+            if x is None:
+                continue
+            rate = f"{x['records'] / x['seconds']:,.0f}" if x.get("records") and t != "goaccess" else ""
+            e2e = x.get("end_to_end")
+            e2e_t = "" if e2e is None else f"{e2e:.2f} s"
+            e2e_g = "" if e2e is None or g is None else f"{e2e / g['seconds']:.2f}"
+            lines.append(
+                f"| {head} | {NAMES[t]} | {_t(x)} | {x['cpu']:.2f} s | {rate}"
+                f" | {_ratio(x, g) if t != 'goaccess' else ''} | {_ratio(x, d) if t != 'duckdb' else ''}"
+                f" | {e2e_t} | {e2e_g}"
+                f" | {x['rss_mb']:.0f} MB |"
+            )
+            head = ""
     return "\n".join(lines)
 
 
 def update_readme(text_block: str, marker: str = "bench-compare") -> bool:
-    readme = ROOT / "README.md"
+    """Replace the block between ``<!-- marker -->`` and ``<!-- /marker -->`` in
+    benchmarks/README.md, where the speed tables live."""
+    readme = ROOT / "benchmarks" / "README.md"
     text = readme.read_text()
     new, n = re.subn(
         rf"(<!-- {marker} -->\n).*?(<!-- /{marker} -->)",
@@ -321,7 +374,9 @@ def main() -> None:
     print(block)
     if args.readme:
         print(
-            "README.md updated" if update_readme(block) else "README.md has no <!-- bench-compare --> block"
+            "benchmarks/README.md updated"
+            if update_readme(block)
+            else "benchmarks/README.md has no <!-- bench-compare --> block"
         )
 
 

@@ -14,13 +14,14 @@ bench_compare's figures for GoAccess and the DuckDB one-liner when it ran in the
 alone take longer than the target, no parser, however fast, reaches it.
 
     python benchmarks/bench_phases.py              # median of 3 per input (make bench)
-    python benchmarks/bench_phases.py --readme     # also rewrite the README's table
+    python benchmarks/bench_phases.py --readme     # also rewrite benchmarks/README.md's table
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -64,11 +65,14 @@ def _child(db: str, paths: list[str]) -> None:
     res = run.import_paths(open_db(db), paths, launch_paths=[LAUNCH])
     spent["total"] = time.perf_counter() - t0
     spent["records"] = res.redirects + res.launches
+    spent["parser"] = res.parser
     print(json.dumps(spent))
 
 
-def measure(paths: list[Path], repeat: int) -> dict:
+def measure(paths: list[Path], repeat: int, parser: str = "compiled") -> dict:
+    """The median of *repeat* imports with the *parser* hot loop (compiled or pure)."""
     runs = []
+    env = {**os.environ, "SMARTCAR_LOGS_PURE": str(int(parser == "pure"))}
     for _ in range(repeat):
         db = fresh(OUT / "phases.db")
         out = subprocess.run(
@@ -76,6 +80,7 @@ def measure(paths: list[Path], repeat: int) -> dict:
             check=True,
             capture_output=True,
             text=True,
+            env=env,
         ).stdout
         r = json.loads(out.strip().splitlines()[-1])
         r["seconds"] = r["total"]
@@ -109,7 +114,7 @@ def table(rows: list[tuple[str, dict]]) -> str:
             limits.append(duck * c["duckdb"])
         target = min(limits) if limits else None
         lines.append(
-            f"| {label} ({r['records']:,} records) | {r['total']:.2f} s | {r['rows']:.2f} s"
+            f"| {label} ({r['records']:,} records), {r['parser']} | {r['total']:.2f} s | {r['rows']:.2f} s"
             f" | {r['derived']:.2f} s | {both:.2f} s | {r['total'] - both:.2f} s"
             + (f" | {target:.2f} s | {both / target:.2f} |" if target else " | | |")
         )
@@ -126,15 +131,20 @@ def main() -> None:
         _child(args.child[0], args.child[1:])
         return
     OUT.mkdir(parents=True, exist_ok=True)
+    from smartcar_logs.importer import _speed
+
+    parsers = ("compiled", "pure") if _speed.available() else ("pure",)
     rows = []
     for label, name, gen_args, parts in INPUTS:
-        rows.append((label, measure(ensure_input(name, gen_args, parts), args.repeat)))
+        for parser in parsers:
+            rows.append((label, measure(ensure_input(name, gen_args, parts), args.repeat, parser)))
     block = table(rows)
     print()
     print(block)
     if args.readme:
         ok = update_readme(block, "bench-phases")
-        print("README.md updated" if ok else "README.md has no <!-- bench-phases --> block")
+        where = "benchmarks/README.md"
+        print(f"{where} updated" if ok else f"{where} has no <!-- bench-phases --> block")
 
 
 if __name__ == "__main__":

@@ -345,6 +345,7 @@ def import_(
                 "redirect_paths",
                 "objects_listed",
                 "objects_skipped",
+                "parser",
             )
         }
         out["files"] = d["files"]

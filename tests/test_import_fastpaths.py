@@ -23,7 +23,7 @@ from logs import UID, UID2, clf
 from smartcar_logs import privacy, redirect
 from smartcar_logs.formats import _time
 from smartcar_logs.formats import clf as clf_format
-from smartcar_logs.importer import fused, import_paths, paths, scan
+from smartcar_logs.importer import _speed, fused, import_paths, paths, scan
 from smartcar_logs.store import open_db
 from smartcar_logs.synthetic import generate_log
 
@@ -41,6 +41,7 @@ def general_paths(monkeypatch) -> None:
     monkeypatch.setattr(clf_format, "parse_clf_time", _time._parse_clf_time)
     monkeypatch.setattr(privacy, "cannot_hide_code", lambda entry: False)
     monkeypatch.setattr(fused, "_LINE", NEVER.match)
+    monkeypatch.setattr(_speed, "_forced", False)  # and the compiled loop, which has its own
 
 
 def snapshot(db) -> dict:

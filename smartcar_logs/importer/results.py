@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from ..redirect import ERROR_CODES
+from . import _speed
 from ..store import add_oauth_looking
 
 __all__ = [
@@ -71,6 +72,7 @@ class ImportResult:
     errors: int = 0
     objects_listed: int = 0  # objects found in object storage (after --since/--until)
     objects_skipped: int = 0  # of those, already imported unchanged: not read at all
+    parser: str = "pure"  # which hot loop ran here: "compiled" or "pure" (importer._speed)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -151,7 +153,11 @@ def finish_import(db, import_id: int, results: list[FileResult]) -> ImportResult
         )
     }
     res = ImportResult(
-        import_id=import_id, files=results, by_outcome=by_outcome, redirect_paths=redirect_paths_seen
+        import_id=import_id,
+        files=results,
+        by_outcome=by_outcome,
+        redirect_paths=redirect_paths_seen,
+        parser=_speed.path(),
     )
     for r in results:
         res.lines_read += r.lines

@@ -21,6 +21,7 @@ from .. import formats as _formats
 from .. import privacy as _privacy
 from ..store import defer_derived, ensure_schema, refresh_pending
 from . import checkpoint, inputs, remote
+from ._bulk import deferred_indexes
 from .discovery import expand_inputs
 from .inputs import CHUNK_SIZE, LONG_LINE_BYTES, MAX_LINE_BYTES, _Opened, read_chunk
 from .paths import _norm_path
@@ -228,7 +229,8 @@ def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None, before_commit=
                 return result
             conn.execute("BEGIN IMMEDIATE")
             try:
-                _import_stream(db, src, run, result)
+                with deferred_indexes(conn):  # into empty tables: indexes built after the rows
+                    _import_stream(db, src, run, result)
                 count_file(conn, run.import_id, result)
                 if before_commit is not None:
                     before_commit(conn, src, result)
