@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from ..redirect import ERROR_CODES
-from . import _speed
 from ..store import add_oauth_looking
+from . import _speed
 
 __all__ = [
     "FileResult",
