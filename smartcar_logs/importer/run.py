@@ -21,7 +21,8 @@ from .. import formats as _formats
 from .. import privacy as _privacy
 from ..store import defer_derived, ensure_schema, refresh_pending
 from . import checkpoint, inputs, remote
-from .discovery import expand_inputs
+from . import settings as _settings
+from .discovery import InputPlan, plan_inputs
 from .inputs import CHUNK_SIZE, LONG_LINE_BYTES, MAX_LINE_BYTES, _Opened, read_chunk
 from .paths import _norm_path
 from .results import (
@@ -58,15 +59,21 @@ class _Run:
     workers: _Workers | None = None
     final: bool = False  # take unterminated last lines now (the files will not grow)
     settle: float = SETTLE_SECONDS
+    settings_key: str | None = None  # the stored settings' key; None: no re-reads (import_file)
+    reread_why: str = ""  # why a source read under other settings is re-read
 
 
 def import_paths(
     db: sqlite_utils.Database,
-    paths: Iterable[str],
+    paths: Iterable[str] | InputPlan,
     *,
-    fmt: str = "auto",
+    fmt: str | None = None,
     redirect_paths: Iterable[str] = (),
     launch_paths: Iterable[str] = (),
+    no_redirect_paths: Iterable[str] = (),
+    no_launch_paths: Iterable[str] = (),
+    reset_settings: bool = False,
+    on_total: Callable[[int], None] | None = None,
     progress: ProgressCallback | None = None,
     on_file: Callable[[FileResult], None] | None = None,
     stdin: BinaryIO | None = None,
@@ -81,6 +88,15 @@ def import_paths(
     settle: float = SETTLE_SECONDS,
 ) -> ImportResult:
     """Import each path in turn ('-' is stdin) and record the run in ``imports``.
+
+    The options that decide what a line is (*fmt*, *redirect_paths*, *launch_paths*,
+    *format_options*, *redaction*) change the database's stored settings, which the run reads
+    with (see :mod:`.settings`): paths given are added, a format or field given replaces the
+    stored one; *no_redirect_paths*, *no_launch_paths*, ``fmt="auto"`` and *reset_settings*
+    take them away. Inputs imported under other settings are re-read from byte 0 when they
+    can be (``FileResult.reread`` says why), also when *paths* is empty; the others keep their
+    rows (``ImportResult.not_reread``). *paths* may be a :func:`.plan_inputs` plan; *on_total*
+    is called once with the bytes the run plans to read (inputs and re-reads), for a bar.
 
     A file that cannot be read is reported in its :class:`FileResult` (``status ==
     "error"``) and the others are still imported. *redaction* is a ``--redact`` policy
@@ -98,12 +114,21 @@ def import_paths(
     archives, *final*, or a file not modified for *settle* seconds; otherwise it waits.
     """
     ensure_schema(db)
-    paths = expand_inputs(paths)
-    redirect_paths = tuple(redirect_paths)
-    launch_paths = tuple(launch_paths)
-    redaction = _privacy.for_db(db, redaction)  # --redact: applied to every row before writing
-    format_options = _formats.FormatOptions.of(format_options)
-    import_id = begin_import(db, paths, fmt, redirect_paths, launch_paths, redaction, format_options)
+    plan = paths if isinstance(paths, InputPlan) else plan_inputs(paths)
+    applied = _settings.apply(
+        db.conn,
+        _settings.Change.of(
+            fmt, redirect_paths, launch_paths, no_redirect_paths, no_launch_paths, format_options, redaction
+        ),
+        reset=reset_settings,
+    )
+    s = applied.settings
+    paths, total = _settings.with_rereads(db.conn, plan, s.key)
+    if on_total is not None:
+        on_total(total)
+    fmt, format_options = s.format, s.format_options
+    redaction = _privacy.for_db(db, s.redact)  # --redact: applied to every row before writing
+    import_id = begin_import(db, paths, fmt, s.redirect_paths, s.launch_paths, redaction, format_options)
     confirmed = {r[0] for r in db.conn.execute("SELECT path FROM redirect_paths")}
     todo = remote.plan(db.conn, paths, since, until)  # buckets listed, known objects left out
     results = [FileResult(path=url, status="error", message=msg) for url, msg in todo.failed]
@@ -117,8 +142,8 @@ def import_paths(
     run = _Run(
         import_id,
         fmt,
-        frozenset(map(_norm_path, redirect_paths)),
-        frozenset(map(_norm_path, launch_paths)),
+        frozenset(s.redirect_paths),
+        frozenset(s.launch_paths),
         confirmed,
         redaction,
         format_options,
@@ -127,6 +152,8 @@ def import_paths(
         workers,
         final,
         settle,
+        s.key,
+        applied.why,
     )
     try:
         if dask is not None and todo.items:
@@ -143,10 +170,15 @@ def import_paths(
             workers.pool.terminate()
             workers.pool.join()
     # The derived tables, in one transaction of their own for all the run's files (and any a
-    # killed run left); a database error here is the run's (cli says so).
-    refresh_pending(db.conn)
+    # killed run left); a database error here is the run's (cli says so). A re-read deleted
+    # rows, whose states may be gone: then they are rebuilt (store.mark_derived_stale).
+    if any(r.reread for r in results):
+        ensure_schema(db)
+    else:
+        refresh_pending(db.conn)
     res = finish_import(db, import_id, results)
     res.objects_listed, res.objects_skipped = todo.listed, todo.skipped
+    _settings.end_run(db.conn, applied, res)
     return res
 
 
@@ -254,6 +286,13 @@ def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None, before_commit=
 def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
     conn = db.conn
     ident = _identify(conn, src, result)
+    fp, taken_upto = ident.fingerprint, 0
+    if run.settings_key and fp and not ident.prefix and _settings.is_stale(conn, fp, run.settings_key):
+        # Read under other settings: its rows go, and it is read again from byte 0 (an
+        # unterminated last line an earlier run took is taken again: taken_upto).
+        taken_upto = _settings.forget_source(conn, fp, run.import_id)
+        result.reread, result.resumed_from, result.note = run.reread_why, 0, ""
+        ident = checkpoint.Identity(None)
     if ident.prefix:
         result.status = "up to date"
         result.message = "a shorter copy of content already imported"
@@ -267,6 +306,7 @@ def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
     start = _skip_imported(src, ident, run, result)
     if start is None:
         return
+    start.taken_upto = taken_upto
     scanned = _scan_blocks(src, start, ident.lines, scan, run, result)
     _time_range(src, scanned, fmt, scan, result)
     defer_derived(conn, fp, run.import_id)  # the events analysis reads: refreshed after the run
@@ -283,6 +323,7 @@ def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
         import_id=run.import_id,
         result=result,
         waiting=scanned.waiting,
+        settings=run.settings_key,
     )
     _remember_paths(conn, scan.newly_confirmed, run)
 
@@ -339,6 +380,7 @@ def _choose_format(src: _Opened, known, run: _Run, result: FileResult):
             hint = _formats.forced_note(fmt, sample, run.format_options)
             if hint:
                 result.warnings.append(f"{src.label}: {hint}")
+                result.format_contradicted = True
         elif known and known.format:
             try:
                 fmt = _formats.get_format(known.format, sample, run.format_options)
@@ -366,6 +408,7 @@ class _Start:
     buf: bytes
     voucher: checkpoint.Voucher
     mid_line: bool  # resumed inside a line whose start an earlier run took
+    taken_upto: int = 0  # a re-read: an earlier run took every line ending by here
 
 
 def _skip_imported(src: _Opened, ident: checkpoint.Identity, run: _Run, result: FileResult) -> _Start | None:
@@ -437,10 +480,13 @@ class _LongLine:
         self.size += len(piece)
 
 
-def _take_last_line(src: _Opened, run: _Run, result: FileResult) -> bool:
+def _take_last_line(src: _Opened, run: _Run, result: FileResult, taken: bool = False) -> bool:
     """May an unterminated last line be imported now? Yes when the input cannot grow any
     more: stdin and archives (unless damaged: the line may be cut), ``--final``, or a file
-    not modified for ``settle`` seconds (a writer finishes a line in one write)."""
+    not modified for ``settle`` seconds (a writer finishes a line in one write); and when
+    an earlier run took it (*taken*: a re-read)."""
+    if taken:
+        return True
     if src.streaming:
         return not result.warnings
     if run.final:
@@ -519,7 +565,7 @@ def _scan_blocks(
                 pending.feed(piece)
 
             rest, n = to_newline(buf, feed)
-            if rest is None and not _take_last_line(src, run, result):
+            if rest is None and not _take_last_line(src, run, result, pos + n <= start.taken_upto):
                 waiting = n
                 result.partial_line = True
                 result.warnings.append(f"{label}: 1 line waiting for its newline ({n:,} bytes so far)")
@@ -539,7 +585,7 @@ def _scan_blocks(
         buf += chunk
     disp.drain()
     if buf:
-        if _take_last_line(src, run, result):
+        if _take_last_line(src, run, result, pos + len(buf) <= start.taken_upto):
             scan.scan(buf + b"\n", pos, line_no)
             result.lines += 1
             last_line = buf
