@@ -267,13 +267,17 @@ def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None, before_commit=
                 if conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O)
                     conn.execute("ROLLBACK")
                 raise
+    except _NotReread as e:  # rolled back: the file keeps the rows it had
+        result.status, result.message, result.reread = "up to date", str(e), ""
+        result.warnings.append(f"{label}: {e}")
     except InputError as e:
         result.status, result.message = "error", str(e)
     except sqlite3.Error as e:
         result.status, result.message = "error", f"{label}: database error, file rolled back: {e}"
     except OSError as e:
         result.status, result.message = "error", f"{label}: read error, file rolled back: {e.strerror or e}"
-    if result.status == "error":  # rolled back: nothing of this file counts as read or stored
+    if result.status == "error" or result.message.startswith("not re-read"):
+        # rolled back: nothing of this file counts as read or stored
         for k in ("lines", "redirects", "inserted", "duplicates", "launches", "ordinary", "rejected"):
             setattr(result, k, 0)
         result.reject_reasons, result.ignored_callbacks = {}, {}
@@ -281,6 +285,11 @@ def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None, before_commit=
 
 
 # --- the phases of one file ------------------------------------------------------------------
+
+
+class _NotReread(Exception):
+    """A re-read given up, rolled back with the file's transaction: a ``--format`` that
+    auto-detection contradicts never replaces rows read with a format that fitted."""
 
 
 def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
@@ -298,6 +307,8 @@ def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
         result.message = "a shorter copy of content already imported"
         return
     fmt = _choose_format(src, ident.known, run, result)
+    if result.reread and result.format_contradicted:
+        raise _NotReread(f"not re-read: --format {fmt.name} does not fit it (it keeps the rows it had)")
     fp = ident.fingerprint or checkpoint.new_fingerprint(conn, src.first)
     result.fingerprint = fp
     scan = _FileScan(

@@ -286,11 +286,12 @@ def apply(conn: sqlite3.Connection, change: Change, *, reset: bool = False) -> A
     return Applied(new, before, notes if before is not None else [], change.format is not None, warnings)
 
 
-def keep_format(conn: sqlite3.Connection, applied: Applied, fmt_used: str) -> str | None:
+def keep_format(conn: sqlite3.Connection, applied: Applied, fmt_used: str, n_read: int) -> str | None:
     """A ``--format`` that auto-detection contradicted on a file is not kept as a setting:
     the stored format goes back to what it was, and the files read with it are stale (their
     key is the contradicted one), so the next run without ``--format`` re-reads them.
-    Returns the note to print, or None when nothing was reverted."""
+    *n_read* is how many files the run read with it. Returns the note to print, or None when
+    nothing was reverted."""
     if not applied.format_given:
         return None
     back = (applied.before or Settings()).format
@@ -298,10 +299,13 @@ def keep_format(conn: sqlite3.Connection, applied: Applied, fmt_used: str) -> st
         return None
     with conn:
         _save(conn, replace(applied.settings, format=back))
-    return (
-        f"--format {fmt_used} is not kept as a setting (auto-detection contradicts it); the files "
-        f"read with it are re-read with format {back} by the next import (no FILES needed)"
-    )
+    note = f"--format {fmt_used} is not kept as a setting (auto-detection contradicts it)"
+    if n_read:
+        note += (
+            f"; the {n_read} file{'s' if n_read != 1 else ''} read with it this run are re-read with "
+            f"format {back} by the next import (no FILES needed)"
+        )
+    return note
 
 
 def stale_sources(conn: sqlite3.Connection, key: str) -> list[tuple[str, str | None, str]]:
@@ -405,9 +409,14 @@ def end_run(conn: sqlite3.Connection, applied: Applied, res) -> None:
     res.settings, res.settings_changes = s.to_dict(), list(applied.changes)
     res.warnings = list(applied.warnings)
     if any(r.format_contradicted for r in res.files):
-        note = keep_format(conn, applied, s.format)
-        res.settings_changes += [note] if note else []
+        note = keep_format(conn, applied, s.format, sum(r.status == "imported" for r in res.files))
+        if note:
+            res.settings_changes.append(note)
+            s = load(conn) or s
+            res.settings = s.to_dict()
+    # Stale under the settings now stored; those this run read are the next run's re-reads.
     res.not_reread = [
         {"path": p, "why": why or "its content no longer matches what was imported (rewritten or truncated)"}
-        for _, p, why in stale_sources(conn, s.key)
+        for fp, p, why in stale_sources(conn, s.key)
+        if fp not in {r.fingerprint for r in res.files if r.status == "imported"}
     ]
