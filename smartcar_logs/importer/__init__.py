@@ -5,6 +5,7 @@ The pipeline, one module per step:
 * :mod:`.discovery` which files, in which order (directories, globs, rotation order);
 * :mod:`.inputs` opening them (files, stdin, archives) and the hostile-input defences;
 * :mod:`.checkpoint` which content a file is and how far it was imported (exactly once);
+* :mod:`.resume` where reading one starts: resumed, or re-read when the settings changed;
 * :mod:`.paths` which path a request is for;
 * :mod:`.scan` finding and parsing the candidate lines, in worker processes for big files
   (:mod:`.fused` the commonest line in one match);

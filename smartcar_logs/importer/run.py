@@ -34,6 +34,7 @@ from .results import (
     count_file,
     finish_import,
 )
+from .resume import Start, skip_imported, where_to_start
 from .scan import _dispatcher, _FileScan, _make_workers, _Workers, redact_raw
 
 __all__ = ["import_paths", "import_file"]
@@ -294,14 +295,7 @@ class _NotReread(Exception):
 
 def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
     conn = db.conn
-    ident = _identify(conn, src, result)
-    fp, taken_upto = ident.fingerprint, 0
-    if run.settings_key and fp and not ident.prefix and _settings.is_stale(conn, fp, run.settings_key):
-        # Read under other settings: its rows go, and it is read again from byte 0 (an
-        # unterminated last line an earlier run took is taken again: taken_upto).
-        taken_upto = _settings.forget_source(conn, fp, run.import_id)
-        result.reread, result.resumed_from, result.note = run.reread_why, 0, ""
-        ident = checkpoint.Identity(None)
+    ident, taken_upto = where_to_start(conn, src, run, result)
     if ident.prefix:
         result.status = "up to date"
         result.message = "a shorter copy of content already imported"
@@ -314,7 +308,7 @@ def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
     scan = _FileScan(
         db, result, fp, fmt, run.import_id, run.redirect_paths, run.launch_paths, run.confirmed, run.redaction
     )
-    start = _skip_imported(src, ident, run, result)
+    start = skip_imported(src, ident, run.chunk_size, result)
     if start is None:
         return
     start.taken_upto = taken_upto
@@ -337,43 +331,6 @@ def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
         settings=run.settings_key,
     )
     _remember_paths(conn, scan.newly_confirmed, run)
-
-
-def _content(src: _Opened) -> checkpoint.Content:
-    """The input as identification sees it: plain files can be read back at any offset."""
-    raw, size, read_at = src.raw, None, None
-    if not src.streaming and raw.seekable():
-        try:
-            size = os.fstat(raw.fileno()).st_size
-        except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
-            size = None
-
-        def read_at(a: int, b: int) -> bytes | None:
-            try:
-                here = raw.tell()
-                raw.seek(a)
-                data = raw.read(b - a)
-                raw.seek(here)
-            except (OSError, ValueError):
-                return None
-            return data if len(data) == b - a else None
-
-    return checkpoint.Content(src.first, complete=src.complete, size=size, read_at=read_at)
-
-
-def _identify(conn, src: _Opened, result: FileResult) -> checkpoint.Identity:
-    """Which source this is and how far an earlier run got (``result.resumed_from``)."""
-    ident = checkpoint.identify(conn, _content(src))
-    known = ident.known
-    result.fingerprint = ident.fingerprint
-    result.resumed_from = ident.bytes_done
-    path_for_db = inputs.source_path(src.label)
-    if ident.note:
-        result.warnings.append(f"{src.label}: {ident.note}")
-        result.note = ident.note
-    elif known and known.path and path_for_db and known.path != path_for_db:
-        result.note = f"same content as {known.path}"
-    return ident
 
 
 def _choose_format(src: _Opened, known, run: _Run, result: FileResult):
@@ -410,50 +367,6 @@ def _choose_format(src: _Opened, known, run: _Run, result: FileResult):
         raise InputError(f"{src.label}: {e}") from None
     result.format = fmt.name
     return fmt
-
-
-@dataclass
-class _Start:
-    """Where this run starts reading: the bytes from there, and what vouches for the rest."""
-
-    buf: bytes
-    voucher: checkpoint.Voucher
-    mid_line: bool  # resumed inside a line whose start an earlier run took
-    taken_upto: int = 0  # a re-read: an earlier run took every line ending by here
-
-
-def _skip_imported(src: _Opened, ident: checkpoint.Identity, run: _Run, result: FileResult) -> _Start | None:
-    """Skip what an earlier run already imported; None when this content holds nothing new
-    (a shorter copy of what was imported, found out by reading a stream)."""
-    buf, bd, seed = src.first, ident.bytes_done, ident.seed
-    if not bd:
-        return _Start(buf, checkpoint.Voucher(0), False)
-    T = checkpoint.TAIL_BYTES
-    if len(buf) >= bd:
-        seed, buf = buf[max(0, bd - T) : bd], buf[bd:]
-    elif not src.streaming and src.raw.seekable():
-        if seed is None:
-            src.raw.seek(max(0, bd - T))
-            seed = src.raw.read(bd - max(0, bd - T))
-        src.raw.seek(bd)
-        buf = b""
-    else:
-        skip, recent = bd - len(buf), buf[-T:]
-        buf = b""
-        while skip > 0:
-            got = read_chunk(src.stream, min(skip, run.chunk_size), result.warnings, src.label)
-            if not got:
-                break
-            skip -= len(got)
-            recent = (recent + got[-T:])[-T:]
-        if skip > 0:
-            # A partial copy of content we already have: nothing in it is new.
-            result.status = "up to date"
-            result.message = "a shorter copy of content already imported"
-            return None
-        seed = recent
-    seed = seed or b""
-    return _Start(buf, checkpoint.Voucher(bd, seed), bool(seed) and seed[-1:] != b"\n")
 
 
 @dataclass
@@ -510,7 +423,7 @@ def _take_last_line(src: _Opened, run: _Run, result: FileResult, taken: bool = F
 
 
 def _scan_blocks(
-    src: _Opened, start: _Start, line_no: int, scan: _FileScan, run: _Run, result: FileResult
+    src: _Opened, start: Start, line_no: int, scan: _FileScan, run: _Run, result: FileResult
 ) -> _Scanned:
     """The chunk loop: whole lines go to the scanner block by block; then the last line.
 
