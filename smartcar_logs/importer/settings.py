@@ -318,7 +318,7 @@ def stale_sources(conn: sqlite3.Connection, key: str) -> list[tuple[str, str | N
         if path is None:
             why = "read from stdin"
         elif "://" in path:
-            why = "in object storage (import its URL again after removing its row from objects)"
+            why = "in object storage: re-read when its bucket or prefix is imported again"
         elif not os.path.isfile(path):
             why = "no longer there (rotated away or removed)"
         else:
@@ -387,11 +387,19 @@ def with_rereads(conn: sqlite3.Connection, plan: InputPlan, key: str) -> tuple[l
     """A run's inputs: the stale sources that can be re-read (in the order they were first
     imported), then *plan*'s; and the bytes they hold on disk, for a progress bar."""
     named = {os.path.abspath(p) for p in plan.paths if p != "-" and "://" not in p}
-    extra = []
-    for _, path, why in stale_sources(conn, key):
+    extra, objects = [], []
+    for fp, path, why in stale_sources(conn, key):
         if not why and path not in named:
             named.add(path)
             extra.append(path)
+        elif path is not None and "://" in path:
+            objects.append((fp,))
+    # An object is skipped from a listing when its tag is known (remote.known_objects): a stale
+    # one is forgotten there, so a listing that names it reads it, and the read re-reads it.
+    # Harmless if the settings change back first: the read then finds it current, up to date.
+    if objects:
+        with conn:
+            conn.executemany("DELETE FROM objects WHERE fingerprint = ?", objects)
     total = plan.total_bytes
     for p in extra:
         try:
