@@ -52,11 +52,14 @@ def print_import(result, db_path: str) -> None:
             shown = ", ".join(f"{clean(p)} {n:,}" for p, n in top[:3])
             more = f" and {len(top) - 3} more" if len(top) > 3 else ""
             total = sum(f.ignored_callbacks.values())
-            path = clean(top[0][0])
+            # One path: named in the command; several: the user picks (an app's other OAuth
+            # callbacks, Google's say, look the same).
+            path = clean(top[0][0]) if len(top) == 1 else "PATH"
             echo(
                 f"    ordinary: {total:,} OAuth-looking requests without Smartcar evidence on "
-                f"{shown}{more}; if {path} is your redirect path, this takes it, in what was imported "
-                f"too: smartcar-logs import --db {clean(db_path)} --redirect-path {path}"
+                f"{shown}{more}; if {'it' if len(top) == 1 else 'one'} is your Connect redirect path, "
+                f"this takes it, in what was imported too: "
+                f"smartcar-logs import --db {clean(db_path)} --redirect-path {path}"
             )
     if result.objects_listed:
         echo(
