@@ -29,6 +29,9 @@ def print_import(result, db_path: str) -> None:
     for f in result.files:
         if f.status == "error":
             continue  # said once, on stderr, as it happened
+        if f.status == "not re-read":
+            echo(f"{clean(f.path)}: not re-read: {clean(f.message)}")
+            continue
         share = f" ({f.format_share:.0%} of sample lines matched)" if f.format_share is not None else ""
         resumed = f", resumed at byte {f.resumed_from:,}" if f.resumed_from else ""
         resumed += ", re-read from the start (settings changed)" if f.reread else ""

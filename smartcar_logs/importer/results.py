@@ -31,7 +31,7 @@ class InputError(Exception):
 @dataclass
 class FileResult:
     path: str
-    status: str = "imported"  # imported | up to date | empty | error
+    status: str = "imported"  # imported | up to date | empty | error | not re-read
     message: str = ""
     fingerprint: str | None = None
     format: str | None = None

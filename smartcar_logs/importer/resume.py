@@ -12,7 +12,18 @@ from . import settings as _settings
 from .inputs import _Opened, read_chunk
 from .results import FileResult
 
-__all__ = ["Start", "where_to_start", "skip_imported"]
+__all__ = ["Start", "NotReread", "where_to_start", "skip_imported"]
+
+
+class NotReread(Exception):
+    """A re-read given up, rolled back with the file's transaction, so the source keeps the rows
+    it had: a ``--format`` that auto-detection contradicts never replaces rows read with a format
+    that fitted (*warn*), and a file named only to re-read a source, whose content is no longer
+    that source's, is not imported (the run's ``not_reread`` says so)."""
+
+    def __init__(self, message: str, warn: bool = True):
+        super().__init__(message)
+        self.warn = warn
 
 
 def where_to_start(conn, src: _Opened, run, result: FileResult) -> tuple[checkpoint.Identity, int]:
@@ -27,6 +38,8 @@ def where_to_start(conn, src: _Opened, run, result: FileResult) -> tuple[checkpo
         taken_upto = _settings.forget_source(conn, fp, run.import_id)
         result.reread, result.resumed_from, result.note = run.reread_why, 0, ""
         return checkpoint.Identity(None), taken_upto
+    if src.label in run.reread_only:  # added by with_rereads, and not that content any more
+        raise NotReread("its content is no longer what was imported from it", warn=False)
     return ident, 0
 
 

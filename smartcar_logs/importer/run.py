@@ -34,7 +34,7 @@ from .results import (
     count_file,
     finish_import,
 )
-from .resume import Start, skip_imported, where_to_start
+from .resume import NotReread, Start, skip_imported, where_to_start
 from .scan import _dispatcher, _FileScan, _make_workers, _Workers, redact_raw
 
 __all__ = ["import_paths", "import_file"]
@@ -62,6 +62,7 @@ class _Run:
     settle: float = SETTLE_SECONDS
     settings_key: str | None = None  # the stored settings' key; None: no re-reads (import_file)
     reread_why: str = ""  # why a source read under other settings is re-read
+    reread_only: frozenset = frozenset()  # paths read only to re-read what was imported from them
 
 
 def import_paths(
@@ -124,7 +125,12 @@ def import_paths(
         reset=reset_settings,
     )
     s = applied.settings
-    paths, total = _settings.with_rereads(db.conn, plan, s.key)
+    paths, extra, total = _settings.with_rereads(db.conn, plan, s.key)
+    here = []
+    if dask is not None and applied.reread:
+        # The cluster's scan resumes each file from its checkpoint and knows nothing of
+        # re-reads: the run that changes the settings reads here.
+        dask, here = None, ["read here, not on the Dask cluster, to re-read what was imported"]
     if on_total is not None:
         on_total(total)
     fmt, format_options = s.format, s.format_options
@@ -155,6 +161,7 @@ def import_paths(
         settle,
         s.key,
         applied.why,
+        frozenset(extra),
     )
     try:
         if dask is not None and todo.items:
@@ -180,6 +187,7 @@ def import_paths(
     res = finish_import(db, import_id, results)
     res.objects_listed, res.objects_skipped = todo.listed, todo.skipped
     _settings.end_run(db.conn, applied, res)
+    res.settings_changes += here
     return res
 
 
@@ -268,16 +276,17 @@ def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None, before_commit=
                 if conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O)
                     conn.execute("ROLLBACK")
                 raise
-    except _NotReread as e:  # rolled back: the file keeps the rows it had
-        result.status, result.message, result.reread = "up to date", str(e), ""
-        result.warnings.append(f"{label}: {e}")
+    except NotReread as e:  # rolled back: the source keeps the rows it had
+        result.status, result.message, result.reread = "not re-read", str(e), ""
+        if e.warn:
+            result.warnings.append(f"{label}: not re-read: {e}")
     except InputError as e:
         result.status, result.message = "error", str(e)
     except sqlite3.Error as e:
         result.status, result.message = "error", f"{label}: database error, file rolled back: {e}"
     except OSError as e:
         result.status, result.message = "error", f"{label}: read error, file rolled back: {e.strerror or e}"
-    if result.status == "error" or result.message.startswith("not re-read"):
+    if result.status in ("error", "not re-read"):
         # rolled back: nothing of this file counts as read or stored
         for k in ("lines", "redirects", "inserted", "duplicates", "launches", "ordinary", "rejected"):
             setattr(result, k, 0)
@@ -286,11 +295,6 @@ def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None, before_commit=
 
 
 # --- the phases of one file ------------------------------------------------------------------
-
-
-class _NotReread(Exception):
-    """A re-read given up, rolled back with the file's transaction: a ``--format`` that
-    auto-detection contradicts never replaces rows read with a format that fitted."""
 
 
 def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
@@ -302,7 +306,7 @@ def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
         return
     fmt = _choose_format(src, ident.known, run, result)
     if result.reread and result.format_contradicted:
-        raise _NotReread(f"not re-read: --format {fmt.name} does not fit it (it keeps the rows it had)")
+        raise NotReread(f"--format {fmt.name} does not fit it (it keeps the rows it had)")
     fp = ident.fingerprint or checkpoint.new_fingerprint(conn, src.first)
     result.fingerprint = fp
     scan = _FileScan(

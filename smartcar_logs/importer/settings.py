@@ -383,9 +383,10 @@ def show(conn: sqlite3.Connection) -> dict:
     return {"stored": stored is not None, "settings": s.to_dict(), "evidence_paths": evidence, "stale": stale}
 
 
-def with_rereads(conn: sqlite3.Connection, plan: InputPlan, key: str) -> tuple[list[str], int]:
+def with_rereads(conn: sqlite3.Connection, plan: InputPlan, key: str) -> tuple[list[str], list[str], int]:
     """A run's inputs: the stale sources that can be re-read (in the order they were first
-    imported), then *plan*'s; and the bytes they hold on disk, for a progress bar."""
+    imported), then *plan*'s; those added for re-reading; and the bytes they all hold on disk,
+    for a progress bar."""
     named = {os.path.abspath(p) for p in plan.paths if p != "-" and "://" not in p}
     extra, objects = [], []
     for fp, path, why in stale_sources(conn, key):
@@ -406,7 +407,7 @@ def with_rereads(conn: sqlite3.Connection, plan: InputPlan, key: str) -> tuple[l
             total += os.path.getsize(p)
         except OSError:
             pass
-    return extra + list(plan.paths), total
+    return extra + list(plan.paths), extra, total
 
 
 def end_run(conn: sqlite3.Connection, applied: Applied, res) -> None:
