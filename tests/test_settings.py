@@ -183,3 +183,15 @@ def test_the_library_reports_the_planned_bytes_and_the_json(tmp_path):
     out = res.to_json("x.db")
     assert out["db"] == "x.db" and out["inserted"] == 2 and len(out["files"]) == 2
     assert out["settings"]["format"] == "auto" and out["reread"] == [] and out["not_reread"] == []
+
+
+def test_a_rereading_run_imports_nothing_new(tmp_path):
+    log, db = write(tmp_path, "access.log", LOG), tmp_path / "mine.db"
+    run("import", "--db", db, log)
+    write(tmp_path, "access.log", clf(f"{LAUNCH}?state=new"))  # truncated and rewritten since
+    out = json.loads(run("import", "--db", db, "--json", "--launch-path", LAUNCH).stdout)
+    assert [f["status"] for f in out["files"]] == ["not re-read"]
+    assert "no longer matches what was imported" in out["not_reread"][0]["why"]
+    assert count(db, "launches") == 0 and count(db, "redirects") == 2  # kept; nothing new read
+    r = run("import", "--db", db, log)  # named: the new content is imported as usual
+    assert r.exit_code == 0 and rows(db, "SELECT state FROM launches") == [("new",)]
