@@ -281,7 +281,15 @@ def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None, before_commit=
         if e.warn:
             result.warnings.append(f"{label}: not re-read: {e}")
     except InputError as e:
-        result.status, result.message = "error", str(e)
+        if result.reread:  # the new settings do not fit a file the old ones read: rows kept
+            result.status, result.message, result.reread = (
+                "not re-read",
+                f"{e} (it keeps the rows it had)",
+                "",
+            )
+            result.warnings.append(f"not re-read: {result.message}")
+        else:
+            result.status, result.message = "error", str(e)
     except sqlite3.Error as e:
         result.status, result.message = "error", f"{label}: database error, file rolled back: {e}"
     except OSError as e:
