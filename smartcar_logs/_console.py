@@ -6,7 +6,7 @@ import re
 
 import click
 
-__all__ = ["clean", "print_import"]
+__all__ = ["clean", "print_import", "print_settings_news", "print_settings"]
 
 # ANSI CSI/OSC/other escapes, C0/C1 controls, and Unicode bidi overrides/isolates and line
 # separators (they reorder or split what the terminal shows). Tab and newline become spaces
@@ -29,8 +29,12 @@ def print_import(result, db_path: str) -> None:
     for f in result.files:
         if f.status == "error":
             continue  # said once, on stderr, as it happened
+        if f.status == "not re-read":
+            echo(f"{clean(f.path)}: not re-read: {clean(f.message)}")
+            continue
         share = f" ({f.format_share:.0%} of sample lines matched)" if f.format_share is not None else ""
         resumed = f", resumed at byte {f.resumed_from:,}" if f.resumed_from else ""
+        resumed += ", re-read from the start (settings changed)" if f.reread else ""
         waiting = ", 1 line waiting for its newline" if f.partial_line else ""
         if f.status == "empty":
             echo(f"{clean(f.path)}: {clean(f.message)}")
@@ -51,9 +55,14 @@ def print_import(result, db_path: str) -> None:
             shown = ", ".join(f"{clean(p)} {n:,}" for p, n in top[:3])
             more = f" and {len(top) - 3} more" if len(top) > 3 else ""
             total = sum(f.ignored_callbacks.values())
+            # One path: named in the command; several: the user picks (an app's other OAuth
+            # callbacks, Google's say, look the same).
+            path = clean(top[0][0]) if len(top) == 1 else "PATH"
             echo(
                 f"    ordinary: {total:,} OAuth-looking requests without Smartcar evidence on "
-                f"{shown}{more} (--redirect-path takes a path as a Connect redirect path)"
+                f"{shown}{more}; if {'it' if len(top) == 1 else 'one'} is your Connect redirect path, "
+                f"this takes it, in what was imported too: "
+                f"smartcar-logs import --db {clean(db_path)} --redirect-path {path}"
             )
     if result.objects_listed:
         echo(
@@ -87,3 +96,59 @@ def print_import(result, db_path: str) -> None:
 
     echo(f"parser: {_speed.describe()}")
     echo(f"database: {clean(db_path)}")
+
+
+def print_settings_news(result) -> None:
+    """On stderr: what the run's options changed in the remembered settings, what was re-read
+    because of it, and what could not be re-read (it keeps the rows it had)."""
+    echo = click.echo
+    for c in result.settings_changes:
+        echo(f"settings: {clean(c)}", err=True)
+    for w in result.warnings:
+        echo(f"warning: {clean(w)}", err=True)
+    reread = result.reread
+    if reread:
+        n = len(reread)
+        echo(
+            f"re-read {n:,} input{'s' if n != 1 else ''} imported under other settings, from the start "
+            f"({clean(reread[0].reread)})",
+            err=True,
+        )
+    if result.not_reread and (reread or result.settings_changes):
+        n = len(result.not_reread)
+        echo(
+            f"warning: {n:,} input{'s' if n != 1 else ''} imported under other settings could not be "
+            "re-read and keep their rows:",
+            err=True,
+        )
+        for d in result.not_reread[:10]:
+            echo(f"  {clean(d['path'] or '<stdin>')}: {clean(d['why'])}", err=True)
+        if n > 10:
+            echo(f"  ... and {n - 10:,} more (import --json lists them)", err=True)
+
+
+def print_settings(d: dict, db_path: str) -> None:
+    """The remembered settings, one per line (``smartcar-logs settings``)."""
+    echo = click.echo
+    if d.get("stored") is False:
+        echo(f"{clean(db_path)}: no settings stored yet (the first import stores them)")
+    s = d["settings"]
+
+    def paths(v):
+        return ", ".join(map(clean, v)) or "(none)"
+
+    redirect = paths(s["redirect_paths"]) if s["redirect_paths"] else "(recognised from evidence)"
+    echo(f"redirect paths: {redirect}")
+    echo(f"launch paths:   {paths(s['launch_paths'])}")
+    echo(f"format:         {clean(s['format'])}")
+    for k in ("log_format", "url_field", "time_field"):
+        if s[k]:
+            echo(f"{k.replace('_', '-') + ':':<16}{clean(s[k])}")
+    redact = (
+        ", ".join(f"{clean(f)}={clean(m)}" for f, m in sorted(s["redact"].items())) or "(none: values kept)"
+    )
+    echo(f"redaction:      {redact}")
+    if d.get("evidence_paths"):
+        echo(f"redirect paths confirmed by evidence: {paths(d['evidence_paths'])}")
+    if d.get("stale"):
+        echo(f"{d['stale']:,} inputs hold rows read under other settings (import re-reads those it can)")

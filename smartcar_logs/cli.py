@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from ._console import clean, print_import
+from ._console import clean, print_import, print_settings_news
 
 
 def _load_sqlite_utils_without_pandas() -> None:
@@ -91,14 +91,14 @@ def cli():
 
 
 @cli.command(name="import")
-@click.argument("files", nargs=-1, required=True)
+@click.argument("files", nargs=-1)
 @db_option
 @click.option(
     "--redirect-path",
     "redirect_paths",
     multiple=True,
     metavar="PATH",
-    help="The app's REDIRECT_URI path (repeatable). Without it, Smartcar redirect "
+    help="The app's REDIRECT_URI path (repeatable; remembered). Without any, Smartcar redirect "
     "paths are recognised from Smartcar-specific evidence.",
 )
 @click.option(
@@ -106,31 +106,52 @@ def cli():
     "launch_paths",
     multiple=True,
     metavar="PATH",
-    help="The app's own Connect-launch endpoint (repeatable), for the funnel.",
+    help="The app's own Connect-launch endpoint (repeatable; remembered), for the funnel.",
+)
+@click.option(
+    "--no-redirect-path",
+    "no_redirect_paths",
+    multiple=True,
+    metavar="PATH",
+    help="Remove a remembered redirect path (repeatable).",
+)
+@click.option(
+    "--no-launch-path",
+    "no_launch_paths",
+    multiple=True,
+    metavar="PATH",
+    help="Remove a remembered launch path (repeatable).",
+)
+@click.option(
+    "--reset-settings",
+    is_flag=True,
+    help="Forget the remembered settings first (then apply the options given).",
 )
 @click.option(
     "--format",
     "fmt",
-    default="auto",
-    show_default=True,
-    help="Log format: auto (detected per file); nginx or apache (combined or common, detected); "
-    "alb, elb, cloudfront, w3c, s3, heroku, haproxy, envoy, "
-    "uwsgi, ssl-request, gcp, cloudflare, azure, traefik-json, kong, caddy, traefik-clf, combined, "
-    "common, werkzeug, json, urls, custom; WRAPPER+FORMAT for lines inside docker, cri, syslog, "
-    "journald or compose envelopes, e.g. syslog+haproxy (see docs/formats.md).",
+    default=None,
+    help="Log format (remembered; default auto: detected per file); nginx or apache (combined or "
+    "common, detected); alb, elb, cloudfront, w3c, s3, heroku, haproxy, envoy, uwsgi, ssl-request, gcp, "
+    "cloudflare, azure, traefik-json, kong, caddy, traefik-clf, combined, common, werkzeug, json, urls, "
+    "custom; WRAPPER+FORMAT for lines inside docker, cri, syslog, journald or compose envelopes, e.g. "
+    "syslog+haproxy (see docs/formats.md).",
 )
 @click.option(
     "--log-format",
     metavar="STRING",
-    help="Read the files with this Apache LogFormat or nginx log_format string (the 'custom' format).",
+    help="Read the files with this Apache LogFormat or nginx log_format string (the 'custom' "
+    "format; remembered, '' forgets it).",
 )
 @click.option(
     "--url-field",
     metavar="FIELD",
-    help="JSON logs: the field holding the request URL or path?query (dotted for nested).",
+    help="JSON logs: the field holding the request URL or path?query (dotted for nested; remembered).",
 )
 @click.option(
-    "--time-field", metavar="FIELD", help="JSON logs: the field holding the request time (dotted for nested)."
+    "--time-field",
+    metavar="FIELD",
+    help="JSON logs: the field holding the request time (dotted for nested; remembered).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table.")
@@ -146,9 +167,9 @@ def cli():
     "redact",
     multiple=True,
     metavar="FIELD=MODE",
-    help="Privacy (repeatable): FIELD vin, user_id, client_ip, user_agent, state or all; "
-    "MODE keep, hash (salted, joins still work) or drop. E.g. --redact all=hash "
-    "--redact client_ip=drop. Authorization codes are never stored.",
+    help="Privacy (repeatable; remembered, applies to rows written from then on): FIELD vin, "
+    "user_id, client_ip, user_agent, state or all; MODE keep, hash (salted, joins still work) or "
+    "drop. E.g. --redact all=hash --redact client_ip=drop. Authorization codes are never stored.",
 )
 @click.option(
     "--busy-timeout",
@@ -202,6 +223,9 @@ def import_(
     db_path,
     redirect_paths,
     launch_paths,
+    no_redirect_paths,
+    no_launch_paths,
+    reset_settings,
     fmt,
     log_format,
     url_field,
@@ -221,24 +245,30 @@ def import_(
     """Import access logs (plain, gzip, bz2, xz or zstd; '-' for stdin), from local files
     or object storage (s3://, gs://, az://; pip install 'smartcar-logs[cloud]').
 
+    The settings (paths, format, fields, redaction) are remembered in the database: later
+    runs use them without the flags. A changed setting is applied to what was imported too:
+    the files still there are re-read (no FILES needed). `smartcar-logs settings` shows them.
+
     \b
     Example:
         smartcar-logs import /var/log/nginx/access.log*
         smartcar-logs import --redirect-path /smartcar/callback --json access.log.gz
+        smartcar-logs import --launch-path /connect
         smartcar-logs import --since 2026-10-01 s3://my-logs/AWSLogs/123456789012/elasticloadbalancing/
         smartcar-logs import --dask local:4 gs://my-sink/requests/
     """
     from . import formats
-    from .importer import expand_inputs, import_paths
+    from .importer import import_paths, plan_inputs
 
     try:
+        # As typed: None leaves a remembered value, '' forgets it (importer/settings.py).
         format_options = formats.check_options(fmt, log_format, url_field, time_field)
     except formats.OptionError as e:
         raise click.BadParameter(clean(e), param_hint=e.option) from None
-    from .privacy import RedactionError, parse_redact, policy_conflicts
+    from .privacy import RedactionError, parse_redact
 
     try:
-        policy = parse_redact(redact)
+        parse_redact(redact)  # a usage error here; the library merges the fields named
     except RedactionError as e:
         raise click.BadParameter(str(e), param_hint="--redact") from None
     from .importer.remote import WindowError, check_window
@@ -249,31 +279,22 @@ def import_(
         raise click.BadParameter(clean(e), param_hint="--since/--until") from None
     if dask_address and "-" in files:
         raise click.BadParameter("--dask reads files and objects, not stdin", param_hint="--dask")
-    from .importer.remote import is_remote
-
-    planned = expand_inputs(files)
-    missing = [f for f in planned if f != "-" and not is_remote(f) and not os.path.exists(f)]
-    if missing and len(missing) == len(planned):
+    plan = plan_inputs(files)
+    if plan.paths and len(plan.missing) == len(plan.paths):
         # Nothing to read: say so once, and leave no database (nor imports row) behind.
-        for f in missing:
+        for f in plan.missing:
             click.echo(f"error: {clean(f)}: no such file or directory", err=True)
         sys.exit(1)
+    if not files and not os.path.exists(db_path):
+        raise click.UsageError(f"no database yet at {db_path}: give the FILES to import")
     db = _open(db_path, busy_timeout=busy_timeout)
-    for w in policy_conflicts(db, policy):
-        click.echo(f"warning: {clean(w)}", err=True)
-    total = 0
-    for f in planned:  # the bar counts bytes of the files a folder or glob names
-        try:
-            total += os.path.getsize(f) if f != "-" else 0
-        except OSError:
-            pass
     bar = None
     if not quiet:
         from tqdm import tqdm
 
-        # disable=None: no bar when stderr is not a terminal.
+        # disable=None: no bar when stderr is not a terminal; sized when the run says its total.
         bar = tqdm(
-            total=total or None,
+            total=None,
             unit="B",
             unit_scale=True,
             file=sys.stderr,
@@ -282,6 +303,11 @@ def import_(
             leave=False,
         )
 
+    def on_total(n: int) -> None:
+        if bar is not None and n:
+            bar.total = n
+            bar.refresh()
+
     def on_file(r):
         if r.status == "error":
             click.echo(f"error: {clean(r.message)}", err=True)
@@ -289,6 +315,7 @@ def import_(
             click.echo(f"warning: {clean(w)}", err=True)
 
     from .importer.cluster import ClusterError, connect
+    from .store import StoreError
 
     connected = []
 
@@ -299,14 +326,18 @@ def import_(
     try:
         result = import_paths(
             db,
-            files,
+            plan,
             fmt=fmt,
             redirect_paths=redirect_paths,
             launch_paths=launch_paths,
+            no_redirect_paths=no_redirect_paths,
+            no_launch_paths=no_launch_paths,
+            reset_settings=reset_settings,
+            on_total=on_total,
             progress=bar.update if bar is not None else None,
             on_file=on_file,
             format_options=format_options,
-            redaction=policy,
+            redaction=redact or None,
             jobs=jobs,
             since=since.date() if since else None,
             until=until.date() if until else None,
@@ -318,6 +349,8 @@ def import_(
         from .store import db_error_message
 
         raise click.ClickException(db_error_message(e, db, clean(db_path))) from None
+    except StoreError as e:  # the derived tables' rebuild after a re-read
+        raise click.ClickException(clean(e)) from None
     except ClusterError as e:
         raise click.ClickException(clean(e)) from None
     finally:
@@ -328,31 +361,12 @@ def import_(
     if bar is not None:
         bar.close()
     if as_json:
-        d = result.to_dict()
-        out = {
-            k: d[k]
-            for k in (
-                "import_id",
-                "lines_read",
-                "redirects",
-                "inserted",
-                "duplicates",
-                "launches",
-                "ordinary",
-                "rejected",
-                "errors",
-                "by_outcome",
-                "redirect_paths",
-                "objects_listed",
-                "objects_skipped",
-                "parser",
-            )
-        }
-        out["files"] = d["files"]
-        out["db"] = db_path
-        click.echo(json.dumps(out, indent=2))
+        click.echo(json.dumps(result.to_json(db_path), indent=2))
     elif not quiet:
         print_import(result, db_path)
+    print_settings_news(result)
+    if not files and not result.files:
+        click.echo("nothing to re-read: every input imported was read under the current settings", err=True)
     if result.rejected:
         n = result.rejected
         click.echo(
@@ -360,6 +374,30 @@ def import_(
             err=True,
         )
     sys.exit(result.exit_status(strict=strict))
+
+
+@cli.command()
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def settings(db_path, as_json):
+    """Show the settings remembered in the database: every import uses them.
+
+    \b
+    Change them with import's options; they apply to what was imported too:
+        smartcar-logs import --launch-path /connect      (add; no FILES: re-read what is there)
+        smartcar-logs import --no-launch-path /connect   (remove)
+        smartcar-logs import --format auto               (back to auto-detection)
+        smartcar-logs import --reset-settings            (all back to the defaults)
+    """
+    from ._console import print_settings
+    from .importer.settings import show
+
+    db = _open(db_path, create=False)
+    d = show(db.conn)
+    if as_json:
+        click.echo(json.dumps({**d, "db": db_path}, indent=2))
+    else:
+        print_settings(d, db_path)
 
 
 def _vehicle_label(make: str, model: str | None) -> str:

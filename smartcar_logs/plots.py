@@ -367,7 +367,7 @@ def plot_funnel(ax: Axes, frame: pd.DataFrame, title: str = "Connection funnel")
     matplotlib.axes.Axes
     """
     if frame.empty or frame["n"].iloc[0] == 0:
-        return _no_data(ax, title, "No launches recorded (import with --launch-path)")
+        return _no_data(ax, title, "No launches recorded (smartcar-logs import --launch-path PATH)")
     colors = [OKABE_ITO["sky_blue"], OKABE_ITO["blue"], OKABE_ITO["bluish_green"]]
     y = np.arange(len(frame))[::-1]
     first = frame["n"].iloc[0]

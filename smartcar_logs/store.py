@@ -34,6 +34,8 @@ __all__ = [
     "REJECTS",
     "SOURCES",
     "SOURCE_HEADS",
+    "SETTINGS",
+    "mark_derived_stale",
     "RETRY_WINDOW_MINUTES",
     "PAIRING_WINDOW_MINUTES",
     "STATELESS_LAUNCH_PREFIX",
@@ -199,9 +201,13 @@ SOURCES = Table(
         ("note", "TEXT"),
         ("marks", "TEXT"),
         ("waiting", "INTEGER DEFAULT 0"),
+        ("settings", "TEXT"),  # the key of the settings it was read under (importer/settings.py)
     ),
     rowid=False,
 )
+# The settings that decide what a line is, stored on first use (importer/settings.py): one
+# row per setting, its value JSON.
+SETTINGS = Table("settings", (("key", "TEXT PRIMARY KEY"), ("value", "TEXT NOT NULL")), rowid=False)
 # The head hashes content is looked up by: one row per line end within a source's first
 # KiB (see importer/checkpoint.py), so a shorter copy still finds its source.
 SOURCE_HEADS = Table(
@@ -371,6 +377,12 @@ def refresh_pending(conn: sqlite3.Connection, *, wait: bool = True) -> int:
     return _derived.refresh_pending(conn, wait)
 
 
+def mark_derived_stale(conn: sqlite3.Connection) -> None:
+    """Rows were deleted (a re-read source): the next :func:`ensure_schema` rebuilds the derived
+    tables. Written in the deleting transaction, so a run killed after it still leads there."""
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('derived_version', 'stale')")
+
+
 def rebuild_derived(conn: sqlite3.Connection) -> None:
     """Recompute :data:`EVENTS` and :data:`ATTEMPTS` from every row.
 
@@ -401,7 +413,8 @@ CREATE TABLE IF NOT EXISTS imports (
     duplicates INTEGER DEFAULT 0,
     ordinary INTEGER DEFAULT 0,
     rejected INTEGER DEFAULT 0,
-    errors INTEGER DEFAULT 0
+    errors INTEGER DEFAULT 0,
+    reread INTEGER DEFAULT 0
 );
 -- Files whose rows the derived tables do not cover yet (defer_derived, refresh_pending).
 CREATE TABLE IF NOT EXISTS derived_pending (
@@ -431,6 +444,7 @@ _SCHEMA = (
     + SOURCES.ddl()
     + "CREATE INDEX IF NOT EXISTS sources_head ON sources (head_hash);\n"
     + SOURCE_HEADS.ddl()
+    + SETTINGS.ddl()
     + "".join(t.ddl() for t in (REDIRECTS, LAUNCHES, REJECTS, EVENTS, ATTEMPTS))
     + "".join(f"{ddl};\n" for ddl in DERIVED_INDEXES)
     + "CREATE INDEX IF NOT EXISTS launches_stateless ON launches (ts) WHERE state IS NULL OR state = '';\n"
@@ -618,6 +632,8 @@ def _drop_retired_indexes(conn) -> None:
 
 def _add_missing_columns(conn) -> None:
     """Columns declared since a database was created are added (a no-op read otherwise)."""
+    if "reread" not in {r[1] for r in conn.execute("PRAGMA table_info(imports)")}:
+        conn.execute("ALTER TABLE imports ADD COLUMN reread INTEGER DEFAULT 0")
     for table in (SOURCES, REDIRECTS, LAUNCHES, REJECTS):
         have = {r[1] for r in conn.execute(f"PRAGMA table_info({table.name})")}
         missing = [(n, t) for n, t in table.columns if n not in have]

@@ -238,7 +238,7 @@ def test_usage_errors_exit_2_in_every_command(tmp_path):
     cases = [
         ("import", "--db", db, "--format", "bogus", str(log)),
         ("import", "--db", db, "--redact", "vin=shred", str(log)),
-        ("import", "--db", db),
+        ("import", "--db", str(tmp_path / "none-yet.db")),  # no FILES and no database to re-read
         ("summary", "--db", db, "--top", "many"),
         ("report", "--db", db, "--since", "2026-13-45", "--out", str(tmp_path / "r.html")),
         ("generate", "--format", "bogus", str(tmp_path / "g.log")),

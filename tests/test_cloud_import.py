@@ -221,3 +221,19 @@ def test_gcs_and_azure_import_like_local(store, request, tmp_path):
     assert (
         import_paths(db, [f"{scheme}://{bucket}"], since=date(2026, 10, 1)).objects_skipped == len(objs) - 2
     )
+
+
+def test_a_setting_changed_rereads_objects_when_their_bucket_is_imported_again(s3, tmp_path):
+    fs, bucket = s3
+    lines = [combined_line(f"{CB}?user_id={UID}&state=s{i}", i) for i in range(5)]
+    lines += [combined_line(f"/connect/go?state=s{i}", i) for i in range(5)]
+    fs.pipe(f"{bucket}/web/access.log", "".join(lines).encode())
+    db = open_db(tmp_path / "o.db")
+    assert import_paths(db, [f"s3://{bucket}/web/"]).launches == 0
+    without_files = import_paths(db, [], launch_paths=["/connect/go"])
+    assert without_files.not_reread and "imported again" in without_files.not_reread[0]["why"]
+    again = import_paths(db, [f"s3://{bucket}/web/"])  # the flag is remembered
+    assert again.objects_skipped == 0 and again.files[0].reread and again.not_reread == []
+    assert db.execute("SELECT count(*) FROM launches").fetchone()[0] == 5
+    assert db.execute("SELECT count(*) FROM redirects").fetchone()[0] == 5
+    assert import_paths(db, [f"s3://{bucket}/web/"]).objects_skipped == 1

@@ -720,11 +720,18 @@ def test_forced_format_and_remembered_format(tmp_path):
     text, opts = CASES["custom"]
     p2 = tmp_path / "n.log"
     p2.write_text(text)
-    import_paths(db, [str(p2)], format_options=opts)
+    first = import_paths(db, [str(p2)], format_options=opts)
+    # The settings are the database's: the Caddy file, read as json before, is not re-read
+    # with a log format that does not fit it, and keeps its rows (importer/settings.py).
+    assert [f.status for f in first.files] == ["not re-read", "imported"] and first.errors == 0
+    assert db.execute(
+        "SELECT count(*) FROM redirects WHERE source_fp = ?", [res.files[0].fingerprint]
+    ).fetchone()[0]
     with p2.open("a") as fh:
         fh.write(f"[01/Oct/2026:09:10:01 +0200] 203.0.113.9 {CB}?user_id={UID}&state=s9 302\n")
-    again = import_paths(db, [str(p2)], format_options=opts)
-    assert again.files[0].format == "custom" and again.inserted == 1 and again.lines_read == 1
+    again = import_paths(db, [str(p2)])  # the log format is remembered
+    (n,) = [f for f in again.files if f.path == str(p2)]
+    assert n.format == "custom" and n.inserted == 1 and n.lines == 1
 
 
 # --- a JSON array document (gcloud logging read --format=json) ------------------------------------------
@@ -795,9 +802,26 @@ def test_cli_log_format_url_field_and_format_choices(tmp_path):
     assert out["files"][0]["format"] == "custom" and out["inserted"] == 3
 
     jl = write(tmp_path, "app.jsonl", json.dumps({"evt": {"target": OK}, "when": 1790838001}) + "\n")
-    r = run("import", "--db", db, "--json", "--url-field", "evt.target", "--time-field", "when", jl)
+    # The log format is remembered by the database and makes custom the only candidate: a JSON
+    # log in the same database takes forgetting it ('' forgets a remembered value).
+    r = run(
+        "import",
+        "--db",
+        db,
+        "--json",
+        "--log-format",
+        "",
+        "--url-field",
+        "evt.target",
+        "--time-field",
+        "when",
+        jl,
+    )
     out = json.loads(r.stdout)
-    assert out["files"][0]["format"] == "json" and out["inserted"] == 1
+    (got,) = [f for f in out["files"] if f["path"] == jl]
+    (kept,) = [f for f in out["files"] if f["path"] == log]  # no longer readable: keeps its rows
+    assert kept["status"] == "not re-read" and r.exit_code == 0
+    assert got["format"] == "json" and got["inserted"] == 1
 
     human = run("import", "--db", str(tmp_path / "y.db"), write(tmp_path, "h.log", CASES["heroku"][0]))
     assert "format heroku (100% of sample lines matched)" in human.stdout
@@ -883,7 +907,9 @@ def test_no_suggestion_for_a_name_like_none():
 
 def test_check_options_the_rules_between_the_flags():
     assert F.check_options() == F.FormatOptions()
-    assert F.check_options("auto", "", "evt.target", "when") == F.FormatOptions(None, "evt.target", "when")
+    # as given: '' forgets a remembered value, None leaves it (importer/settings.py)
+    assert F.check_options("auto", "", "evt.target", "when") == F.FormatOptions("", "evt.target", "when")
+    assert F.check_options(None, None, "evt.target") == F.FormatOptions(None, "evt.target", None)
     log_format = '%h %l %u %t "%r" %>s %b'
     assert F.check_options("custom", log_format).log_format == log_format
     assert F.check_options("auto", log_format).log_format == log_format

@@ -14,7 +14,7 @@ from smartcar_logs import privacy
 from smartcar_logs.formats import LogEntry, get_format
 from smartcar_logs.importer.scan import _parse_line, _ParseContext, _row
 from smartcar_logs.redirect import FIELDS, normalize
-from smartcar_logs.store import _SCHEMA, LAUNCHES, REDIRECT_COLUMNS, REDIRECTS, REJECTS, SOURCES
+from smartcar_logs.store import _SCHEMA, LAUNCHES, REDIRECT_COLUMNS, REDIRECTS, REJECTS, SETTINGS, SOURCES
 
 VIN = "5YJ3E1EA7KF317000"
 TARGET = (
@@ -42,7 +42,7 @@ def _ctx(**kw) -> _ParseContext:
 def test_schema_columns_are_the_declared_ones():
     conn = sqlite3.connect(":memory:")
     conn.executescript(_SCHEMA)
-    for t in (REDIRECTS, LAUNCHES, REJECTS, SOURCES):
+    for t in (REDIRECTS, LAUNCHES, REJECTS, SOURCES, SETTINGS):
         cols = tuple(r[1] for r in conn.execute(f"PRAGMA table_info({t.name})"))
         assert cols == (("id",) if t.rowid else ()) + t.names
     assert REDIRECT_COLUMNS == REDIRECTS.names

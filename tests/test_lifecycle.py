@@ -15,6 +15,15 @@ derived tables must equal a rebuild from the rows. A killed import may have comm
 its files: rows from nothing else may appear, and the next open brings the derived tables up
 to date with them.
 
+Settings stick (importer/settings.py): the first import stores the redirect and launch paths,
+and the machine also imports *without* them ("forget a flag": nothing may change) and turns a
+second launch path and a second redirect path on and off ("change a setting"). Lines on those
+two paths are what a setting decides: after every import, each of them that was imported and
+is still readable is a row exactly when its path is a setting (what a fresh database would
+hold for the same inputs); only a source that no current file can be identified as (rewritten
+away) may keep rows read under other settings, and the imports' counters still add up to the
+rows (``imports.reread`` counts the lines read again).
+
 ``make test`` runs a bounded, seeded exploration; ``make soak`` (SMARTCAR_LOGS_SOAK=N) runs N
 examples of up to 60 steps with fresh randomness.
 """
@@ -36,12 +45,16 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from helpers_derived import derived_tables, rebuilt_tables
 from logs import CB, LAUNCH, UID, clf
-from smartcar_logs.importer import import_paths
+from smartcar_logs.importer import checkpoint, import_paths
+from smartcar_logs.importer.settings import load
 from smartcar_logs.store import open_db
 
 SOAK = int(os.environ.get("SMARTCAR_LOGS_SOAK", "0"))
 
-KINDS = st.sampled_from(["redirect", "launch", "ordinary"])
+KINDS = st.sampled_from(["redirect", "launch", "ordinary", "launch2", "redirect2"])
+#: The paths a setting decides: (path, table, state prefix) for each kind of line on them.
+LAUNCH2, CB2 = "/connect/other", "/oauth/done"
+DEPENDENT = {"launch2": (LAUNCH2, "launches", "m"), "redirect2": (CB2, "redirects", "q")}
 # User-agent padding: lines from ~100 bytes (no padding) to ~700.
 PADS = st.integers(0, 600) | st.just(0)
 
@@ -53,6 +66,9 @@ def _line(n: int, kind: str, pad: int) -> tuple[bytes, str | None, str | None]:
         return clf(f"{CB}?user_id={UID}&state=r{n}", ua=ua), f"r{n}", None
     if kind == "launch":
         return clf(f"{LAUNCH}?state=l{n}", ua=ua, status=302), None, f"l{n}"
+    if kind in DEPENDENT:  # decided by a setting: neither expected unless its path is set
+        path, _, prefix = DEPENDENT[kind]
+        return clf(f"{path}?code=c{n}&state={prefix}{n}", ua=ua, status=302), None, None
     return clf(f"/page/{n}", ua=ua, status=200), None, None
 
 
@@ -72,6 +88,9 @@ class Lifecycle(RuleBasedStateMachine):
         self.lines: dict[bytes, tuple[str | None, str | None]] = {}  # line (no newline) -> states
         self.expected_r: set[str] = set()
         self.expected_l: set[str] = set()
+        self.on: set[str] = set()  # the DEPENDENT kinds whose path is a setting now
+        self.taken_dep: set[str] = set()  # their states in lines some import took
+        self.maybe_dep: set[str] = set()  # and in lines a killed import may have taken
 
     def teardown(self):
         self.db.conn.close()
@@ -80,6 +99,7 @@ class Lifecycle(RuleBasedStateMachine):
     @initialize()
     def start(self):
         self._write("access.log", b"")
+        self._import([])  # stores the settings: every later import may forget the flags
 
     # --- the filesystem -------------------------------------------------------------------
 
@@ -163,41 +183,69 @@ class Lifecycle(RuleBasedStateMachine):
 
     # --- imports ----------------------------------------------------------------------------
 
-    def _taken(self, names, final: bool) -> tuple[set[str], set[str]]:
-        """The redirect and launch states an import of *names* must leave in the database."""
-        r, lch = set(), set()
+    def _lines_of(self, names, final: bool):
         for name in names:
             data = self.content[name]
             lines = data.split(b"\n")
             last = lines.pop()  # b"" when the file ends with a newline
             if last and (final or name in self.archives):
                 lines.append(last)
-            for ln in lines:
-                a, b = self.lines.get(ln, (None, None))
-                r.update([a] if a else [])
-                lch.update([b] if b else [])
+            yield from lines
+
+    def _taken(self, names, final: bool) -> tuple[set[str], set[str]]:
+        """The redirect and launch states an import of *names* must leave in the database."""
+        r, lch = set(), set()
+        for ln in self._lines_of(names, final):
+            a, b = self.lines.get(ln, (None, None))
+            r.update([a] if a else [])
+            lch.update([b] if b else [])
         return r, lch
 
-    def _import(self, paths, final=False, db=None):
-        return import_paths(
-            db or self.db,
-            [str(p) for p in paths],
-            redirect_paths=[CB],
-            launch_paths=[LAUNCH],
-            jobs=1,
-            final=final,
-        )
+    @staticmethod
+    def _dependent(lines) -> set[str]:
+        """The states of the setting-dependent lines among *lines*."""
+        out = set()
+        for ln in lines:
+            for path, _, prefix in DEPENDENT.values():
+                if f"GET {path}?".encode() in ln:
+                    out.add(prefix + ln.split(b"state=" + prefix.encode())[1].split(b" ")[0].decode())
+        return out
+
+    def _import(self, paths, final=False, db=None, flags=True, **change):
+        kw = dict(redirect_paths=[CB], launch_paths=[LAUNCH]) if flags else {}
+        res = import_paths(db or self.db, [str(p) for p in paths], jobs=1, final=final, **kw, **change)
+        # A file re-read (settings changed) is read whole, with what was appended since.
+        self._expect([os.path.basename(f.path) for f in res.files if f.reread], final)
+        return res
 
     def _expect(self, names, final: bool) -> None:
         r, lch = self._taken(names, final)
         self.expected_r |= r
         self.expected_l |= lch
+        self.taken_dep |= self._dependent(self._lines_of(names, final))
 
-    @rule(final=st.booleans())
-    def import_live_file(self, final):
-        res = self._import([self.logs / "access.log"], final)
+    @rule(final=st.booleans(), flags=st.booleans())
+    def import_live_file(self, final, flags):
+        res = self._import([self.logs / "access.log"], final, flags=flags)  # flags False: forgotten
         assert res.errors == 0, [f.message for f in res.files]
+        assert flags or not res.settings_changes, res.settings_changes  # forgetting changes nothing
         self._expect(["access.log"], final)
+        self._check()
+
+    @rule(kind=st.sampled_from(sorted(DEPENDENT)), on=st.booleans(), files=st.booleans())
+    def change_a_setting(self, kind, on, files):
+        """Add or remove the second launch or redirect path; with *files* False, no FILES:
+        only what was imported is re-read."""
+        path = DEPENDENT[kind][0]
+        which = "launch" if kind == "launch2" else "redirect"
+        change = {f"{which}_paths": [path]} if on else {f"no_{which}_paths": [path]}
+        res = self._import([self.logs] if files else [], flags=False, **change)
+        assert res.errors == 0, [f.message for f in res.files if f.status == "error"]
+        if on != (kind in self.on):
+            assert res.settings_changes, "the change is said"
+        self.on = self.on | {kind} if on else self.on - {kind}
+        if files:
+            self._expect(list(self.content), False)
         self._check()
 
     @rule(final=st.booleans())
@@ -239,9 +287,13 @@ class Lifecycle(RuleBasedStateMachine):
         q = self.db.conn.execute
         reds = {s for (s,) in q("SELECT state FROM redirects")}
         launches = {s for (s,) in q("SELECT state FROM launches")}
-        assert reds <= self.expected_r | r and launches <= self.expected_l | lch
+        dep = tuple(prefix for _, _, prefix in DEPENDENT.values())
+        fixed_r = {s for s in reds if not s.startswith(dep)}
+        fixed_l = {s for s in launches if not s.startswith(dep)}
+        assert fixed_r <= self.expected_r | r and fixed_l <= self.expected_l | lch
         self.expected_r |= reds & r
         self.expected_l |= launches & lch
+        self.maybe_dep |= self._dependent(self._lines_of(list(self.content), False))
         # The files it committed may not be in the derived tables yet: the next open is.
         self.db.conn.close()
         self.db = open_db(self.db_path)
@@ -251,15 +303,18 @@ class Lifecycle(RuleBasedStateMachine):
 
     def _check(self) -> None:
         q = self.db.conn.execute
+        dep = tuple(prefix for _, _, prefix in DEPENDENT.values())
         reds = [s for (s,) in q("SELECT state FROM redirects")]
         launches = [s for (s,) in q("SELECT state FROM launches")]
         assert len(reds) == len(set(reds)), "a redirect stored twice"
         assert len(launches) == len(set(launches)), "a launch stored twice"
-        assert set(reds) == self.expected_r, (
-            sorted(self.expected_r - set(reds)),
-            sorted(set(reds) - self.expected_r),
+        fixed_r = {s for s in reds if not s.startswith(dep)}
+        assert fixed_r == self.expected_r, (
+            sorted(self.expected_r - fixed_r),
+            sorted(fixed_r - self.expected_r),
         )
-        assert set(launches) == self.expected_l
+        assert {s for s in launches if not s.startswith(dep)} == self.expected_l
+        self._check_settings()
         assert q("SELECT count(*) FROM rejects").fetchone()[0] == 0
         src = q(
             "SELECT coalesce(sum(redirects), 0), coalesce(sum(launches), 0), coalesce(sum(lines), 0) FROM sources"
@@ -269,9 +324,10 @@ class Lifecycle(RuleBasedStateMachine):
             " coalesce(sum(duplicates), 0) FROM imports"
         ).fetchone()
         src = src.fetchone()
+        (reread,) = q("SELECT coalesce(sum(reread), 0) FROM imports").fetchone()
         assert src[0] == imp[0] == len(reds), ("redirect counters", src, imp, len(reds))
         assert src[1] == imp[1] == len(launches), ("launch counters", src, imp, len(launches))
-        assert src[2] == imp[2], ("line counters", src, imp)
+        assert src[2] == imp[2] - reread, ("line counters", src, imp, reread)
         assert imp[3] == 0, "a line was read twice"
         assert q("SELECT count(*) FROM derived_pending").fetchone()[0] == 0, "files left out of analysis"
         assert derived_tables(self.db.conn) == rebuilt_tables(self.db.conn)
@@ -286,3 +342,31 @@ Lifecycle.TestCase.settings = settings(
     print_blob=True,
 )
 TestLifecycle = Lifecycle.TestCase
+
+
+def _check_settings(self) -> None:
+    """The setting-dependent lines: rows exactly when their path is a setting, but for the
+    sources that could not be re-read (no current file is identified as them)."""
+    q = self.db.conn.execute
+    stored = load(self.db.conn)
+    assert stored is not None
+    assert set(stored.redirect_paths) == {CB} | {CB2 for k in self.on if k == "redirect2"}
+    assert set(stored.launch_paths) == {LAUNCH} | {LAUNCH2 for k in self.on if k == "launch2"}
+    stale = dict(q("SELECT fingerprint, path FROM sources WHERE settings IS NOT ?", (stored.key,)).fetchall())
+    for fp, path in stale.items():  # nothing readable is left stale: its file is not that content now
+        name = os.path.basename(path)
+        if name in self.content:
+            ident = checkpoint.identify(self.db.conn, checkpoint.Content(self.content[name], complete=True))
+            assert ident.fingerprint != fp or ident.prefix, (name, "readable but not re-read")
+    on_disk = self._dependent(self._lines_of(list(self.content), True))
+    for kind, (_, table, prefix) in DEPENDENT.items():
+        rows = dict(q(f"SELECT state, source_fp FROM {table} WHERE state LIKE '{prefix}%'").fetchall())
+        taken = {s for s in self.taken_dep if s.startswith(prefix)}
+        assert set(rows) <= taken | self.maybe_dep, "a row from a line no import took"
+        if kind not in self.on:  # only stale sources keep rows of a path no longer set
+            assert all(fp in stale for fp in rows.values()), (kind, "kept after its path was removed")
+        elif not stale:  # every line taken and still on disk is a row
+            assert taken & on_disk <= set(rows), (kind, sorted(taken & on_disk - set(rows)))
+
+
+Lifecycle._check_settings = _check_settings

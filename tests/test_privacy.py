@@ -208,7 +208,13 @@ def test_changing_the_policy_warns(tmp_path):
     imp(tmp_path, "user_id=hash")
     same = imp(tmp_path, "user_id=hash", name="b.log", log=LOG.replace(b"st-", b"b-"))
     assert "warning" not in same.stderr
-    looser = imp(tmp_path, name="c.log", log=LOG.replace(b"st-", b"c-"))
+    # Without --redact the remembered policy stands: no change, no warning, ids still hashed.
+    forgot = imp(tmp_path, name="c.log", log=LOG.replace(b"st-", b"c-"))
+    assert "warning" not in forgot.stderr
+    ids = [u for (u,) in q(tmp_path, "SELECT user_id FROM redirects WHERE state LIKE 'c-%'")]
+    assert ids and not any(u == UID for u in ids)
+    looser = imp(tmp_path, "user_id=keep", name="d.log", log=LOG.replace(b"st-", b"d-"))
+    assert "applies to rows written from now on" in looser.stderr
     warn = [ln for ln in looser.stderr.splitlines() if ln.startswith("warning")]
     assert len(warn) == 1
     assert "user_id=keep" in warn[0] and "user_id=hash" in warn[0] and "mixes" in warn[0]

@@ -196,7 +196,7 @@ class OptionError(ValueError):
 
 
 def check_options(
-    fmt: str = "auto",
+    fmt: str | None = None,
     log_format: str | None = None,
     url_field: str | None = None,
     time_field: str | None = None,
@@ -205,8 +205,9 @@ def check_options(
 
     Parameters
     ----------
-    fmt : str, default "auto"
-        ``--format``: ``auto``, a format, a family (``nginx``) or ``WRAPPER+FORMAT``.
+    fmt : str, optional
+        ``--format``: ``auto``, a format, a family (``nginx``) or ``WRAPPER+FORMAT``; None when
+        not given (the database's remembered format stands: importer/settings.py).
     log_format : str, optional
         ``--log-format``: an Apache ``LogFormat`` or nginx ``log_format`` string.
     url_field, time_field : str, optional
@@ -215,7 +216,9 @@ def check_options(
     Returns
     -------
     FormatOptions
-        What :func:`get_format` and :func:`detect_format` take.
+        The three options as given: None is "not given" (the remembered value stands) and ``''``
+        forgets a remembered one; the settings merge them into what :func:`get_format` and
+        :func:`detect_format` take.
 
     Raises
     ------
@@ -232,18 +235,18 @@ def check_options(
     ...
     smartcar_logs.formats.OptionError: unknown format 'combnied' (did you mean combined?); choose one of: ...
     """
-    if fmt != "auto" and not is_format_name(fmt):
+    if fmt not in (None, "auto") and not is_format_name(fmt):
         raise OptionError(_unknown_name(fmt), "--format")
     if fmt == "custom" and not log_format:
         raise OptionError("--format custom needs --log-format", "--format")
     if log_format:
-        if fmt not in ("auto", "custom"):
+        if fmt not in (None, "auto", "custom"):
             raise OptionError("goes with --format custom (or auto)", "--log-format")
         try:
             CustomFormat(log_format)
         except (ValueError, re.error) as e:
             raise OptionError(str(e), "--log-format") from None
-    return FormatOptions(log_format or None, url_field or None, time_field or None)
+    return FormatOptions(log_format, url_field, time_field)
 
 
 def _family_member(family: str, lines: list[bytes], opts: FormatOptions) -> LineFormat:

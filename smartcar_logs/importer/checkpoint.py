@@ -268,12 +268,13 @@ def save(
     import_id: int,
     result,
     waiting: int = 0,
+    settings: str | None = None,
 ) -> None:
     """Write the checkpoint (at ``voucher.pos``) and this run's counts for one source.
 
     Runs in the caller's transaction, with the rows it vouches for. *first* is the
     content's first bytes (for the head hashes); *waiting* the bytes of an unterminated
-    last line left for a later run.
+    last line left for a later run; *settings* the key of the settings it was read under.
     """
     bd = voucher.pos
     marks = dict(known.marks) if known else {}
@@ -303,6 +304,7 @@ def save(
         "note": result.note,
         "marks": json.dumps({str(k): v for k, v in sorted(marks.items())}) if marks else None,
         "waiting": waiting,
+        "settings": settings,
     }
     conn.execute(_UPSERT, tuple(values[c] for c in SOURCES.names))
     conn.executemany(

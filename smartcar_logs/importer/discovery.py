@@ -6,10 +6,11 @@ import glob
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from . import remote as _remote
 
-__all__ = ["expand_inputs"]
+__all__ = ["expand_inputs", "InputPlan", "plan_inputs"]
 
 _NOT_LOGS = (".db", ".db-wal", ".db-shm", ".db-journal", ".sqlite", ".sqlite3")
 _ROTATION = re.compile(r"\.(\d+)(?:\.(?:gz|bz2|xz|zst))?$")
@@ -58,3 +59,35 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
         else:
             out.append(p)
     return out
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    """The inputs a run reads, expanded once: what the command checks and sizes its bar by,
+    and what :func:`.import_paths` reads (it does not expand them again)."""
+
+    paths: tuple[str, ...]
+    sizes: tuple[int | None, ...]  # bytes on disk; None: stdin, object storage, not there
+
+    @property
+    def missing(self) -> list[str]:
+        """Local paths that name nothing (the run reports each as an error)."""
+        return [
+            p for p, n in zip(self.paths, self.sizes) if n is None and p != "-" and not _remote.is_remote(p)
+        ]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(n for n in self.sizes if n)
+
+
+def plan_inputs(paths: Iterable[str]) -> InputPlan:
+    """:func:`expand_inputs`, with each local file's size."""
+    out = expand_inputs(paths)
+    sizes = []
+    for p in out:
+        try:
+            sizes.append(None if p == "-" or _remote.is_remote(p) else os.path.getsize(p))
+        except OSError:
+            sizes.append(None)
+    return InputPlan(tuple(out), tuple(sizes))

@@ -33,7 +33,7 @@ class InputError(Exception):
 @dataclass
 class FileResult:
     path: str
-    status: str = "imported"  # imported | up to date | empty | error
+    status: str = "imported"  # imported | up to date | empty | error | not re-read
     message: str = ""
     fingerprint: str | None = None
     format: str | None = None
@@ -54,6 +54,8 @@ class FileResult:
     last_ts: str | None = None
     note: str = ""
     warnings: list = field(default_factory=list)
+    reread: str = ""  # why its rows were deleted and it was read again from byte 0
+    format_contradicted: bool = False  # a --format that auto-detection contradicts here
 
 
 @dataclass
@@ -73,12 +75,53 @@ class ImportResult:
     objects_listed: int = 0  # objects found in object storage (after --since/--until)
     objects_skipped: int = 0  # of those, already imported unchanged: not read at all
     parser: str = "pure"  # which hot loop ran here: "compiled" or "pure" (importer._speed)
+    settings: dict = field(default_factory=dict)  # what the run read with (importer/settings.py)
+    settings_changes: list = field(default_factory=list)  # what this run's options changed
+    not_reread: list = field(default_factory=list)  # {"path", "why"}: stale inputs kept as they were
+    warnings: list = field(default_factory=list)  # the run's own (a redaction that mixes values)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["files"] = [asdict(f) for f in self.files]
         d["files_count"] = len(self.files)
         return d
+
+    #: The run's totals as ``import --json`` prints them (then ``files``, settings and ``db``).
+    JSON_KEYS = (
+        "import_id",
+        "lines_read",
+        "redirects",
+        "inserted",
+        "duplicates",
+        "launches",
+        "ordinary",
+        "rejected",
+        "errors",
+        "by_outcome",
+        "redirect_paths",
+        "objects_listed",
+        "objects_skipped",
+        "parser",
+    )
+
+    @property
+    def reread(self) -> list[FileResult]:
+        """The inputs read again from byte 0 because the settings changed."""
+        return [f for f in self.files if f.reread]
+
+    def to_json(self, db_path: str | None = None) -> dict:
+        """The JSON object ``import --json`` prints."""
+        d = self.to_dict()
+        out = {k: d[k] for k in self.JSON_KEYS}
+        out["files"] = d["files"]
+        out["settings"] = self.settings
+        out["settings_changes"] = self.settings_changes
+        out["reread"] = [f.path for f in self.reread]
+        out["not_reread"] = self.not_reread
+        out["warnings"] = self.warnings
+        if db_path is not None:
+            out["db"] = db_path
+        return out
 
     def exit_status(self, *, strict: bool = False) -> int:
         """For cron: 1 a file could not be read; 0 otherwise, also when lines were rejected

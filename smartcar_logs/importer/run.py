@@ -21,8 +21,9 @@ from .. import formats as _formats
 from .. import privacy as _privacy
 from ..store import defer_derived, ensure_schema, refresh_pending
 from . import checkpoint, inputs, remote
+from . import settings as _settings
 from ._bulk import deferred_indexes
-from .discovery import expand_inputs
+from .discovery import InputPlan, plan_inputs
 from .inputs import CHUNK_SIZE, LONG_LINE_BYTES, MAX_LINE_BYTES, _Opened, read_chunk
 from .paths import _norm_path
 from .results import (
@@ -34,6 +35,7 @@ from .results import (
     count_file,
     finish_import,
 )
+from .resume import NotReread, Start, skip_imported, where_to_start
 from .scan import _dispatcher, _FileScan, _make_workers, _Workers, redact_raw
 
 __all__ = ["import_paths", "import_file"]
@@ -59,15 +61,22 @@ class _Run:
     workers: _Workers | None = None
     final: bool = False  # take unterminated last lines now (the files will not grow)
     settle: float = SETTLE_SECONDS
+    settings_key: str | None = None  # the stored settings' key; None: no re-reads (import_file)
+    reread_why: str = ""  # why a source read under other settings is re-read
+    reread_only: frozenset = frozenset()  # paths read only to re-read what was imported from them
 
 
 def import_paths(
     db: sqlite_utils.Database,
-    paths: Iterable[str],
+    paths: Iterable[str] | InputPlan,
     *,
-    fmt: str = "auto",
+    fmt: str | None = None,
     redirect_paths: Iterable[str] = (),
     launch_paths: Iterable[str] = (),
+    no_redirect_paths: Iterable[str] = (),
+    no_launch_paths: Iterable[str] = (),
+    reset_settings: bool = False,
+    on_total: Callable[[int], None] | None = None,
     progress: ProgressCallback | None = None,
     on_file: Callable[[FileResult], None] | None = None,
     stdin: BinaryIO | None = None,
@@ -82,6 +91,15 @@ def import_paths(
     settle: float = SETTLE_SECONDS,
 ) -> ImportResult:
     """Import each path in turn ('-' is stdin) and record the run in ``imports``.
+
+    The options that decide what a line is (*fmt*, *redirect_paths*, *launch_paths*,
+    *format_options*, *redaction*) change the database's stored settings, which the run reads
+    with (see :mod:`.settings`): paths given are added, a format or field given replaces the
+    stored one; *no_redirect_paths*, *no_launch_paths*, ``fmt="auto"`` and *reset_settings*
+    take them away. Inputs imported under other settings are re-read from byte 0 when they
+    can be (``FileResult.reread`` says why), also when *paths* is empty; the others keep their
+    rows (``ImportResult.not_reread``). *paths* may be a :func:`.plan_inputs` plan; *on_total*
+    is called once with the bytes the run plans to read (inputs and re-reads), for a bar.
 
     A file that cannot be read is reported in its :class:`FileResult` (``status ==
     "error"``) and the others are still imported. *redaction* is a ``--redact`` policy
@@ -100,13 +118,27 @@ def import_paths(
     archives, *final*, or a file not modified for *settle* seconds; otherwise it waits.
     """
     ensure_schema(db)
-    paths = expand_inputs(paths)
-    remote.check_window(paths, since, until)  # local inputs have no key date: refused, not ignored
-    redirect_paths = tuple(redirect_paths)
-    launch_paths = tuple(launch_paths)
-    redaction = _privacy.for_db(db, redaction)  # --redact: applied to every row before writing
-    format_options = _formats.FormatOptions.of(format_options)
-    import_id = begin_import(db, paths, fmt, redirect_paths, launch_paths, redaction, format_options)
+    plan = paths if isinstance(paths, InputPlan) else plan_inputs(paths)
+    remote.check_window(plan.paths, since, until)  # local inputs have no key date: refused, not ignored
+    applied = _settings.apply(
+        db.conn,
+        _settings.Change.of(
+            fmt, redirect_paths, launch_paths, no_redirect_paths, no_launch_paths, format_options, redaction
+        ),
+        reset=reset_settings,
+    )
+    s = applied.settings
+    paths, extra, total = _settings.with_rereads(db.conn, plan, s.key)
+    here = []
+    if dask is not None and applied.reread:
+        # The cluster's scan resumes each file from its checkpoint and knows nothing of
+        # re-reads: the run that changes the settings reads here.
+        dask, here = None, ["read here, not on the Dask cluster, to re-read what was imported"]
+    if on_total is not None:
+        on_total(total)
+    fmt, format_options = s.format, s.format_options
+    redaction = _privacy.for_db(db, s.redact)  # --redact: applied to every row before writing
+    import_id = begin_import(db, paths, fmt, s.redirect_paths, s.launch_paths, redaction, format_options)
     confirmed = {r[0] for r in db.conn.execute("SELECT path FROM redirect_paths")}
     todo = remote.plan(db.conn, paths, since, until)  # buckets listed, known objects left out
     results = [FileResult(path=url, status="error", message=msg) for url, msg in todo.failed]
@@ -120,8 +152,8 @@ def import_paths(
     run = _Run(
         import_id,
         fmt,
-        frozenset(map(_norm_path, redirect_paths)),
-        frozenset(map(_norm_path, launch_paths)),
+        frozenset(s.redirect_paths),
+        frozenset(s.launch_paths),
         confirmed,
         redaction,
         format_options,
@@ -130,6 +162,9 @@ def import_paths(
         workers,
         final,
         settle,
+        s.key,
+        applied.why,
+        frozenset(extra),
     )
     try:
         if dask is not None and todo.items:
@@ -146,10 +181,16 @@ def import_paths(
             workers.pool.terminate()
             workers.pool.join()
     # The derived tables, in one transaction of their own for all the run's files (and any a
-    # killed run left); a database error here is the run's (cli says so).
-    refresh_pending(db.conn)
+    # killed run left); a database error here is the run's (cli says so). A re-read deleted
+    # rows, whose states may be gone: then they are rebuilt (store.mark_derived_stale).
+    if any(r.reread for r in results):
+        ensure_schema(db)
+    else:
+        refresh_pending(db.conn)
     res = finish_import(db, import_id, results)
     res.objects_listed, res.objects_skipped = todo.listed, todo.skipped
+    _settings.end_run(db.conn, applied, res)
+    res.settings_changes += here
     return res
 
 
@@ -239,13 +280,26 @@ def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None, before_commit=
                 if conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O)
                     conn.execute("ROLLBACK")
                 raise
+    except NotReread as e:  # rolled back: the source keeps the rows it had
+        result.status, result.message, result.reread = "not re-read", str(e), ""
+        if e.warn:
+            result.warnings.append(f"{label}: not re-read: {e}")
     except InputError as e:
-        result.status, result.message = "error", str(e)
+        if result.reread:  # the new settings do not fit a file the old ones read: rows kept
+            result.status, result.message, result.reread = (
+                "not re-read",
+                f"{e} (it keeps the rows it had)",
+                "",
+            )
+            result.warnings.append(f"not re-read: {result.message}")
+        else:
+            result.status, result.message = "error", str(e)
     except sqlite3.Error as e:
         result.status, result.message = "error", f"{label}: database error, file rolled back: {e}"
     except OSError as e:
         result.status, result.message = "error", f"{label}: read error, file rolled back: {e.strerror or e}"
-    if result.status == "error":  # rolled back: nothing of this file counts as read or stored
+    if result.status in ("error", "not re-read"):
+        # rolled back: nothing of this file counts as read or stored
         for k in ("lines", "redirects", "inserted", "duplicates", "launches", "ordinary", "rejected"):
             setattr(result, k, 0)
         result.reject_reasons, result.ignored_callbacks = {}, {}
@@ -257,20 +311,23 @@ def _import_one(db, path: str, run: _Run, stdin: BinaryIO | None, before_commit=
 
 def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
     conn = db.conn
-    ident = _identify(conn, src, result)
+    ident, taken_upto = where_to_start(conn, src, run, result)
     if ident.prefix:
         result.status = "up to date"
         result.message = "a shorter copy of content already imported"
         return
     fmt = _choose_format(src, ident.known, run, result)
+    if result.reread and result.format_contradicted:
+        raise NotReread(f"--format {fmt.name} does not fit it (it keeps the rows it had)")
     fp = ident.fingerprint or checkpoint.new_fingerprint(conn, src.first)
     result.fingerprint = fp
     scan = _FileScan(
         db, result, fp, fmt, run.import_id, run.redirect_paths, run.launch_paths, run.confirmed, run.redaction
     )
-    start = _skip_imported(src, ident, run, result)
+    start = skip_imported(src, ident, run.chunk_size, result)
     if start is None:
         return
+    start.taken_upto = taken_upto
     scanned = _scan_blocks(src, start, ident.lines, scan, run, result)
     _time_range(src, scanned, fmt, scan, result)
     defer_derived(conn, fp, run.import_id)  # the events analysis reads: refreshed after the run
@@ -287,45 +344,9 @@ def _import_stream(db, src: _Opened, run: _Run, result: FileResult) -> None:
         import_id=run.import_id,
         result=result,
         waiting=scanned.waiting,
+        settings=run.settings_key,
     )
     _remember_paths(conn, scan.newly_confirmed, run)
-
-
-def _content(src: _Opened) -> checkpoint.Content:
-    """The input as identification sees it: plain files can be read back at any offset."""
-    raw, size, read_at = src.raw, None, None
-    if not src.streaming and raw.seekable():
-        try:
-            size = os.fstat(raw.fileno()).st_size
-        except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
-            size = None
-
-        def read_at(a: int, b: int) -> bytes | None:
-            try:
-                here = raw.tell()
-                raw.seek(a)
-                data = raw.read(b - a)
-                raw.seek(here)
-            except (OSError, ValueError):
-                return None
-            return data if len(data) == b - a else None
-
-    return checkpoint.Content(src.first, complete=src.complete, size=size, read_at=read_at)
-
-
-def _identify(conn, src: _Opened, result: FileResult) -> checkpoint.Identity:
-    """Which source this is and how far an earlier run got (``result.resumed_from``)."""
-    ident = checkpoint.identify(conn, _content(src))
-    known = ident.known
-    result.fingerprint = ident.fingerprint
-    result.resumed_from = ident.bytes_done
-    path_for_db = inputs.source_path(src.label)
-    if ident.note:
-        result.warnings.append(f"{src.label}: {ident.note}")
-        result.note = ident.note
-    elif known and known.path and path_for_db and known.path != path_for_db:
-        result.note = f"same content as {known.path}"
-    return ident
 
 
 def _choose_format(src: _Opened, known, run: _Run, result: FileResult):
@@ -343,6 +364,7 @@ def _choose_format(src: _Opened, known, run: _Run, result: FileResult):
             hint = _formats.forced_note(fmt, sample, run.format_options, run.fmt)
             if hint:
                 result.warnings.append(f"{src.label}: {hint}")
+                result.format_contradicted = True
         elif known and known.format:
             try:
                 fmt = _formats.get_format(known.format, sample, run.format_options)
@@ -361,49 +383,6 @@ def _choose_format(src: _Opened, known, run: _Run, result: FileResult):
         raise InputError(f"{src.label}: {e}") from None
     result.format = fmt.name
     return fmt
-
-
-@dataclass
-class _Start:
-    """Where this run starts reading: the bytes from there, and what vouches for the rest."""
-
-    buf: bytes
-    voucher: checkpoint.Voucher
-    mid_line: bool  # resumed inside a line whose start an earlier run took
-
-
-def _skip_imported(src: _Opened, ident: checkpoint.Identity, run: _Run, result: FileResult) -> _Start | None:
-    """Skip what an earlier run already imported; None when this content holds nothing new
-    (a shorter copy of what was imported, found out by reading a stream)."""
-    buf, bd, seed = src.first, ident.bytes_done, ident.seed
-    if not bd:
-        return _Start(buf, checkpoint.Voucher(0), False)
-    T = checkpoint.TAIL_BYTES
-    if len(buf) >= bd:
-        seed, buf = buf[max(0, bd - T) : bd], buf[bd:]
-    elif not src.streaming and src.raw.seekable():
-        if seed is None:
-            src.raw.seek(max(0, bd - T))
-            seed = src.raw.read(bd - max(0, bd - T))
-        src.raw.seek(bd)
-        buf = b""
-    else:
-        skip, recent = bd - len(buf), buf[-T:]
-        buf = b""
-        while skip > 0:
-            got = read_chunk(src.stream, min(skip, run.chunk_size), result.warnings, src.label)
-            if not got:
-                break
-            skip -= len(got)
-            recent = (recent + got[-T:])[-T:]
-        if skip > 0:
-            # A partial copy of content we already have: nothing in it is new.
-            result.status = "up to date"
-            result.message = "a shorter copy of content already imported"
-            return None
-        seed = recent
-    seed = seed or b""
-    return _Start(buf, checkpoint.Voucher(bd, seed), bool(seed) and seed[-1:] != b"\n")
 
 
 @dataclass
@@ -441,10 +420,13 @@ class _LongLine:
         self.size += len(piece)
 
 
-def _take_last_line(src: _Opened, run: _Run, result: FileResult) -> bool:
+def _take_last_line(src: _Opened, run: _Run, result: FileResult, taken: bool = False) -> bool:
     """May an unterminated last line be imported now? Yes when the input cannot grow any
     more: stdin and archives (unless damaged: the line may be cut), ``--final``, or a file
-    not modified for ``settle`` seconds (a writer finishes a line in one write)."""
+    not modified for ``settle`` seconds (a writer finishes a line in one write); and when
+    an earlier run took it (*taken*: a re-read)."""
+    if taken:
+        return True
     if src.streaming:
         return not result.warnings
     if run.final:
@@ -457,7 +439,7 @@ def _take_last_line(src: _Opened, run: _Run, result: FileResult) -> bool:
 
 
 def _scan_blocks(
-    src: _Opened, start: _Start, line_no: int, scan: _FileScan, run: _Run, result: FileResult
+    src: _Opened, start: Start, line_no: int, scan: _FileScan, run: _Run, result: FileResult
 ) -> _Scanned:
     """The chunk loop: whole lines go to the scanner block by block; then the last line.
 
@@ -523,7 +505,7 @@ def _scan_blocks(
                 pending.feed(piece)
 
             rest, n = to_newline(buf, feed)
-            if rest is None and not _take_last_line(src, run, result):
+            if rest is None and not _take_last_line(src, run, result, pos + n <= start.taken_upto):
                 waiting = n
                 result.partial_line = True
                 result.warnings.append(f"{label}: 1 line waiting for its newline ({n:,} bytes so far)")
@@ -543,7 +525,7 @@ def _scan_blocks(
         buf += chunk
     disp.drain()
     if buf:
-        if _take_last_line(src, run, result):
+        if _take_last_line(src, run, result, pos + len(buf) <= start.taken_upto):
             scan.scan(buf + b"\n", pos, line_no)
             result.lines += 1
             last_line = buf
