@@ -283,6 +283,7 @@ DESCRIPTIONS: dict[str, tuple[str, dict[str, str]]] = {
             "note": "Last message about it (for humans)",
             "marks": "JSON: hashes at 2 KiB, 4 KiB, ... offsets, to check shorter copies",
             "waiting": "Bytes of a last line still waiting for its newline",
+            "settings": "Key of the settings it was last read under: a change re-reads it",
         },
     ),
     "source_heads": (
@@ -309,6 +310,15 @@ DESCRIPTIONS: dict[str, tuple[str, dict[str, str]]] = {
             "ordinary": "Other traffic lines",
             "rejected": "Rejected lines",
             "errors": "Files that could not be read",
+            "reread": "Lines read again because the settings changed (their earlier rows replaced)",
+        },
+    ),
+    "settings": (
+        "The settings that decide what a line is, remembered from the first import that gave them "
+        "and used by every later one (smartcar-logs settings shows them).",
+        {
+            "key": "redirect_paths, launch_paths, format, log_format, url_field, time_field or redact",
+            "value": "Its value (JSON)",
         },
     ),
     "redirect_paths": (
