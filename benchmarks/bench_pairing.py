@@ -71,11 +71,8 @@ def main() -> None:
     days = max(1, args.lines // 100_000)
     try:
         from smartcar_logs.store import pairing as _pairing
-    except ImportError:  # an older checkout
-        try:
-            from smartcar_logs import _pairing
-        except ImportError:
-            _pairing = None
+    except ImportError:  # a checkout from before the pairing
+        _pairing = None
     print(f"{'mode':10} {'import s':>9} {'rebuild s':>10} {'pair s':>8} {'refresh s':>10}  attempts")
     with tempfile.TemporaryDirectory() as tmp:
         logs = args.dir or Path(tmp)

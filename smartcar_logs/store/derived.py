@@ -331,13 +331,38 @@ def _refresh(conn: sqlite3.Connection, everything: bool) -> None:
     if not everything:
         conn.execute(f"DELETE FROM events WHERE state IN {_TOUCHED}")
         conn.execute(f"DELETE FROM attempts WHERE state IN {_TOUCHED}")
+    _insert_events(conn, only, "NOT INDEXED" if everything else "")
+    conn.executemany(_INSERT_ATTEMPT, _attempt_rows(conn, only))
+
+
+def _insert_events(conn: sqlite3.Connection, only: str, scan: str) -> None:
+    """The events of the states with a ``state`` (all, or those *only* selects): the lines of
+    one state that share outcome, lowercased error code and ``is_test`` collapsed into the
+    first (``MIN(ts)``, whose ``id`` the event keeps).
+
+    Nine states in ten have one line, which is its own event: those are copied as they are, in
+    one scan, and only the states with more lines are grouped. The GROUP BY over every line
+    carried each whole row through SQLite's sorter: 0.51-0.60 s for the 96k redirects of the
+    200k-line export against 0.17-0.24 s this way (the same rows).
+    """
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS many_lines (state TEXT PRIMARY KEY) WITHOUT ROWID")
+    conn.execute("DELETE FROM temp.many_lines")
+    # Read from the state index alone (it covers the query): no row is visited.
+    conn.execute(
+        f"INSERT INTO temp.many_lines SELECT state FROM redirects WHERE state <> ''{only}"
+        " GROUP BY state HAVING COUNT(*) > 1"
+    )
+    conn.execute(
+        f"INSERT INTO events ({_EV_COLS}) SELECT "
+        + _EV_FROM_ROWS.format(ts="ts", state="state", hits="1")
+        + f" FROM redirects {scan} WHERE state <> ''{only} AND state NOT IN temp.many_lines"
+    )
     conn.execute(
         f"INSERT INTO events ({_EV_COLS}) SELECT "
         + _EV_FROM_ROWS.format(ts="MIN(ts)", state="state", hits="COUNT(*)")
-        + f" FROM redirects {'NOT INDEXED' if everything else ''} WHERE state <> ''{only}"
+        + " FROM redirects WHERE state IN temp.many_lines"
         " GROUP BY state, outcome, lower(COALESCE(error_code, '')), is_test"
     )
-    conn.executemany(_INSERT_ATTEMPT, _attempt_rows(conn, only))
 
 
 def _pair(conn: sqlite3.Connection, files: list[tuple[str, int]] | None = None) -> set[str]:
