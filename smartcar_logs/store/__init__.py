@@ -25,7 +25,6 @@ from .derived import defer_derived, pending_files, rebuild_derived, refresh_deri
 from .tables import (
     _SCHEMA,
     ATTEMPTS,
-    DERIVED_INDEXES,
     DERIVED_VERSION,
     EVENTS,
     LAUNCHES,
@@ -61,8 +60,6 @@ __all__ = [
     "STATELESS_LAUNCH_PREFIX",
     "EVENTS",
     "ATTEMPTS",
-    "DERIVED_INDEXES",
-    "DERIVED_VERSION",
     "refresh_derived",
     "defer_derived",
     "refresh_pending",
