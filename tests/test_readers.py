@@ -18,11 +18,13 @@ import time
 import warnings
 from pathlib import Path
 
+import pytest
+
 from helpers_derived import derived_tables, rebuilt_tables
 from logs import LAUNCH, write
 from smartcar_logs import analysis, import_paths, store
 from smartcar_logs.check import run_check
-from smartcar_logs.store import open_db
+from smartcar_logs.store import StoreError, open_db
 from smartcar_logs.summary import summarize
 from smartcar_logs.synthetic import generate_file
 
@@ -157,3 +159,20 @@ def test_a_reader_writes_nothing_to_a_database_with_pending_files(tmp_path):
     assert not wal.exists() or wal.stat().st_size == 0  # nothing written, not even to the log
     writer = open_db(path, refresh=True)
     assert store.pending_files(writer.conn) == 0
+
+
+def test_an_open_that_must_refresh_says_so_when_the_import_holds_the_lock(tmp_path):
+    # refresh=True is a writer's open: it waits for the lock like an import, and when it
+    # cannot have it, it says so in one line (no traceback, the database unchanged).
+    path = tmp_path / "locked.db"
+    _killed_before_its_refresh(path, _parts(tmp_path, 2))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError, match="cannot refresh the derived tables: database is locked"):
+            open_db(path, refresh=True, busy_timeout=0)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    db = open_db(path, create=False)
+    assert store.pending_files(db.conn) == 2
