@@ -170,9 +170,9 @@ def open_db(
         try:
             refresh_pending(db.conn)
         except sqlite3.Error as e:
+            why = f"cannot refresh the derived tables: {db_error_message(e, db)}"  # says how long it waited
             db.conn.close()
-            why = db_error_message(e, db)
-            raise StoreError(f"{path}: cannot refresh the derived tables: {why}") from None
+            raise StoreError(why if path is None else f"{path}: {why}") from None
     return db
 
 
