@@ -6,7 +6,7 @@ and ``stateless`` (every launch is paired by client). Then, per mode, it prints:
 
 * ``import``: the whole import, derived tables included (one rebuild: a new database);
 * ``rebuild``: ``store.rebuild_derived`` on the imported database;
-* ``pair``: ``_pairing.pair_by_client`` alone, on the rebuilt tables (nothing to write);
+* ``pair``: ``store.pairing.pair_by_client`` alone, on the rebuilt tables (nothing to write);
 * ``refresh``: importing one more small file of the same site (``--more`` lines, the next
   day), the incremental path: its states, the pairing (recomputed from all candidates) and
   the retry links of what changed.
@@ -70,8 +70,8 @@ def main() -> None:
     args = ap.parse_args()
     days = max(1, args.lines // 100_000)
     try:
-        from smartcar_logs import _pairing
-    except ImportError:
+        from smartcar_logs.store import pairing as _pairing
+    except ImportError:  # a checkout from before the pairing
         _pairing = None
     print(f"{'mode':10} {'import s':>9} {'rebuild s':>10} {'pair s':>8} {'refresh s':>10}  attempts")
     with tempfile.TemporaryDirectory() as tmp:

@@ -24,7 +24,7 @@ from typing import Any
 
 from . import analysis
 from .locations import database_path
-from .store import open_db
+from .store import open_db, pending_files
 
 __all__ = [
     "ReportError",
@@ -215,6 +215,10 @@ def build_report(
         say("choosing the period from the data")
         period = analysis.choose_period(db, lo, hi, include_test)
     analysis.check_period(period)
+    lag = pending_files(db.conn)
+    if lag:  # an import still running (or killed): the report is made without those files
+        files = f"{lag:,} imported file{'' if lag == 1 else 's'}"
+        say(f"{files} not counted yet: an import is running or was killed")
     db.conn.close()
 
     out = Path(out_html).expanduser().resolve()

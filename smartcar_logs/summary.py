@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite_utils
 
 from .redirect import UNKNOWN
+from .store import pending_files
 
 __all__ = ["summarize"]
 
@@ -68,6 +69,9 @@ def summarize(db: sqlite_utils.Database, *, top: int = 10, include_test: bool = 
     waiting = conn.execute("SELECT count(*) FROM sources WHERE waiting > 0").fetchone()[0]
     return {
         "waiting_lines": waiting,
+        # Files an import still running (or killed) committed and has not brought into the
+        # derived tables yet: the counts above leave them out (see store.derived).
+        "files_not_in_analysis": pending_files(conn),
         "redirects": sum(by_outcome.values()),
         "redirect_lines": lines,
         "reloads": lines - sum(by_outcome.values()),

@@ -20,9 +20,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from helpers_derived import derived_tables, rebuilt_tables
 from logs import CB, LAUNCH, clf, write
-from smartcar_logs import _derived, analysis, import_paths, store
+from smartcar_logs import analysis, import_paths, store
 from smartcar_logs.importer import import_file
-from smartcar_logs.store import open_db, rebuild_derived
+from smartcar_logs.store import _rows, open_db, rebuild_derived
+from smartcar_logs.store import derived as _derived
+from smartcar_logs.summary import summarize
 from smartcar_logs.synthetic import generate_file
 
 
@@ -198,8 +200,8 @@ def test_a_run_refreshes_once_after_its_last_file(tmp_path, monkeypatch):
     assert derived_tables(one.conn)["attempts"] == derived_tables(db.conn)["attempts"]
 
 
-def test_files_a_killed_run_committed_are_refreshed_by_the_next_open(tmp_path):
-    parts = _three_parts(tmp_path)
+def _killed_after_two(tmp_path, parts) -> Path:
+    """A database whose import was killed after committing two of *parts*."""
     path = tmp_path / "k.db"
     db = open_db(path)
     done = []
@@ -213,31 +215,49 @@ def test_files_a_killed_run_committed_are_refreshed_by_the_next_open(tmp_path):
         import_paths(db, parts, launch_paths=[LAUNCH], on_file=die_after_two)
     except _Killed:
         pass
+    db.conn.close()
+    return path
+
+
+def test_files_a_killed_run_committed_wait_for_a_writer_and_readers_are_told(tmp_path):
+    parts = _three_parts(tmp_path)
+    path = _killed_after_two(tmp_path, parts)
     # Two files' rows are committed, and noted as not yet in the derived tables.
-    assert db.conn.execute("SELECT count(*) FROM derived_pending").fetchone()[0] == 2
-    assert db.conn.execute("SELECT count(*) FROM attempts").fetchone()[0] == 0
-    assert db.conn.execute("SELECT count(*) FROM redirects").fetchone()[0] > 0
-    # Another process holding the write lock (an import mid-file): opening does not wait for it.
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    reader = open_db(path, busy_timeout=30)
-    assert reader.conn.execute("SELECT count(*) FROM derived_pending").fetchone()[0] == 2
-    other.execute("ROLLBACK")
+    reader = open_db(path, create=False)
+    assert store.pending_files(reader.conn) == 2
+    assert reader.conn.execute("SELECT count(*) FROM attempts").fetchone()[0] == 0
+    assert reader.conn.execute("SELECT count(*) FROM redirects").fetchone()[0] > 0
+    # A reader never refreshes: opening again leaves them, and summary says the tables lag.
     reader.conn.close()
-    # A read-only connection reads what there is, and leaves the refresh to a writer.
+    reader = open_db(path, create=False)
+    assert store.pending_files(reader.conn) == 2
+    assert summarize(reader)["files_not_in_analysis"] == 2
+    reader.conn.close()
+    # A read-only connection reads what there is too.
     ro = sqlite_utils.Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None))
     store.ensure_schema(ro)
-    assert ro.conn.execute("SELECT count(*) FROM derived_pending").fetchone()[0] == 2
+    assert store.pending_files(ro.conn) == 2
     ro.conn.close()
-    db.conn.close()
-    again = open_db(path)
-    assert again.conn.execute("SELECT count(*) FROM derived_pending").fetchone()[0] == 0
+    # Asked to, an open refreshes them.
+    again = open_db(path, refresh=True)
+    assert store.pending_files(again.conn) == 0
+    assert summarize(again)["files_not_in_analysis"] == 0
     assert again.conn.execute("SELECT count(*) FROM attempts").fetchone()[0] > 0
     assert derived_tables(again.conn) == rebuilt_tables(again.conn)
     # The next import reads only the third file and leaves the tables a rebuild's equal.
     r = import_paths(again, parts, launch_paths=[LAUNCH])
     assert [f.status for f in r.files] == ["up to date", "up to date", "imported"]
     assert derived_tables(again.conn) == rebuilt_tables(again.conn)
+
+
+def test_the_next_import_refreshes_what_a_killed_run_left_even_with_nothing_new(tmp_path):
+    parts = _three_parts(tmp_path)
+    path = _killed_after_two(tmp_path, parts)
+    db = open_db(path)
+    r = import_paths(db, parts[:2], launch_paths=[LAUNCH])
+    assert [f.status for f in r.files] == ["up to date", "up to date"]
+    assert store.pending_files(db.conn) == 0
+    assert derived_tables(db.conn) == rebuilt_tables(db.conn)
 
 
 def test_a_database_with_an_older_layout_of_the_derived_tables_gets_the_new_one(tmp_path):
@@ -289,7 +309,7 @@ def test_launches_are_grouped_as_sql_groups_them(rows):
     want = conn.execute(
         "SELECT state, MIN(ts), COUNT(*), MAX(client) FROM l GROUP BY state ORDER BY state"
     ).fetchall()
-    got = list(_derived._launch_groups(conn.execute("SELECT state, ts, client FROM l ORDER BY state")))
+    got = list(_rows.launch_groups(conn.execute("SELECT state, ts, client FROM l ORDER BY state")))
     assert got == want
 
 

@@ -12,8 +12,9 @@ After every import the database must hold exactly the redirect and launch lines 
 imported so far, each once (an unterminated last line counts once it is taken: archives,
 ``--final``), the ``sources`` and ``imports`` counters must agree with the rows, and the
 derived tables must equal a rebuild from the rows. A killed import may have committed some of
-its files: rows from nothing else may appear, and the next open brings the derived tables up
-to date with them.
+its files: rows from nothing else may appear; a reader's open leaves them out of the derived
+tables (it never takes the write lock), and an open with ``refresh=True`` (as the next import)
+brings the derived tables up to date with them.
 
 Settings stick (importer/settings.py): the first import stores the redirect and launch paths,
 and the machine also imports *without* them ("forget a flag": nothing may change) and turns a
@@ -47,7 +48,7 @@ from helpers_derived import derived_tables, rebuilt_tables
 from logs import CB, LAUNCH, UID, clf
 from smartcar_logs.importer import checkpoint, import_paths
 from smartcar_logs.importer.settings import load
-from smartcar_logs.store import open_db
+from smartcar_logs.store import open_db, pending_files
 
 SOAK = int(os.environ.get("SMARTCAR_LOGS_SOAK", "0"))
 
@@ -294,9 +295,14 @@ class Lifecycle(RuleBasedStateMachine):
         self.expected_r |= reds & r
         self.expected_l |= launches & lch
         self.maybe_dep |= self._dependent(self._lines_of(list(self.content), False))
-        # The files it committed may not be in the derived tables yet: the next open is.
+        # The files it committed may not be in the derived tables yet: a reader's open leaves
+        # them so (it writes nothing), an open with refresh brings them in.
+        pending = pending_files(self.db.conn)
         self.db.conn.close()
-        self.db = open_db(self.db_path)
+        reader = open_db(self.db_path)
+        assert pending_files(reader.conn) == pending
+        reader.conn.close()
+        self.db = open_db(self.db_path, refresh=True)
         self._check()
 
     # --- the invariant ----------------------------------------------------------------------

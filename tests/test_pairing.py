@@ -1,4 +1,4 @@
-"""Launches without a ``state`` paired by client (smartcar_logs/_pairing.py's contract), and the
+"""Launches without a ``state`` paired by client (smartcar_logs/store/pairing.py's contract), and the
 JavaScript SDK's state paired on its ``originalState``: what attempts and the funnel hold, and
 that imports in any order equal one rebuild."""
 
@@ -13,8 +13,9 @@ import pytest
 
 from helpers_derived import derived_tables, rebuilt_tables
 from logs import CB, LAUNCH, UID, clf, write
-from smartcar_logs import _derived, import_paths
+from smartcar_logs import import_paths
 from smartcar_logs.analysis import funnel_caveats, funnel_summary, time_to_complete
+from smartcar_logs.store import derived as _derived
 from smartcar_logs.store import open_db
 
 

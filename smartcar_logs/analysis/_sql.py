@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pandas as pd
 import sqlite_utils
 
-from ..store import STATELESS_LAUNCH_PREFIX, open_db
+from ..store import STATELESS_LAUNCH_PREFIX, open_db, pending_files
 
 __all__ = [
     "PERIODS",
@@ -76,7 +77,17 @@ def connect(db: DbLike) -> sqlite_utils.Database:
     """
     if isinstance(db, sqlite_utils.Database):
         return db
-    return open_db(db, create=False)
+    opened = open_db(db, create=False)
+    lag = pending_files(opened.conn)
+    if lag:
+        # A reader never refreshes (it would hold up the import): it says what it leaves out.
+        warnings.warn(
+            f"{db}: {lag:,} imported file{'' if lag == 1 else 's'} not in the analysis yet (an import is"
+            " running or was killed); its end, the next import, or open_db(path, refresh=True) brings"
+            " them in",
+            stacklevel=2,
+        )
+    return opened
 
 
 def bounds(since: Any = None, until: Any = None) -> tuple[str | None, str | None]:

@@ -4,7 +4,7 @@ takes (notebook 01).  Needs launches (import with ``--launch-path``).
 A launch and its redirect are paired by their ``state``; a launch without one (the app made
 ``state`` on its server, the commonest deployment) by the client (IP and user agent) whose
 redirect follows it: an inference, counted in ``launched_inferred`` and the columns after it
-and described by :func:`funnel_caveats` (the rule: ``smartcar_logs/_pairing.py``)."""
+and described by :func:`funnel_caveats` (the rule: ``smartcar_logs/store/pairing.py``)."""
 
 from __future__ import annotations
 

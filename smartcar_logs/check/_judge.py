@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from ..redirect import ERROR_CODES, UNKNOWN
+from ..store import pending_files
 from ._ranges import Range, format_duration, parse_range, parse_time
 from ._read import Counts, iso, read_counts
 from ._result import CRITICAL, OK, RANK, STATUS_NAMES, WARNING, Alert, CheckResult, Perf, Signal
@@ -138,6 +139,12 @@ def run_check(
             f"the baseline is not complete in the logs: the first imported line is at"
             f" {iso(counts.log_start)}, {_ago(min(counts.log_start, ws) - bs)} after the baseline's start"
             f" ({result.baseline_start})"
+        )
+    lag = pending_files(db.conn)
+    if lag:  # an import still running (or killed): its files are not in the counts yet
+        result.messages.append(
+            f"{lag:,} imported file{'' if lag == 1 else 's'} not counted yet: an import is running or was"
+            " killed; its end, or the next import, brings them in"
         )
     result.perfdata = _perfdata(w, ignored, warn_r, crit_r)
     result.alerts = _threshold_alerts(result.perfdata, warn_r, crit_r, w)

@@ -59,6 +59,12 @@ def summary(db_path, as_json, top, include_test):
     if s["test_redirects_excluded"]:
         n = s["test_redirects_excluded"]
         echo(f"({n:,} test redirect{'' if n == 1 else 's'} excluded; --include-test to count them)")
+    if s.get("files_not_in_analysis"):
+        n = s["files_not_in_analysis"]
+        echo(
+            f"{n:,} imported file{' is' if n == 1 else 's are'} not counted yet: an import is still running "
+            "(or was killed); its end, or the next `smartcar-logs import`, brings them in"
+        )
     if s.get("waiting_lines"):
         n = s["waiting_lines"]
         echo(

@@ -1,5 +1,5 @@
 """Launches without a ``state``, paired with the redirects of the same client: the one place
-this rule lives (the derived tables' refresh and rebuild in ``_derived.py`` call
+this rule lives (the derived tables' refresh and rebuild in ``store/derived.py`` call
 :func:`pair_by_client`; analysis only reads its result in ``attempts``).
 
 Most apps make ``state`` on the server or open Connect from the browser, so their launch line
@@ -11,7 +11,7 @@ and one browser build look like one client; a person who changes network looks l
 The contract
 ------------
 *Launches* are the ``launches`` rows whose ``state`` is NULL or ``''`` and that have a client
-(``client_ip`` or ``user_agent``; the client key is ``_derived._client_key`` of the same
+(``client_ip`` or ``user_agent``; the client key is ``store._rows.client_key`` of the same
 string the attempts' ``client`` is made from). A stateless launch without a client cannot be
 paired and gets no attempt (the funnel reports it as not measurable). Each launch is one
 attempt, keyed ``store.STATELESS_LAUNCH_PREFIX + source_fp + ':' + byte_offset`` (the same
@@ -28,7 +28,7 @@ line's client and time.
    id), the first decides: (a) that state's attempt gets the launch (``launched``,
    ``launch_lines = 1``, the seconds to the redirect and to success, ``pairing``,
    ``launch_stateless = 1``) and the launch has no attempt of its own; (b) the launch's own
-   attempt takes in every (b) return that picked it, counted as ``_derived`` counts a
+   attempt takes in every (b) return that picked it, counted as ``store.derived`` counts a
    state's events. The other returns stay unpaired (orphans): a new server ``state`` or a
    new launch per Connect try is the norm, so one launch rarely has two.
 3. A launch no return picked is an attempt with a launch and no redirect (abandoned).
@@ -54,8 +54,8 @@ from bisect import bisect_right
 from collections import defaultdict
 from datetime import timedelta
 
-from ._derived import NULL, _client_key, _many_events, _merged_row, _parse_ts, _seconds_since
-from .store import ATTEMPTS, PAIRING_WINDOW_MINUTES, STATELESS_LAUNCH_PREFIX
+from ._rows import NULL, client_key, many_events, merged_row, parse_ts, seconds_since
+from .tables import ATTEMPTS, PAIRING_WINDOW_MINUTES, STATELESS_LAUNCH_PREFIX
 
 __all__ = ["INFERRED", "pair_by_client"]
 
@@ -106,7 +106,7 @@ def pair_by_client(conn: sqlite3.Connection, clients: set[tuple] | None = None) 
     window = timedelta(minutes=PAIRING_WINDOW_MINUTES)
     launches: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for key, ts, client in _read(conn, clients, _LAUNCHES, "l."):
-        launches[_client_key(client)].append((ts, key))
+        launches[client_key(client)].append((ts, key))
     for group in launches.values():
         group.sort()
 
@@ -118,14 +118,14 @@ def pair_by_client(conn: sqlite3.Connection, clients: set[tuple] | None = None) 
         if i == 0:
             return None
         launch = group[i - 1]
-        t, l_ts = _parse_ts(ts), _parse_ts(launch[0])
+        t, l_ts = parse_ts(ts), parse_ts(launch[0])
         if t is None or l_ts is None or t - l_ts > window:
             return None
         return launch
 
     # Who picked which launch: (ts, kind, key or id, payload).
     picked: dict[str, list[tuple]] = defaultdict(list)
-    keys = None if clients is None else {_client_key(f"{ip or ''} {ua or ''}") for ip, ua in clients}
+    keys = None if clients is None else {client_key(f"{ip or ''} {ua or ''}") for ip, ua in clients}
     unlaunched = _by_key(conn, keys, _UNLAUNCHED_ROWS)
     for row in unlaunched:
         launch = pick(row[3], row[1])
@@ -134,7 +134,7 @@ def pair_by_client(conn: sqlite3.Connection, clients: set[tuple] | None = None) 
     for ev in _read(conn, clients, _STATELESS_EVENTS, "r."):
         if ev[8] is None:
             continue
-        launch = pick(_client_key(ev[8]), ev[1])
+        launch = pick(client_key(ev[8]), ev[1])
         if launch is not None:
             picked[launch[1]].append((ev[1], 1, ev[0], ev))
 
@@ -145,18 +145,18 @@ def pair_by_client(conn: sqlite3.Connection, clients: set[tuple] | None = None) 
             returns = sorted(picked.get(key, ()), key=lambda r: r[:3])
             if returns and returns[0][1] == 0:
                 row = returns[0][3]
-                earlier = _parse_ts(l_ts)
+                earlier = parse_ts(l_ts)
                 want_updates[row[0]] = _plain(
-                    (l_ts, 1, _seconds_since(row[1], earlier), _seconds_since(row[2], earlier), INFERRED, 1)
+                    (l_ts, 1, seconds_since(row[1], earlier), seconds_since(row[2], earlier), INFERRED, 1)
                 )
                 continue
             events = [r[3] for r in returns if r[1] == 1]
             if events:
-                # As _derived groups a state's events: in time order, then outcome and code.
+                # As derived.py groups a state's events: in time order, then outcome and code.
                 events.sort(key=lambda e: (e[1], e[2], e[4] or "", e[0]))
                 rows = [(key, *e[1:9], 0) for e in events]
-                a = _many_events(rows[0], rows[1:])
-                row = _merged_row(a, l_ts, 1, None)
+                a = many_events(rows[0], rows[1:])
+                row = merged_row(a, l_ts, 1, None)
                 row = (*row[:-2], INFERRED, 1)
             else:
                 row = (key, l_ts, 1, NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -233,6 +233,6 @@ def _write(
 
 
 def _plain(row: tuple) -> tuple:
-    """*row* as SQLite gives it back (_derived's rows carry NULL as a NaN), so that what is
+    """*row* as SQLite gives it back (_rows' rows carry NULL as a NaN), so that what is
     wanted compares equal to what is there."""
     return tuple(None if v != v else v for v in row)

@@ -1,58 +1,15 @@
-"""The SQLite store: schema, connection settings and bookkeeping tables.
+"""The tables' layouts: each table of the database declared once, here (its DDL, its column
+tuples and INSERTs derive from the declaration), and the schema script made of them.
 
-The schema is public (docs/schema.md documents every table and view) and is created
-idempotently, so any function that is handed a database may call :func:`ensure_schema` first.
-The views' SQL is in views.py, which :func:`ensure_schema` calls.
+Nothing here opens or writes a database: :mod:`smartcar_logs.store` opens and migrates it, and
+:mod:`smartcar_logs.store.derived` keeps the derived tables; both read their layouts here
+(tests/test_layout.py pins that every table has this one owner).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-
-import sqlite_utils
-
-from . import views
-
-__all__ = [
-    "open_db",
-    "ensure_schema",
-    "SCHEMA_VERSION",
-    "REDIRECT_COLUMNS",
-    "get_salt",
-    "db_error_message",
-    "DEFAULT_BUSY_TIMEOUT",
-    "StoreError",
-    "Table",
-    "REDIRECTS",
-    "LAUNCHES",
-    "REJECTS",
-    "SOURCES",
-    "SOURCE_HEADS",
-    "SETTINGS",
-    "mark_derived_stale",
-    "RETRY_WINDOW_MINUTES",
-    "PAIRING_WINDOW_MINUTES",
-    "STATELESS_LAUNCH_PREFIX",
-    "EVENTS",
-    "ATTEMPTS",
-    "refresh_derived",
-    "defer_derived",
-    "refresh_pending",
-    "rebuild_derived",
-    "add_oauth_looking",
-    "oauth_looking",
-]
-
-#: Seconds to wait for another process's write lock; SMARTCAR_LOGS_BUSY_TIMEOUT overrides it.
-DEFAULT_BUSY_TIMEOUT = 60.0
-
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -266,7 +223,7 @@ EVENTS = Table(
 #: error, and ``retry_succeeded`` says whether that retry succeeded (both NULL otherwise).
 #: A launch without a ``state`` is an attempt too, keyed :data:`STATELESS_LAUNCH_PREFIX` plus
 #: its line's ``source_fp:byte_offset``, paired with the redirects of the same client that
-#: follow it (``smartcar_logs/_pairing.py`` holds the rule and its contract).
+#: follow it (``smartcar_logs/store/pairing.py`` holds the rule and its contract).
 #: ``pairing`` says how launch and redirect were paired: 'state' (the same ``state``),
 #: 'js-sdk' (the redirect's JavaScript-SDK ``originalState`` is the launch's ``state``),
 #: 'client (inferred)' (a stateless launch and the next redirects of its client), NULL when
@@ -318,7 +275,7 @@ DERIVED_INDEXES = (
     "CREATE INDEX IF NOT EXISTS attempts_launched ON attempts (launched, is_test, launch_lines, first_ts,"
     " first_success_ts, secs_redirect, secs_success, first_category, launch_stateless, pairing)"
     " WHERE launch_lines > 0",
-    # The redirects client pairing may give a stateless launch (see _pairing.py).
+    # The redirects client pairing may give a stateless launch (see pairing.py).
     "CREATE INDEX IF NOT EXISTS attempts_unlaunched ON attempts (client)"
     " WHERE events > 0 AND (launch_lines = 0 OR launch_stateless = 1)",
     "CREATE INDEX IF NOT EXISTS attempts_first ON attempts (first_ts, is_test, events, redirects,"
@@ -345,54 +302,6 @@ RETRY_WINDOW_MINUTES = 30
 PAIRING_WINDOW_MINUTES = 60
 #: The key (``attempts.state``) of a launch without a ``state``, before ``source_fp:byte_offset``.
 STATELESS_LAUNCH_PREFIX = "~launch:"
-
-
-def refresh_derived(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
-    """Bring :data:`EVENTS` and :data:`ATTEMPTS` up to date with one file's rows of one import,
-    inside the transaction that wrote them: :func:`defer_derived` and :func:`refresh_pending`
-    in one, so files left pending are brought up to date too."""
-    defer_derived(conn, source_fp, import_id)
-    refresh_pending(conn)
-
-
-def defer_derived(conn: sqlite3.Connection, source_fp: str, import_id: int) -> None:
-    """Note, in the transaction that wrote one file's rows of one import, that the derived
-    tables do not cover them yet; :func:`refresh_pending` does, once for many files."""
-    from . import _derived
-
-    _derived.defer(conn, source_fp, import_id)
-
-
-def refresh_pending(conn: sqlite3.Connection, *, wait: bool = True) -> int:
-    """Bring the derived tables up to date with every file noted by :func:`defer_derived`;
-    return how many files that was.
-
-    In the caller's transaction when one is open, else in one of its own (no write lock is
-    taken when nothing is pending). With ``wait=False`` it gives up at once, returning 0, on
-    another connection's write lock (an import mid-file refreshes them itself at its end) or a
-    read-only database. Idempotent. The work is in ``_derived.py``.
-    """
-    from . import _derived
-
-    return _derived.refresh_pending(conn, wait)
-
-
-def mark_derived_stale(conn: sqlite3.Connection) -> None:
-    """Rows were deleted (a re-read source): the next :func:`ensure_schema` rebuilds the derived
-    tables. Written in the deleting transaction, so a run killed after it still leads there."""
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('derived_version', 'stale')")
-
-
-def rebuild_derived(conn: sqlite3.Connection) -> None:
-    """Recompute :data:`EVENTS` and :data:`ATTEMPTS` from every row.
-
-    For a database written before they existed (:func:`ensure_schema` calls it), rows
-    written by other means than the importer, and an import that brings most of the states.
-    """
-    from . import _derived
-
-    _derived.rebuild(conn)
-    conn.execute("DELETE FROM derived_pending")  # all of them covered
 
 
 _BOOKKEEPING = """
@@ -448,237 +357,10 @@ _SCHEMA = (
     + "".join(t.ddl() for t in (REDIRECTS, LAUNCHES, REJECTS, EVENTS, ATTEMPTS))
     + "".join(f"{ddl};\n" for ddl in DERIVED_INDEXES)
     + "CREATE INDEX IF NOT EXISTS launches_stateless ON launches (ts) WHERE state IS NULL OR state = '';\n"
-    # A refresh pairs the clients new rows belong to (_pairing.py): their stateless launches
+    # A refresh pairs the clients new rows belong to (pairing.py): their stateless launches
     # and redirects are looked up by client here.
     + "CREATE INDEX IF NOT EXISTS launches_stateless_client ON launches (client_ip, user_agent)"
     " WHERE state IS NULL OR state = '';\n"
     + "CREATE INDEX IF NOT EXISTS redirects_stateless_client ON redirects (client_ip, user_agent)"
     " WHERE state IS NULL OR state = '';\n"
 )
-
-
-class StoreError(Exception):
-    """The database cannot be opened or written; the message is for humans."""
-
-
-def _busy_timeout(value: float | None) -> float:
-    if value is None:
-        env = os.environ.get("SMARTCAR_LOGS_BUSY_TIMEOUT")
-        try:
-            value = float(env) if env else DEFAULT_BUSY_TIMEOUT
-        except ValueError:
-            value = DEFAULT_BUSY_TIMEOUT
-    return max(0.0, value)
-
-
-def db_error_message(e: sqlite3.Error, db=None, path: str | os.PathLike | None = None) -> str:
-    """One line for humans: a locked database says so and how long we waited."""
-    msg = str(e)
-    if isinstance(e, sqlite3.OperationalError) and ("locked" in msg or "busy" in msg):
-        waited = ""
-        if db is not None:
-            try:
-                ms = db.conn.execute("PRAGMA busy_timeout").fetchone()[0]
-                waited = f" (gave up after {ms / 1000:g} s; see --busy-timeout)"
-            except sqlite3.Error:
-                pass
-        msg = f"database is locked by another process{waited}"
-    elif "readonly" in msg or "read-only" in msg:
-        msg = f"database is read-only ({msg})"
-    return f"{path}: {msg}" if path is not None else msg
-
-
-#: The page size of a new database file. 16 KiB instead of SQLite's 4 KiB: the redirects
-#: rows are wide and their state and ts indexes take random keys, so fewer, larger pages
-#: mean fewer B-tree splits and page writes per row (8.0 -> 6.3 us a row with the cache
-#: below: benchmarks/bench_sqlite.py, benchmarks/README.md). An existing database keeps its page size; to
-#: convert one: ``sqlite3 file.db "PRAGMA journal_mode=DELETE; PRAGMA page_size=16384;
-#: VACUUM; PRAGMA journal_mode=WAL"`` (VACUUM rewrites every page; WAL must be off for it).
-PAGE_SIZE = 16384
-#: The page cache of each connection, in KiB (SQLite's default is 2 MiB): the import's
-#: index pages stay in memory instead of spilling. It is a ceiling, filled only as pages
-#: are read, and freed when the connection closes.
-CACHE_KIB = 64 * 1024
-
-
-def open_db(
-    path: str | os.PathLike | None = None, *, create: bool = True, busy_timeout: float | None = None
-) -> sqlite_utils.Database:
-    """Open (creating if needed) the database at *path*, or in memory when *path* is None.
-
-    A new database file is created readable by its owner only, because it holds VINs,
-    user ids and IP addresses. *busy_timeout* is how many seconds to wait for another
-    process's lock before failing (default: $SMARTCAR_LOGS_BUSY_TIMEOUT or 60).
-    """
-    timeout = _busy_timeout(busy_timeout)
-    created = False
-    if path is None:
-        db = sqlite_utils.Database(memory=True)
-    else:
-        p = Path(path)
-        if not create and not p.exists():  # whatever its folder: reading never creates anything
-            raise StoreError(f"no database yet at {p}: run `smartcar-logs import` first")
-        if not p.parent.exists():
-            raise StoreError(f"{p}: folder {p.parent} does not exist")
-        if not p.parent.is_dir():
-            raise StoreError(f"{p}: {p.parent} is not a folder")
-        if not p.exists():
-            # Create the file with 0600 before SQLite opens it, so it is never world-readable.
-            try:
-                fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            except OSError as e:
-                raise StoreError(f"{p}: cannot create database: {e.strerror or e}") from None
-            os.close(fd)
-            created = True
-        try:
-            conn = sqlite3.connect(str(p), timeout=timeout, isolation_level=None)
-            db = sqlite_utils.Database(conn)
-            db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            if created and PAGE_SIZE:
-                # Only a database with no table yet takes a page size, and only before WAL
-                # (an old database keeps its own: see PAGE_SIZE).
-                db.execute(f"PRAGMA page_size = {int(PAGE_SIZE)}")
-            if CACHE_KIB:
-                db.execute(f"PRAGMA cache_size = {-int(CACHE_KIB)}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
-            # Sorts (GROUP BY, ORDER BY, the derived tables' rebuild) in memory: a temp B-tree
-            # on disk took 10 s of a million-state rebuild. It cannot change inside a
-            # transaction, so it is set here.
-            db.execute("PRAGMA temp_store = MEMORY")
-        except sqlite3.Error as e:
-            _remove_new(p, created)
-            raise StoreError(f"{p}: cannot open database: {db_error_message(e)}") from None
-    try:
-        ensure_schema(db)
-    except StoreError as e:
-        if path is None:
-            raise
-        db.conn.close()
-        _remove_new(p, created)
-        raise StoreError(f"{path}: {e}") from None
-    return db
-
-
-def _remove_new(p: Path, created: bool) -> None:
-    """A database file this call created and could not set up is not left behind."""
-    if created:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            try:
-                os.unlink(f"{p}{suffix}")
-            except OSError:
-                pass
-
-
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the tables, indexes and views if they are missing, and replace outdated views."""
-    try:
-        db.conn.executescript(_SCHEMA)
-        _add_missing_columns(db.conn)
-        _drop_retired_indexes(db.conn)
-        # Write only what is missing: an INSERT, even an ignored one, takes the write lock,
-        # and `summary` must not wait for an import running in another process.
-        have = dict(
-            db.execute(
-                "SELECT key, value FROM meta WHERE key IN ('schema_version', 'salt', 'derived_version')"
-            )
-        )
-        if "schema_version" not in have:
-            db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                [str(SCHEMA_VERSION)],
-            )
-        if "salt" not in have:
-            db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)",
-                [secrets.token_hex(16)],
-            )
-        if have.get("derived_version") != DERIVED_VERSION:
-            # A database written before the derived tables existed (or changed): build them
-            # once, in one transaction, so analysis never reads them half-made.
-            conn = db.conn
-            own = not conn.in_transaction
-            if own:
-                conn.execute("BEGIN IMMEDIATE")
-            try:
-                rebuild_derived(conn)
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('derived_version', ?)",
-                    [DERIVED_VERSION],
-                )
-                if own:
-                    conn.execute("COMMIT")
-            except BaseException:
-                if own and conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        else:
-            refresh_pending(db.conn, wait=False)  # files of a killed run, or of one running now
-        # The views' DDL is owned by views.py; a database made by an older version gets the new ones.
-        views.ensure_views(db.conn)
-    except sqlite3.Error as e:
-        raise StoreError(f"cannot write the database schema: {db_error_message(e, db)}") from None
-
-
-def _drop_retired_indexes(conn) -> None:
-    # Looked up first: a DROP, even of nothing, takes the write lock (see ensure_schema).
-    marks = ", ".join("?" * len(RETIRED_INDEXES))
-    found = conn.execute(
-        f"SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ({marks})", RETIRED_INDEXES
-    ).fetchall()
-    for (name,) in found:
-        conn.execute(f"DROP INDEX IF EXISTS {name}")
-
-
-def _add_missing_columns(conn) -> None:
-    """Columns declared since a database was created are added (a no-op read otherwise)."""
-    if "reread" not in {r[1] for r in conn.execute("PRAGMA table_info(imports)")}:
-        conn.execute("ALTER TABLE imports ADD COLUMN reread INTEGER DEFAULT 0")
-    for table in (SOURCES, REDIRECTS, LAUNCHES, REJECTS):
-        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table.name})")}
-        missing = [(n, t) for n, t in table.columns if n not in have]
-        for name, sql_type in missing:
-            conn.execute(f"ALTER TABLE {table.name} ADD COLUMN {name} {sql_type}")
-        if table is SOURCES and missing:
-            # Sources checkpointed before head hashes had their own table: their one head.
-            conn.execute(
-                "INSERT OR IGNORE INTO source_heads (head_hash, fp_len, fingerprint)"
-                " SELECT head_hash, fp_len, fingerprint FROM sources"
-                " WHERE head_hash IS NOT NULL AND fp_len > 0"
-            )
-
-
-#: The ``meta`` key under which the OAuth-looking paths the importer left as ordinary traffic
-#: are kept (JSON path -> lines): a database with no redirects can then say which paths to
-#: try with ``--redirect-path``, long after the import printed them.
-OAUTH_LOOKING_KEY = "oauth_looking_paths"
-
-
-def add_oauth_looking(conn: sqlite3.Connection, counts: dict[str, int]) -> None:
-    """Add one run's OAuth-looking paths without Smartcar evidence (path -> lines) to the
-    database's running totals; a path later imported as a redirect path is dropped on read."""
-    if not counts:
-        return
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (OAUTH_LOOKING_KEY,)).fetchone()
-    total = json.loads(row[0]) if row else {}
-    for path, n in counts.items():
-        total[path] = total.get(path, 0) + int(n)
-    conn.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (OAUTH_LOOKING_KEY, json.dumps(total))
-    )
-
-
-def oauth_looking(conn: sqlite3.Connection) -> dict[str, int]:
-    """OAuth-looking paths the imports left as ordinary traffic, most lines first (path ->
-    lines); paths that are redirect paths now are left out."""
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (OAUTH_LOOKING_KEY,)).fetchone()
-    if not row:
-        return {}
-    known = {r[0] for r in conn.execute("SELECT path FROM redirect_paths")}
-    found = {p: int(n) for p, n in json.loads(row[0]).items() if p not in known}
-    return dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def get_salt(db: sqlite_utils.Database) -> str:
-    """The per-database salt used for hashed (redacted) values."""
-    return db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()[0]
