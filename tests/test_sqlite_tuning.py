@@ -60,7 +60,7 @@ def test_indexes_are_the_same_after_a_load_into_empty_tables(tmp_path, monkeypat
             dropped.extend(set(before) - set(indexes(conn)))
             yield
 
-    monkeypatch.setattr("smartcar_logs.importer.run.deferred_indexes", spy)
+    monkeypatch.setattr("smartcar_logs.importer.file.deferred_indexes", spy)
     import_paths(db, [log(tmp_path, "a.log")], launch_paths=["/connect/smartcar"])
     # every secondary index of the two tables an import fills (the unique keys stay)
     secondary = [

@@ -35,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .file import _import_one, _Run
+
 __all__ = ["ClusterError", "connect", "import_on_cluster", "scan_task", "Task", "Outcome"]
 
 
@@ -85,7 +87,7 @@ class Task:
 
     index: int
     path: str  # absolute path (on a filesystem the workers share) or object URL
-    run: Any  # run._Run: the import's settings (its own confirmed set is built from `confirmed`)
+    run: _Run  # the import's settings (its own confirmed set is built from `confirmed`)
     confirmed: frozenset  # redirect paths confirmed before this file
     seed: tuple = ()  # the identity rows its content may match: ((table, columns, rows), ...)
     attempt: int = 0
@@ -117,7 +119,6 @@ def scan_task(task: Task) -> Outcome:
     """
     from ..store import LAUNCHES, REDIRECTS, REJECTS, open_db
     from .checkpoint import FINGERPRINT_BYTES
-    from .run import _import_one
 
     db = open_db(None)
     conn = db.conn
@@ -219,7 +220,7 @@ def import_on_cluster(
     in input order, one transaction per file. Returns the FileResults in input order.
 
     *client* is a ``distributed.Client`` or a function that returns one. *run* is the
-    import's run._Run; its ``confirmed`` set grows as in a serial import.
+    import's file._Run; its ``confirmed`` set grows as in a serial import.
     """
     from . import remote
 
