@@ -136,7 +136,7 @@ def main() -> None:
     print()
     print(table)
     if args.readme:
-        readme = ROOT / "README.md"
+        readme = ROOT / "benchmarks" / "README.md"  # where the speed tables live
         text = readme.read_text()
         new = re.sub(
             r"(<!-- bench-analysis -->\n).*?(\n<!-- /bench-analysis -->)",
@@ -145,7 +145,7 @@ def main() -> None:
             flags=re.S,
         )
         readme.write_text(new)
-        print("README.md updated")
+        print("benchmarks/README.md updated")
 
 
 if __name__ == "__main__":

@@ -269,7 +269,7 @@ def main() -> None:
     print()
     print(table)
     if args.readme:
-        readme = ROOT / "README.md"
+        readme = ROOT / "benchmarks" / "README.md"  # where the speed tables live
         text = readme.read_text()
         new = re.sub(
             r"(<!-- bench -->\n).*?(\n<!-- /bench -->)",
@@ -278,7 +278,7 @@ def main() -> None:
             flags=re.S,
         )
         readme.write_text(new)
-        print("README.md updated")
+        print("benchmarks/README.md updated")
 
 
 if __name__ == "__main__":
