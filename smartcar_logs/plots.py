@@ -531,6 +531,8 @@ def plot_make_year_heatmap(
     colorbar = ax.figure.colorbar(
         image, ax=ax, label="Incompatible-vehicle redirects", fraction=0.04, pad=0.02
     )
-    colorbar.locator = MaxNLocator(integer=True)
-    colorbar.update_ticks()
+    # Counts: whole numbers from 1 (the scale starts below 1 only to colour a 1). A locator
+    # alone falls back to 0.15 steps when every cell is 1, and ticks the negative margin.
+    ticks = MaxNLocator(integer=True, min_n_ticks=1).tick_values(1, max(vmax, 1))
+    colorbar.set_ticks([t for t in ticks if 1 <= t <= max(vmax, 1)])
     return ax

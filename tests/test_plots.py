@@ -338,7 +338,19 @@ def test_heatmap_colour_bar_counts_in_whole_numbers(ax):
     plots.plot_make_year_heatmap(ax, frame)
     bar = ax.figure.axes[-1]
     labels = _ticks(bar, "y")
-    assert labels and all(t.lstrip("−-").isdigit() for t in labels), labels
+    assert labels and all(t.isdigit() and int(t) >= 1 for t in labels), labels
+
+
+@pytest.mark.parametrize("n", [1, 40])
+def test_heatmap_colour_bar_when_every_cell_is_one_count(n):
+    """A one-day log: every make/year cell is 1 (the locator alone ticked 0.15 steps)."""
+    fig, ax = plt.subplots()
+    frame = pd.DataFrame({"make": ["AUDI", "FORD"], "year": pd.array([2015, 2016], dtype="Int64"),
+                          "n": [n, n], "share": [0.5, 0.5], "from_vin": [0, 0]})  # fmt: skip
+    plots.plot_make_year_heatmap(ax, frame)
+    labels = _ticks(fig.axes[-1], "y")
+    assert labels and all(t.isdigit() and 1 <= int(t) <= n for t in labels), labels
+    plt.close(fig)
 
 
 def test_one_incompatible_make_is_one_bar_not_a_block(ax):
