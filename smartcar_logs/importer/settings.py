@@ -302,8 +302,9 @@ def keep_format(conn: sqlite3.Connection, applied: Applied, fmt_used: str, n_rea
     note = f"--format {fmt_used} is not kept as a setting (auto-detection contradicts it)"
     if n_read:
         note += (
-            f"; the {n_read} file{'s' if n_read != 1 else ''} read with it this run are re-read with "
-            f"format {back} by the next import (no FILES needed)"
+            f"; {'the file' if n_read == 1 else f'the {n_read} files'} read with it this run "
+            f"{'is' if n_read == 1 else 'are'} re-read with format {back} by the next import "
+            "(no FILES needed)"
         )
     return note
 
