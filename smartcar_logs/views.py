@@ -17,6 +17,7 @@ from __future__ import annotations
 import sqlite3
 from statistics import NormalDist
 
+from ._sqlite import write_transaction
 from .redirect import UNKNOWN
 
 __all__ = [
@@ -241,18 +242,9 @@ def ensure_views(conn: sqlite3.Connection) -> None:
     """
     if not _stale(conn):
         return
-    own = not conn.in_transaction
-    if own:
-        conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         if _stale(conn):  # another process may have done it while we waited for the lock
             for name in (*VIEWS, *RETIRED_VIEWS):
                 conn.execute(f"DROP VIEW IF EXISTS {name}")
             for sql in VIEWS.values():
                 conn.execute(sql)
-        if own:
-            conn.execute("COMMIT")
-    except BaseException:
-        if own and conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from .. import formats as _formats
 from .. import privacy as _privacy
+from .._sqlite import write_transaction
 from ..store import SETTINGS, mark_derived_stale
 from .discovery import InputPlan
 from .paths import _norm_path
@@ -263,10 +264,7 @@ def apply(conn: sqlite3.Connection, change: Change, *, reset: bool = False) -> A
     Sources not yet marked are marked with the settings they were read under.
     """
     change = replace(change, reset=True) if reset else change
-    own = not conn.in_transaction
-    if own:
-        conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         stored = load(conn)
         before = stored if stored is not None else _legacy(conn)
         new, notes = _merge(conn, before or Settings(), change)
@@ -277,12 +275,6 @@ def apply(conn: sqlite3.Connection, change: Change, *, reset: bool = False) -> A
             _save(conn, new)
         # Sources read before settings were stored, or by an older version: the settings then.
         conn.execute("UPDATE sources SET settings = ? WHERE settings IS NULL", ((before or new).key,))
-        if own:
-            conn.execute("COMMIT")
-    except BaseException:
-        if own and conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return Applied(new, before, notes if before is not None else [], change.format is not None, warnings)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .. import views
+from .._sqlite import write_transaction
 from .derived import defer_derived, pending_files, rebuild_derived, refresh_derived, refresh_pending
 from .tables import (
     _SCHEMA,
@@ -238,22 +239,12 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if have.get("derived_version") != DERIVED_VERSION:
             # A database written before the derived tables existed (or changed): build them
             # once, in one transaction, so analysis never reads them half-made.
-            conn = db.conn
-            own = not conn.in_transaction
-            if own:
-                conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(db.conn) as conn:
                 rebuild_derived(conn)
                 conn.execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('derived_version', ?)",
                     [DERIVED_VERSION],
                 )
-                if own:
-                    conn.execute("COMMIT")
-            except BaseException:
-                if own and conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
         # The views' DDL is owned by views.py; a database made by an older version gets the new ones.
         views.ensure_views(db.conn)
     except sqlite3.Error as e:
