@@ -195,3 +195,29 @@ def test_a_rereading_run_imports_nothing_new(tmp_path):
     assert count(db, "launches") == 0 and count(db, "redirects") == 2  # kept; nothing new read
     r = run("import", "--db", db, log)  # named: the new content is imported as usual
     assert r.exit_code == 0 and rows(db, "SELECT state FROM launches") == [("new",)]
+
+
+def test_a_reread_killed_before_its_refresh_leaves_readers_reading_and_the_next_import_rebuilds(tmp_path):
+    """A re-read deletes rows and asks for a whole rebuild in the same transaction. If the run
+    dies before its end-of-run refresh, a reader's open neither rebuilds (that would take the
+    write lock from an import) nor hides the lag; the next import (or refresh=True) rebuilds.
+    Found by `make soak`: a reader's open rebuilt the tables after a killed re-read."""
+    from helpers_derived import derived_tables, rebuilt_tables
+    from smartcar_logs.store import mark_derived_stale, pending_files
+
+    log = write(tmp_path, "access.log", LOG)
+    db_path = tmp_path / "x.db"
+    db = open_db(db_path)
+    import_paths(db, [log])
+    before = derived_tables(db.conn)
+    with db.conn:  # what the re-read's own transaction writes, the run then killed
+        db.conn.execute("DELETE FROM redirects WHERE path = '/smartcar/callback'")
+        mark_derived_stale(db.conn)
+    db.conn.close()
+    reader = open_db(db_path)
+    assert pending_files(reader.conn) == 1  # summary, check, notebooks say the tables lag
+    assert derived_tables(reader.conn) == before  # and nothing was written
+    reader.conn.close()
+    db = open_db(db_path, refresh=True)
+    assert pending_files(db.conn) == 0
+    assert derived_tables(db.conn) == rebuilt_tables(db.conn) != before

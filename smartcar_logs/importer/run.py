@@ -146,11 +146,8 @@ def import_paths(
             workers.pool.join()
     # The derived tables, in one transaction of their own for all the run's files (and any a
     # killed run left); a database error here is the run's (cli says so). A re-read deleted
-    # rows, whose states may be gone: then they are rebuilt (store.mark_derived_stale).
-    if any(r.reread for r in results):
-        ensure_schema(db)
-    else:
-        refresh_pending(db.conn)
+    # rows, whose states may be gone: then they are rebuilt whole (store.mark_derived_stale).
+    refresh_pending(db.conn)
     res = finish_import(db, import_id, results)
     res.objects_listed, res.objects_skipped = todo.listed, todo.skipped
     _settings.end_run(db.conn, applied, res)

@@ -22,7 +22,14 @@ import sqlite_utils
 
 from .. import views
 from .._sqlite import write_transaction
-from .derived import defer_derived, pending_files, rebuild_derived, refresh_derived, refresh_pending
+from .derived import (
+    defer_derived,
+    defer_rebuild,
+    pending_files,
+    rebuild_derived,
+    refresh_derived,
+    refresh_pending,
+)
 from .tables import (
     _SCHEMA,
     ATTEMPTS,
@@ -311,10 +318,11 @@ def oauth_looking(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def mark_derived_stale(conn: sqlite3.Connection) -> None:
-    """Rows were deleted (a re-read source): the next :func:`ensure_schema` rebuilds the derived
-    tables (the re-reading import calls it after its last file). Written in the deleting
-    transaction, so a run killed after it still leads there."""
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('derived_version', 'stale')")
+    """Rows were deleted (a re-read source): the import's refresh at the end of its run (or the
+    next import, or an open with ``refresh``) rebuilds the derived tables whole. Written in the
+    deleting transaction, so a run killed after it still leads there; a reader's open never
+    does it (it would take the write lock), and says the tables lag as for a pending file."""
+    defer_rebuild(conn)
 
 
 def get_salt(db: sqlite_utils.Database) -> str:

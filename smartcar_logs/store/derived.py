@@ -69,6 +69,17 @@ def defer_derived(conn: sqlite3.Connection, source_fp: str, import_id: int) -> N
     )
 
 
+#: The ``derived_pending`` row that asks for a whole rebuild: rows were deleted (a source re-read
+#: under new settings), and the states they held are found in no file's remaining rows.
+REBUILD_ALL = "*"
+
+
+def defer_rebuild(conn: sqlite3.Connection) -> None:
+    """Note, in the transaction that deleted rows, that the next :func:`refresh_pending`
+    rebuilds the derived tables whole; until then readers are told they lag, as for a file."""
+    conn.execute("INSERT OR IGNORE INTO derived_pending (source_fp, import_id) VALUES (?, 0)", (REBUILD_ALL,))
+
+
 def pending_files(conn: sqlite3.Connection) -> int:
     """How many imported files the derived tables do not cover yet: a run still going (or
     killed before its refresh) committed them. A read, never a write."""
@@ -218,7 +229,10 @@ def _lock_or_readonly(e: sqlite3.OperationalError) -> bool:
 
 def _refresh_pending(conn: sqlite3.Connection) -> int:
     files = conn.execute("SELECT source_fp, import_id FROM derived_pending").fetchall()
-    if files:
+    if any(fp == REBUILD_ALL for fp, _ in files):
+        rebuild(conn)
+        conn.execute("DELETE FROM derived_pending")
+    elif files:
         refresh(conn, files)
         conn.execute("DELETE FROM derived_pending")
     return len(files)
