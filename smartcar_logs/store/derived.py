@@ -248,6 +248,11 @@ def refresh(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> None:
         rebuild(conn)
         return
     with _bulk_settings(conn):
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS retry_moved (client INTEGER, user_id TEXT, first_ts TEXT)"
+        )
+        conn.execute("DELETE FROM temp.retry_moved")
+        _note_moved(conn)  # what the touched attempts were: a retry window may have lost one
         _refresh(conn, everything=False)
         conn.executemany(
             f"INSERT OR IGNORE INTO events ({_EV_COLS}) SELECT "
@@ -255,10 +260,15 @@ def refresh(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> None:
             + " FROM redirects WHERE source_fp = ? AND import_id = ? AND (state IS NULL OR state = '')",
             files,
         )
-        # The attempts client pairing wrote or changed have their retries linked again too.
+        # The attempts client pairing wrote or changed have their retries linked again too,
+        # and what the rows it deleted were is noted as the touched attempts' is.
+        removed: list[tuple] = []
         conn.executemany(
-            "INSERT OR IGNORE INTO temp.touched_states VALUES (?)", ((k,) for k in _pair(conn, files))
+            "INSERT OR IGNORE INTO temp.touched_states VALUES (?)",
+            ((k,) for k in _pair(conn, files, removed)),
         )
+        conn.executemany("INSERT INTO temp.retry_moved VALUES (?, ?, ?)", removed)
+        _note_moved(conn)  # and what they are now: a retry window may have gained one
         _link_retries(conn, everything=False)
 
 
@@ -375,27 +385,64 @@ def _insert_events(conn: sqlite3.Connection, only: str, scan: str) -> None:
     )
 
 
-def _pair(conn: sqlite3.Connection, files: list[tuple[str, int]] | None = None) -> set[str]:
+def _pair(
+    conn: sqlite3.Connection, files: list[tuple[str, int]] | None = None, removed: list[tuple] | None = None
+) -> set[str]:
     """Launches without a state paired with their client's redirects (:mod:`.pairing`): for
-    every client, or those the *files* and the touched states belong to."""
-    return pairing.pair_by_client(conn, None if files is None else pairing.touched_clients(conn, files))
+    every client, or those the *files* and the touched states belong to; *removed* gets the
+    (client, user_id, first_ts) of the attempts it deleted."""
+    if files is None:
+        return pairing.pair_by_client(conn)
+    # Without a launch that carries no state there is nothing to pair, and every attempt is
+    # as the refresh wrote it: most sites (and the cron run of a small file) end here
+    # instead of looking up each touched client four times.
+    if not conn.execute("SELECT 1 FROM launches WHERE state IS NULL OR state = '' LIMIT 1").fetchone():
+        return set()
+    return pairing.pair_by_client(conn, pairing.touched_clients(conn, files), removed=removed)
+
+
+def _note_moved(conn: sqlite3.Connection) -> None:
+    """Note in ``temp.retry_moved`` what a retry link reads of the touched attempts (client,
+    user, first time): called before they are rewritten and after."""
+    conn.execute(
+        "INSERT INTO temp.retry_moved SELECT client, user_id, first_ts FROM attempts"
+        f" WHERE state IN {_TOUCHED}"
+    )
+
+
+# The attempts ended in an error whose retry window holds one of the moved attempts' first
+# times, by client or by user: the same comparisons as _NEXT's, so that the window of an
+# attempt whose link can change is never missed.
+_IN_WINDOW = """INSERT OR IGNORE INTO temp.relink SELECT a.state
+    FROM (SELECT DISTINCT {key}, first_ts FROM temp.retry_moved WHERE {key} IS NOT NULL) AS c
+    JOIN attempts AS a ON a.{key} = c.{key}
+    WHERE a.final_outcome = 'error' AND a.events > 0 AND c.first_ts > a.last_error_ts
+      AND c.first_ts <= strftime('%Y-%m-%dT%H:%M:%S+00:00', a.last_error_ts, '+{minutes} minutes')"""
 
 
 def _link_retries(conn: sqlite3.Connection, everything: bool) -> None:
     """Set ``retried``/``retry_succeeded``; needs the attempts_client and attempts_user indexes
     (without them each lookup scans every attempt: an import of a million redirects ran for
-    over ten minutes here before the indexes were built first)."""
-    # Every attempt of a client (or user) the touched states belong to: a new attempt can be
-    # the retry of an older one.
-    clients = (
-        ""
-        if everything
-        else f""" AND (client IN (SELECT client FROM attempts WHERE state IN {_TOUCHED})
-                  OR user_id IN (SELECT user_id FROM attempts WHERE state IN {_TOUCHED}))"""
-    )
+    over ten minutes here before the indexes were built first).
+
+    A refresh links the touched attempts and those whose link a touched attempt can change:
+    an attempt's link reads only its own row and the attempts of its client (or user) whose
+    first time falls in its retry window, so an attempt none of whose window holds a touched
+    attempt's first time, as it was or as it is (``temp.retry_moved``), keeps its link. The
+    whole history of the touched clients was relinked before: a new file of a site with few
+    clients relinked nearly every error attempt.
+    """
+    only = ""
+    if not everything:
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS relink (state TEXT PRIMARY KEY) WITHOUT ROWID")
+        conn.execute("DELETE FROM temp.relink")
+        conn.execute(f"INSERT INTO temp.relink SELECT state FROM {_TOUCHED}")
+        for key in ("client", "user_id"):
+            conn.execute(_IN_WINDOW.format(key=key, minutes=RETRY_WINDOW_MINUTES))
+        only = " AND state IN (SELECT state FROM temp.relink)"
     conn.execute(
         f"""UPDATE attempts SET retried = link IS NOT NULL, retry_succeeded = link
         FROM (SELECT state AS s, {_LINK} AS link FROM attempts
-              WHERE final_outcome = 'error' AND events > 0{clients}) AS l
+              WHERE final_outcome = 'error' AND events > 0{only}) AS l
         WHERE attempts.state = l.s"""
     )

@@ -283,6 +283,11 @@ DERIVED_INDEXES = (
     "CREATE INDEX IF NOT EXISTS attempts_ended_in_error ON attempts (first_ts, is_test, client, user_id,"
     " retried, retry_succeeded) WHERE final_outcome = 'error' AND events > 0",
     "CREATE INDEX IF NOT EXISTS attempts_client ON attempts (client, first_ts)",
+    # A refresh finds the attempts whose retry window holds a changed attempt (derived.py):
+    # a client's errors from here, without reading its whole history's rows (61 of 111 ms
+    # of the refresh of an hour's 1,093 lines into a 205k-attempt database).
+    "CREATE INDEX IF NOT EXISTS attempts_error_client ON attempts (client, last_error_ts)"
+    " WHERE final_outcome = 'error' AND events > 0",
     "CREATE INDEX IF NOT EXISTS attempts_user ON attempts (user_id, first_ts) WHERE user_id IS NOT NULL",
 )
 #: Indexes older versions created and nothing reads any more: dropped when found.
