@@ -18,9 +18,12 @@ import running in another process needs for its next file.
 
 The contract of a refresh: every state a pending file's rows carry is recomputed from all of
 its rows (old and new, whichever file they came in), stateless redirects become one event
-each, and the stateless launches of every client those rows belong to are paired again
-(:mod:`.pairing`); the result equals :func:`rebuild_derived` on the same rows, whatever the
-order the files came in (tests/test_derived.py, tests/test_pairing.py, tests/test_lifecycle.py).
+each, the stateless launches of every client those rows belong to are paired again
+(:mod:`.pairing`; not at all in a database without one), and the retries of every attempt
+ended in an error whose retry window holds a changed attempt are linked again (not the
+touched clients' whole history: :func:`_link_retries`); the result equals
+:func:`rebuild_derived` on the same rows, whatever the order the files came in
+(tests/test_derived.py, tests/test_pairing.py, tests/test_lifecycle.py, tests/test_retry_links.py).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from ._rows import (
     parse_ts,
     seconds_since,
 )
-from .tables import ATTEMPTS, DERIVED_INDEXES, EVENTS, RETRY_WINDOW_MINUTES
+from .tables import ATTEMPTS, DERIVED_INDEXES, EVENTS, REFRESH_INDEXES, RETRY_WINDOW_MINUTES
 
 __all__ = ["refresh_derived", "defer_derived", "refresh_pending", "rebuild_derived", "pending_files"]
 
@@ -241,8 +244,8 @@ def _refresh_pending(conn: sqlite3.Connection) -> int:
 def refresh(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> None:
     """The work of :func:`refresh_pending`: *files* are
     ``(source_fp, import_id)`` pairs whose rows the derived tables do not cover yet."""
-    (known,) = conn.execute("SELECT COUNT(*) FROM attempts").fetchone()
-    if known == 0 and _lines_with_state(conn, files) > BULK_STATES:
+    empty = conn.execute("SELECT 1 FROM attempts LIMIT 1").fetchone() is None
+    if empty and _lines_with_state(conn, files) > BULK_STATES:
         # Nothing derived yet (a new database): the rebuild computes just these files' states,
         # and the set of them is not needed (collecting it took 0.4 s of 100k states).
         rebuild(conn)
@@ -256,12 +259,18 @@ def refresh(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> None:
             files,
         )
     (touched,) = conn.execute("SELECT COUNT(*) FROM temp.touched_states").fetchone()
-    if touched > BULK_STATES and touched >= known // 2:
+    # Counted only then: counting 205k attempts took 3.5 ms of a 22 ms refresh of 5 minutes' lines.
+    if touched > BULK_STATES and touched >= _count(conn, "attempts") // 2:
         # Most of what there is: recomputing everything in sequential scans is cheaper
         # than looking a third of a million states up one by one.
         rebuild(conn)
         return
     with _bulk_settings(conn):
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS retry_moved (client INTEGER, user_id TEXT, first_ts TEXT)"
+        )
+        conn.execute("DELETE FROM temp.retry_moved")
+        _note_moved(conn)  # what the touched attempts were: a retry window may have lost one
         _refresh(conn, everything=False)
         conn.executemany(
             f"INSERT OR IGNORE INTO events ({_EV_COLS}) SELECT "
@@ -269,11 +278,20 @@ def refresh(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> None:
             + " FROM redirects WHERE source_fp = ? AND import_id = ? AND (state IS NULL OR state = '')",
             files,
         )
-        # The attempts client pairing wrote or changed have their retries linked again too.
+        # The attempts client pairing wrote or changed have their retries linked again too,
+        # and what the rows it deleted were is noted as the touched attempts' is.
+        removed: list[tuple] = []
         conn.executemany(
-            "INSERT OR IGNORE INTO temp.touched_states VALUES (?)", ((k,) for k in _pair(conn, files))
+            "INSERT OR IGNORE INTO temp.touched_states VALUES (?)",
+            ((k,) for k in _pair(conn, files, removed)),
         )
+        conn.executemany("INSERT INTO temp.retry_moved VALUES (?, ?, ?)", removed)
+        _note_moved(conn)  # and what they are now: a retry window may have gained one
         _link_retries(conn, everything=False)
+
+
+def _count(conn: sqlite3.Connection, table: str) -> int:
+    return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
 
 def _lines_with_state(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> int:
@@ -300,7 +318,7 @@ def rebuild(conn: sqlite3.Connection) -> None:
     stream of launches and events (UNION ALL) read 0.9-1.05 s against 0.6-0.8 s for the two.
     """
     with _bulk_settings(conn):
-        for ddl in DERIVED_INDEXES:
+        for ddl in (*DERIVED_INDEXES, *REFRESH_INDEXES):
             conn.execute(f"DROP INDEX IF EXISTS {ddl.split()[5]}")
         for table in (EVENTS, ATTEMPTS):
             have = [(r[1], r[2]) for r in conn.execute(f"PRAGMA table_info({table.name})")]
@@ -323,7 +341,7 @@ def rebuild(conn: sqlite3.Connection) -> None:
         # Paired before the indexes: its writes then maintain none (the 100k-launch stateless
         # log's rebuild took 24 s with the pairing after them, see benchmarks/bench_pairing.py).
         _pair(conn)
-        for ddl in DERIVED_INDEXES:
+        for ddl in (*DERIVED_INDEXES, *REFRESH_INDEXES):
             conn.execute(ddl)
         _link_retries(conn, everything=True)
 
@@ -389,27 +407,66 @@ def _insert_events(conn: sqlite3.Connection, only: str, scan: str) -> None:
     )
 
 
-def _pair(conn: sqlite3.Connection, files: list[tuple[str, int]] | None = None) -> set[str]:
+def _pair(
+    conn: sqlite3.Connection, files: list[tuple[str, int]] | None = None, removed: list[tuple] | None = None
+) -> set[str]:
     """Launches without a state paired with their client's redirects (:mod:`.pairing`): for
-    every client, or those the *files* and the touched states belong to."""
-    return pairing.pair_by_client(conn, None if files is None else pairing.touched_clients(conn, files))
+    every client, or those the *files* and the touched states belong to; *removed* gets the
+    (client, user_id, first_ts) of the attempts it deleted."""
+    if files is None:
+        return pairing.pair_by_client(conn)
+    # Without a launch that carries no state there is nothing to pair, and every attempt is
+    # as the refresh wrote it: most sites (and the cron run of a small file) end here
+    # instead of looking up each touched client four times.
+    if not conn.execute("SELECT 1 FROM launches WHERE state IS NULL OR state = '' LIMIT 1").fetchone():
+        return set()
+    return pairing.pair_by_client(conn, pairing.touched_clients(conn, files), removed=removed)
+
+
+def _note_moved(conn: sqlite3.Connection) -> None:
+    """Note in ``temp.retry_moved`` what a retry link reads of the touched attempts (client,
+    user, first time): called before they are rewritten and after."""
+    conn.execute(
+        "INSERT INTO temp.retry_moved SELECT client, user_id, first_ts FROM attempts"
+        f" WHERE state IN {_TOUCHED}"
+    )
+
+
+# The attempts ended in an error whose retry window holds one of the moved attempts' first
+# times, by client or by user: the same comparisons as _NEXT's, so that the window of an
+# attempt whose link can change is never missed.
+_IN_WINDOW = """INSERT OR IGNORE INTO temp.relink SELECT a.state
+    FROM (SELECT DISTINCT {key}, first_ts FROM temp.retry_moved WHERE {key} IS NOT NULL) AS c
+    JOIN attempts AS a ON a.{key} = c.{key}
+    WHERE a.final_outcome = 'error' AND a.events > 0 AND c.first_ts > a.last_error_ts
+      AND c.first_ts <= strftime('%Y-%m-%dT%H:%M:%S+00:00', a.last_error_ts, '+{minutes} minutes')"""
 
 
 def _link_retries(conn: sqlite3.Connection, everything: bool) -> None:
     """Set ``retried``/``retry_succeeded``; needs the attempts_client and attempts_user indexes
     (without them each lookup scans every attempt: an import of a million redirects ran for
-    over ten minutes here before the indexes were built first)."""
-    # Every attempt of a client (or user) the touched states belong to: a new attempt can be
-    # the retry of an older one.
-    clients = (
-        ""
-        if everything
-        else f""" AND (client IN (SELECT client FROM attempts WHERE state IN {_TOUCHED})
-                  OR user_id IN (SELECT user_id FROM attempts WHERE state IN {_TOUCHED}))"""
-    )
+    over ten minutes here before the indexes were built first).
+
+    A refresh links the touched attempts and those whose link a touched attempt can change:
+    an attempt's link reads only its own row and the attempts of its client (or user) whose
+    first time falls in its retry window, so an attempt none of whose window holds a touched
+    attempt's first time, as it was or as it is (``temp.retry_moved``), keeps its link. The
+    whole history of the touched clients was relinked before: a new file of a site with few
+    clients relinked nearly every error attempt.
+    """
+    only = ""
+    if not everything:
+        for ddl in REFRESH_INDEXES:  # built here once in a database from before it was declared
+            conn.execute(ddl)
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS relink (state TEXT PRIMARY KEY) WITHOUT ROWID")
+        conn.execute("DELETE FROM temp.relink")
+        conn.execute(f"INSERT INTO temp.relink SELECT state FROM {_TOUCHED}")
+        for key in ("client", "user_id"):
+            conn.execute(_IN_WINDOW.format(key=key, minutes=RETRY_WINDOW_MINUTES))
+        only = " AND state IN (SELECT state FROM temp.relink)"
     conn.execute(
         f"""UPDATE attempts SET retried = link IS NOT NULL, retry_succeeded = link
         FROM (SELECT state AS s, {_LINK} AS link FROM attempts
-              WHERE final_outcome = 'error' AND events > 0{clients}) AS l
+              WHERE final_outcome = 'error' AND events > 0{only}) AS l
         WHERE attempts.state = l.s"""
     )

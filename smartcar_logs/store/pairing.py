@@ -69,6 +69,7 @@ _CLIENT = (
 _KEY_HI = STATELESS_LAUNCH_PREFIX[:-1] + chr(ord(STATELESS_LAUNCH_PREFIX[-1]) + 1)
 #: The columns a stateless launch's own row is written with (retries are linked later).
 _ROW_NAMES = ATTEMPTS.names[:-2]
+_CLIENT_AT, _USER_AT, _FIRST_AT = (ATTEMPTS.index(c) for c in ("client", "user_id", "first_ts"))
 _UNLAUNCHED = "events > 0 AND (launch_lines = 0 OR launch_stateless = 1)"
 
 
@@ -97,16 +98,27 @@ def touched_clients(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> s
     return clients
 
 
-def pair_by_client(conn: sqlite3.Connection, clients: set[tuple] | None = None) -> set[str]:
+def pair_by_client(
+    conn: sqlite3.Connection, clients: set[tuple] | None = None, *, removed: list[tuple] | None = None
+) -> set[str]:
     """Bring the stateless launches' attempts and the client-paired attempts in line with the
     rule above, for every client or only *clients* (``(client_ip, user_agent)`` pairs, from
     :func:`touched_clients`: the rule is one client's business, so recomputing the clients
     new rows belong to equals recomputing all); return the keys (``attempts.state``) of the
-    rows written or changed, whose retries must be linked again."""
+    rows written or changed, whose retries must be linked again, and add to *removed* the
+    (``client``, ``user_id``, ``first_ts``) of the rows it deleted (what a retry link read)."""
     window = timedelta(minutes=PAIRING_WINDOW_MINUTES)
     launches: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for key, ts, client in _read(conn, clients, _LAUNCHES, "l."):
+    launching: set[tuple] = set()
+    for key, ts, client, ip, ua in _read(conn, clients, _LAUNCHES, "l."):
         launches[client_key(client)].append((ts, key))
+        launching.add((ip, ua))
+    if clients is not None:
+        # A client without a launch that carries no state pairs nothing, and the refresh
+        # wrote its attempts unpaired already: the three other lookups are spared.
+        clients = clients & launching
+        if not clients:
+            return set()
     for group in launches.values():
         group.sort()
 
@@ -163,11 +175,12 @@ def pair_by_client(conn: sqlite3.Connection, clients: set[tuple] | None = None) 
                        NULL, NULL, NULL, 0, NULL, client, NULL, 1)  # fmt: skip
             want_rows[key] = _plain(row)
     have_rows = {r[0]: r[:-2] for r in _by_key(conn, keys, _LAUNCH_ROWS)}
-    return _write(conn, unlaunched, have_rows, want_rows, want_updates)
+    return _write(conn, unlaunched, have_rows, want_rows, want_updates, removed)
 
 
 # The candidates, for every client or one client at a time: {where} is where the client goes.
-_LAUNCHES = f"""SELECT ? || l.source_fp || ':' || l.byte_offset, l.ts, {_CLIENT.format(t="l.")}
+_LAUNCHES = f"""SELECT ? || l.source_fp || ':' || l.byte_offset, l.ts, {_CLIENT.format(t="l.")},
+           l.client_ip, l.user_agent
     FROM launches AS l WHERE (l.state IS NULL OR l.state = '') AND l.ts IS NOT NULL
       AND (l.client_ip IS NOT NULL OR l.user_agent IS NOT NULL){{where}}"""
 _STATELESS_EVENTS = f"""SELECT e.id, e.ts, e.outcome, COALESCE(e.category, e.outcome), e.error_code,
@@ -206,10 +219,15 @@ def _write(
     have_rows: dict[str, tuple],
     want_rows: dict[str, tuple],
     want_updates: dict[str, tuple],
+    removed: list[tuple] | None = None,
 ) -> set[str]:
     """Write what differs from the attempts as they are; return the keys written."""
     changed: set[str] = set()
     stale = {k for k, have in have_rows.items() if want_rows.get(k) != have}
+    if removed is not None:
+        removed.extend(
+            (have_rows[k][_CLIENT_AT], have_rows[k][_USER_AT], have_rows[k][_FIRST_AT]) for k in stale
+        )
     conn.executemany("DELETE FROM attempts WHERE state = ?", ((k,) for k in stale))
     fresh = [row for k, row in want_rows.items() if k not in have_rows or k in stale]
     names = ", ".join(_ROW_NAMES)
