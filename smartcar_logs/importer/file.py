@@ -340,8 +340,7 @@ def _scan_blocks(
         nl = buf.rfind(b"\n")
         if nl != -1:
             block = buf[: nl + 1]
-            disp.submit(block, pos, line_no)
-            n = block.count(b"\n")
+            n = disp.submit(block, pos, line_no)
             line_no += n
             result.lines += n
             end = block.rfind(b"\n", 0, nl) + 1
