@@ -157,6 +157,27 @@ def test_generated_lines_parse_alike(batch, explicit, trailing_newline):
     blocks_agree(buf, ctx, NEEDLES if not explicit else [b"/smartcar/callback", b"/connect/smartcar"])
 
 
+@settings(max_examples=400, deadline=None)
+@given(
+    st.binary(max_size=300).map(lambda b: b.translate(bytes.maketrans(b"\x00\x01\x02\x03", b"\nab="))),
+    st.lists(st.binary(min_size=1, max_size=5), min_size=1, max_size=4),
+    st.integers(0, 3),
+    st.integers(0, 400),
+)
+def test_the_candidate_search_finds_alike(body, needles, at_edge, since):
+    """The compiled search memchr's each needle's rarest byte in the block: the same lines as
+    the pure search, for needles of any bytes but a newline (repeated ones too), from any
+    offset, and with a needle straddling a search window's edge."""
+    c = compiled()
+    # A needle is a path or a query key: never a newline (on which neither search would end).
+    needles = sorted({n.translate(bytes.maketrans(b"\x00\x01\x02\n", b"ab=c")) for n in needles})
+    edge = scan._WINDOW - at_edge  # a needle that begins just before the window ends
+    buf = body + b"x" * max(0, edge - len(body)) + needles[0] + b"\n" + body
+    for start in (since, edge - 2):
+        assert c.find_candidates(buf, needles, start) == scan._find_candidates(buf, needles, start)
+    assert c.find_candidates(body, needles, 0) == scan._find_candidates(body, needles, 0)
+
+
 def test_the_compiled_parse_takes_the_common_lines():
     # What makes it worth building: the generated export's lines are parsed in C, not handed
     # back to the pure parse (which would still give equal rows).
