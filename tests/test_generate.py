@@ -271,3 +271,30 @@ def test_launch_modes_write_what_each_site_sends():
     assert run(lines=3_000, seed=4, launch_modes="state")[0] == run(lines=3_000, seed=4)[0]
     with pytest.raises(ValueError, match="unknown launch mode"):
         run(lines=10, launch_modes="cookie")
+
+
+def test_the_cli_writes_each_launch_mode(tmp_path):
+    """``generate --launch-mode`` makes the shapes a benchmark or a demo of a real site needs:
+    the same bytes as the library's ``launch_modes``, weighted rows included."""
+    from click.testing import CliRunner
+
+    from smartcar_logs.cli import cli
+
+    runner = CliRunner()
+    for args, modes in (
+        (["--launch-mode", "stateless"], "stateless"),
+        (["--launch-mode", "state:2", "--launch-mode", "stateless:2", "--launch-mode", "js-sdk"], MIXED),
+        ([], "state"),
+    ):
+        out = tmp_path / "g.log"
+        res = runner.invoke(
+            cli, ["generate", str(out), "--lines", "4000", "--seed", "5", "--days", "1", *args]
+        )
+        assert res.exit_code == 0, res.output
+        assert out.read_bytes() == run(lines=4_000, seed=5, days=1, launch_modes=modes)[0]
+    launches = re.findall(
+        rb'"GET /connect/smartcar(\S*) HTTP', run(lines=4_000, seed=5, days=1, launch_modes="stateless")[0]
+    )
+    assert launches and set(launches) == {b""}  # no launch carries a state
+    res = runner.invoke(cli, ["generate", str(out), "--launch-mode", "cookie"])
+    assert res.exit_code == 2 and "choose one of state, stateless, js-sdk" in res.output

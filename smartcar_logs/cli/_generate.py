@@ -20,6 +20,26 @@ def _check_writer(fmt: str) -> str:
     return fmt
 
 
+def _launch_modes(given: tuple[str, ...]) -> str | list:
+    """``--launch-mode`` values as generate_log's *launch_modes*: one mode, or (weight, mode) rows."""
+    from ..synthetic.launches import LAUNCH_MODES
+
+    rows = []
+    for value in given or ("state",):
+        mode, _, weight = value.partition(":")
+        if mode not in LAUNCH_MODES:
+            raise click.BadParameter(
+                f"{mode!r}: choose one of {', '.join(LAUNCH_MODES)}", param_hint="--launch-mode"
+            )
+        try:
+            rows.append((float(weight or 1), mode))
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r}: the weight after ':' is a number", param_hint="--launch-mode"
+            ) from None
+    return rows[0][1] if len(rows) == 1 else rows
+
+
 @cli.command()
 @click.argument("out", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
@@ -52,6 +72,15 @@ def _check_writer(fmt: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the ground-truth counts as JSON.")
 @click.option("--flat", is_flag=True, help="Constant rates: no daily rhythm (for testing `check`).")
 @click.option(
+    "--launch-mode",
+    "launch_modes",
+    multiple=True,
+    metavar="MODE[:WEIGHT]",
+    help="How launch and redirect carry `state` (repeatable, weighted): state (the launch URL has it), "
+    "stateless (the app makes it on the server, as most do), js-sdk (the JavaScript SDK's).  "
+    "[default: state]",
+)
+@click.option(
     "--incident",
     "incidents",
     multiple=True,
@@ -60,7 +89,19 @@ def _check_writer(fmt: str) -> str:
     "from OFFSET (-1h: an hour before the end; +2d: two days after the start) to the end.",
 )
 def generate(
-    out, lines, redirect_share, seed, start, days, fmt, redirect_path, launch_path, as_json, flat, incidents
+    out,
+    lines,
+    redirect_share,
+    seed,
+    start,
+    days,
+    fmt,
+    redirect_path,
+    launch_path,
+    as_json,
+    flat,
+    incidents,
+    launch_modes,
 ):
     """Write a SYNTHETIC access log with Connect redirects mixed in (.gz compresses)."""
     from ..synthetic import generate_file, generate_log
@@ -76,6 +117,7 @@ def generate(
         launch_path=launch_path,
         flat=flat,
         incidents=incidents,
+        launch_modes=_launch_modes(launch_modes),
     )
     try:
         if out == "-":
