@@ -205,3 +205,28 @@ def test_the_first_return_decides_what_a_launch_takes(tmp_path):
         name="b.log",
     )
     assert (f["launched"], f["returned"], f["succeeded"], f["orphan_redirect_states"]) == (1, 1, 1, 0)
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_a_rebuild_pairs_the_earliest_return_whatever_the_state_order(tmp_path, bulk, monkeypatch):
+    # A rebuild pairs the attempts as it writes them, in state order: "aa-late" comes first
+    # and is paired, then "zz-early", earlier in time, takes the launch from it (rule 2).
+    monkeypatch.setattr(_derived, "BULK_STATES", 0 if bulk else 50_000)
+    lines = [
+        clf(LAUNCH, t=_t(0)),
+        clf(f"{CB}?code=c&state=zz-early", t=_t(1)),
+        clf(f"{CB}?error=access_denied&state=aa-late", t=_t(2)),
+    ]
+    for parts in ([lines], [lines[:2], lines[2:]], [lines[2:], lines[:2]]):
+        db = open_db(None)
+        for i, part in enumerate(parts):
+            import_paths(
+                db, [write(tmp_path, f"p{i}.log", b"".join(part))], launch_paths=[LAUNCH], redirect_paths=[CB]
+            )
+        assert derived_tables(db.conn) == rebuilt_tables(db.conn)
+        paired = db.conn.execute(
+            "SELECT state, launch_lines, pairing FROM attempts ORDER BY state"
+        ).fetchall()
+        assert paired == [("aa-late", 0, None), ("zz-early", 1, "client (inferred)")], parts
+        f = funnel_summary(db).iloc[0]
+        assert (f["launched"], f["returned"], f["succeeded"], f["orphan_redirect_states"]) == (1, 1, 1, 1)

@@ -330,17 +330,21 @@ def rebuild(conn: sqlite3.Connection) -> None:
             else:  # an older DERIVED_VERSION's columns
                 conn.execute(f"DROP TABLE IF EXISTS {table.name}")
                 conn.execute(table.ddl())
-        _refresh(conn, everything=True)
+        # The events without a state first: the pairing by client reads them.
         conn.execute(
             f"INSERT OR IGNORE INTO events ({_EV_COLS}) SELECT "
             + _EV_FROM_ROWS.format(ts="ts", state="NULL", hits="1")
             + " FROM redirects WHERE state IS NULL OR state = ''"
         )
-        # Built after the rows: maintaining the indexes row by row tripled the time of a
-        # million-redirect rebuild (38 s of inserting against 7-10 s of computing).
+        # With launches to pair by client, the attempts are paired on their way in.
         # Paired before the indexes: its writes then maintain none (the 100k-launch stateless
         # log's rebuild took 24 s with the pairing after them, see benchmarks/bench_pairing.py).
-        _pair(conn)
+        pairer = pairing.RebuildPairing(conn) if _stateless_launches(conn) else None
+        _refresh(conn, everything=True, through=None if pairer is None else pairer.rows)
+        if pairer is not None:
+            pairer.finish(conn)
+        # Built after the rows: maintaining the indexes row by row tripled the time of a
+        # million-redirect rebuild (38 s of inserting against 7-10 s of computing).
         for ddl in (*DERIVED_INDEXES, *REFRESH_INDEXES):
             conn.execute(ddl)
         _link_retries(conn, everything=True)
@@ -365,8 +369,9 @@ def _bulk_settings(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
 
 
-def _refresh(conn: sqlite3.Connection, everything: bool) -> None:
-    """Events and attempts of the touched states, or of every state with *everything*."""
+def _refresh(conn: sqlite3.Connection, everything: bool, through=None) -> None:
+    """Events and attempts of the touched states, or of every state with *everything*; the
+    attempt rows pass *through* (a rebuild's :meth:`.pairing.RebuildPairing.rows`) if given."""
     # Membership in a temp table of a million states costs 7 s of lookups per pass: the
     # full rebuild reads without it.
     only = "" if everything else f" AND state IN {_TOUCHED}"
@@ -374,7 +379,16 @@ def _refresh(conn: sqlite3.Connection, everything: bool) -> None:
         conn.execute(f"DELETE FROM events WHERE state IN {_TOUCHED}")
         conn.execute(f"DELETE FROM attempts WHERE state IN {_TOUCHED}")
     _insert_events(conn, only, "NOT INDEXED" if everything else "")
-    conn.executemany(_INSERT_ATTEMPT, _attempt_rows(conn, only))
+    rows = _attempt_rows(conn, only)
+    conn.executemany(_INSERT_ATTEMPT, rows if through is None else through(rows))
+
+
+def _stateless_launches(conn: sqlite3.Connection) -> bool:
+    """Whether any launch carries no state: without one, pairing by client has nothing to do."""
+    return (
+        conn.execute("SELECT 1 FROM launches WHERE state IS NULL OR state = '' LIMIT 1").fetchone()
+        is not None
+    )
 
 
 def _insert_events(conn: sqlite3.Connection, only: str, scan: str) -> None:
@@ -407,18 +421,14 @@ def _insert_events(conn: sqlite3.Connection, only: str, scan: str) -> None:
     )
 
 
-def _pair(
-    conn: sqlite3.Connection, files: list[tuple[str, int]] | None = None, removed: list[tuple] | None = None
-) -> set[str]:
-    """Launches without a state paired with their client's redirects (:mod:`.pairing`): for
-    every client, or those the *files* and the touched states belong to; *removed* gets the
-    (client, user_id, first_ts) of the attempts it deleted."""
-    if files is None:
-        return pairing.pair_by_client(conn)
+def _pair(conn: sqlite3.Connection, files: list[tuple[str, int]], removed: list[tuple]) -> set[str]:
+    """Launches without a state paired with their client's redirects (:mod:`.pairing`) for
+    the clients the *files* and the touched states belong to; *removed* gets the (client,
+    user_id, first_ts) of the attempts it deleted. (A rebuild pairs every client itself.)"""
     # Without a launch that carries no state there is nothing to pair, and every attempt is
     # as the refresh wrote it: most sites (and the cron run of a small file) end here
     # instead of looking up each touched client four times.
-    if not conn.execute("SELECT 1 FROM launches WHERE state IS NULL OR state = '' LIMIT 1").fetchone():
+    if not _stateless_launches(conn):
         return set()
     return pairing.pair_by_client(conn, pairing.touched_clients(conn, files), removed=removed)
 

@@ -52,6 +52,7 @@ from __future__ import annotations
 import sqlite3
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import timedelta
 
 from ._rows import NULL, client_key, many_events, merged_row, parse_ts, seconds_since
@@ -98,6 +99,49 @@ def touched_clients(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> s
     return clients
 
 
+class _Launches:
+    """The stateless launches of every client, or of *clients*, by client key in time order,
+    and rule 1's pick."""
+
+    def __init__(self, conn: sqlite3.Connection, clients: set[tuple] | None):
+        self.window = timedelta(minutes=PAIRING_WINDOW_MINUTES)
+        self.by_client: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        self.launching: set[tuple] = set()  # the (client_ip, user_agent) of a refresh's clients
+        keyed: dict[str, int | None] = {}  # a client's launches: 13 a client on the stateless export
+        for key, ts, client, ip, ua in _read(conn, clients, _LAUNCHES, "l."):
+            k = keyed.get(client)
+            if k is None:
+                k = keyed[client] = client_key(client)
+            self.by_client[k].append((ts, key))
+            if clients is not None:
+                self.launching.add((ip, ua))
+        self.times: dict[int, list[str]] = {}  # each client's launch times, in order, for bisect
+        for k, group in self.by_client.items():
+            group.sort()
+            self.times[k] = [ts for ts, _ in group]
+        self._at: dict[str, object] = {}  # each launch's time parsed once, not once a return
+
+    def parsed(self, key: str, ts: str):
+        at = self._at.get(key, self._at)
+        if at is self._at:
+            at = self._at[key] = parse_ts(ts)
+        return at
+
+    def pick(self, client: int | None, ts: str | None) -> tuple[str, str] | None:
+        """Rule 1: the latest launch of *client* at or before *ts*, within the window."""
+        at = self.times.get(client) if client is not None else None
+        if at is None or ts is None:
+            return None
+        i = bisect_right(at, ts)  # after every launch at the same time: the latest at or before
+        if i == 0:
+            return None
+        launch = self.by_client[client][i - 1]
+        l_ts, t = self.parsed(launch[1], launch[0]), parse_ts(ts)
+        if t is None or l_ts is None or t - l_ts > self.window:
+            return None
+        return launch
+
+
 def pair_by_client(
     conn: sqlite3.Connection, clients: set[tuple] | None = None, *, removed: list[tuple] | None = None
 ) -> set[str]:
@@ -106,35 +150,17 @@ def pair_by_client(
     :func:`touched_clients`: the rule is one client's business, so recomputing the clients
     new rows belong to equals recomputing all); return the keys (``attempts.state``) of the
     rows written or changed, whose retries must be linked again, and add to *removed* the
-    (``client``, ``user_id``, ``first_ts``) of the rows it deleted (what a retry link read)."""
-    window = timedelta(minutes=PAIRING_WINDOW_MINUTES)
-    launches: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    launching: set[tuple] = set()
-    for key, ts, client, ip, ua in _read(conn, clients, _LAUNCHES, "l."):
-        launches[client_key(client)].append((ts, key))
-        launching.add((ip, ua))
+    (``client``, ``user_id``, ``first_ts``) of the rows it deleted (what a retry link read).
+
+    A rebuild pairs as it writes instead (:class:`RebuildPairing`)."""
+    launches = _Launches(conn, clients)
     if clients is not None:
         # A client without a launch that carries no state pairs nothing, and the refresh
         # wrote its attempts unpaired already: the three other lookups are spared.
-        clients = clients & launching
+        clients = clients & launches.launching
         if not clients:
             return set()
-    for group in launches.values():
-        group.sort()
-
-    def pick(client: int | None, ts: str | None) -> tuple[str, str] | None:
-        group = launches.get(client) if client is not None else None
-        if not group or ts is None:
-            return None
-        i = bisect_right(group, (ts, "\uffff"))
-        if i == 0:
-            return None
-        launch = group[i - 1]
-        t, l_ts = parse_ts(ts), parse_ts(launch[0])
-        if t is None or l_ts is None or t - l_ts > window:
-            return None
-        return launch
-
+    pick = launches.pick
     # Who picked which launch: (ts, kind, key or id, payload).
     picked: dict[str, list[tuple]] = defaultdict(list)
     keys = None if clients is None else {client_key(f"{ip or ''} {ua or ''}") for ip, ua in clients}
@@ -152,30 +178,107 @@ def pair_by_client(
 
     want_rows: dict[str, tuple] = {}
     want_updates: dict[str, tuple] = {}  # state -> (launched, launch_lines, secs..., pairing, stateless)
-    for client, group in launches.items():
+    no_picks = ()
+    for client, group in launches.by_client.items():
         for l_ts, key in group:
-            returns = sorted(picked.get(key, ()), key=lambda r: r[:3])
+            returns = picked.get(key, no_picks)
+            if len(returns) > 1:
+                returns = sorted(returns, key=lambda r: r[:3])
             if returns and returns[0][1] == 0:
                 row = returns[0][3]
-                earlier = parse_ts(l_ts)
-                want_updates[row[0]] = _plain(
-                    (l_ts, 1, seconds_since(row[1], earlier), seconds_since(row[2], earlier), INFERRED, 1)
-                )
+                want_updates[row[0]] = _paired(row[1], row[2], l_ts, launches.parsed(key, l_ts))
                 continue
-            events = [r[3] for r in returns if r[1] == 1]
-            if events:
-                # As derived.py groups a state's events: in time order, then outcome and code.
-                events.sort(key=lambda e: (e[1], e[2], e[4] or "", e[0]))
-                rows = [(key, *e[1:9], 0) for e in events]
-                a = many_events(rows[0], rows[1:])
-                row = merged_row(a, l_ts, 1, None)
-                row = (*row[:-2], INFERRED, 1)
-            else:
-                row = (key, l_ts, 1, NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                       NULL, NULL, NULL, 0, NULL, client, NULL, 1)  # fmt: skip
-            want_rows[key] = _plain(row)
+            want_rows[key] = _own_row(key, l_ts, client, [r[3] for r in returns if r[1] == 1])
     have_rows = {r[0]: r[:-2] for r in _by_key(conn, keys, _LAUNCH_ROWS)}
     return _write(conn, unlaunched, have_rows, want_rows, want_updates, removed)
+
+
+def _paired(first_ts: str | None, first_success_ts, l_ts: str, earlier) -> tuple:
+    """What an attempt paired with a stateless launch gets: launched, launch_lines, the
+    seconds to its redirect and to success, pairing, launch_stateless."""
+    return (l_ts, 1, seconds_since(first_ts, earlier), seconds_since(first_success_ts, earlier), INFERRED, 1)
+
+
+def _own_row(key: str, l_ts: str, client: int, events: list[tuple]) -> tuple:
+    """A stateless launch's own attempt row (as ``_rows`` makes them): with the events
+    without a state that it decided (rule 2), or none."""
+    if events:
+        # As derived.py groups a state's events: in time order, then outcome and code.
+        events.sort(key=lambda e: (e[1], e[2], e[4] or "", e[0]))
+        rows = [(key, *e[1:9], 0) for e in events]
+        a = many_events(rows[0], rows[1:])
+        row = merged_row(a, l_ts, 1, None)
+        return (*row[:-2], INFERRED, 1)
+    return (key, l_ts, 1, NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+            NULL, NULL, NULL, 0, NULL, client, NULL, 1)  # fmt: skip
+
+
+class RebuildPairing:
+    """:func:`pair_by_client` for every client, as a rebuild writes the attempts: the rule
+    applied to each attempt row on its way in, so that no row is written twice.
+
+    Written unpaired first and then updated (as a refresh does), the rows grew (a launch time,
+    a pairing) in pages their in-order insert had filled: 91k updates took 1.1-1.6 s of the
+    stateless 200k-line export's rebuild. Held back in memory until paired, they raised its
+    peak RSS by 30 MB. Here rule 1 (the pick) needs only the launches, read first; rule 2 (the
+    earliest return decides) is kept per launch as the rows go by, and a return that an
+    earlier one (by time, kind, key) displaces later in the pass is set back to unpaired
+    (:meth:`finish`; a launch rarely has two returns). The events without a ``state`` must
+    be in ``events`` before; the result equals a refresh's (tests/test_pairing.py).
+    """
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.launches = _Launches(conn, None)
+        self.best: dict[str, tuple] = {}  # launch key -> (time, kind, key or id) of its first return
+        self.events: dict[str, list[tuple]] = defaultdict(list)  # launch key -> kind (b) returns
+        self.displaced: list[str] = []
+        for ev in _read(conn, None, _STATELESS_EVENTS, "r."):
+            if ev[8] is None:
+                continue
+            launch = self.launches.pick(client_key(ev[8]), ev[1])
+            if launch is not None:
+                self.events[launch[1]].append(ev)
+                self._decide(launch[1], (ev[1], 1, ev[0]))
+
+    def _decide(self, key: str, candidate: tuple) -> bool:
+        """Whether *candidate* is now the first return of launch *key* (rule 2)."""
+        best = self.best.get(key)
+        if best is not None and not candidate < best:
+            return False
+        if best is not None and best[1] == 0:
+            self.displaced.append(best[2])
+        self.best[key] = candidate
+        return True
+
+    def rows(self, rows: Iterator[tuple]) -> Iterator[tuple]:
+        """The attempt rows (in state order, as ``_rows`` makes them), paired by rule 1 and
+        the first returns so far."""
+        pick, parsed = self.launches.pick, self.launches.parsed
+        for row in rows:
+            if is_held(row):
+                ts = None if row[3] != row[3] else row[3]
+                launch = pick(row[21], ts)
+                if launch is not None and self._decide(launch[1], (ts, 0, row[0])):
+                    l_ts, key = launch
+                    p = _paired(ts, row[11], l_ts, parsed(key, l_ts))
+                    row = row[:1] + p[:2] + row[3:17] + p[2:4] + row[19:22] + p[4:]
+            yield row
+
+    def finish(self, conn: sqlite3.Connection) -> None:
+        """Set the displaced returns back to unpaired; write the launches' own rows."""
+        conn.executemany(
+            "UPDATE attempts SET launched = NULL, launch_lines = 0, secs_redirect = NULL,"
+            " secs_success = NULL, pairing = NULL, launch_stateless = 0 WHERE state = ?",
+            ((s,) for s in self.displaced),
+        )
+        own = []
+        for client, group in self.launches.by_client.items():
+            for l_ts, key in group:
+                best = self.best.get(key)
+                if best is None or best[1] == 1:
+                    own.append(_own_row(key, l_ts, client, self.events.get(key, [])))
+        names = ", ".join(_ROW_NAMES)
+        conn.executemany(f"INSERT INTO attempts ({names}) VALUES ({', '.join('?' * len(_ROW_NAMES))})", own)
 
 
 # The candidates, for every client or one client at a time: {where} is where the client goes.
@@ -192,6 +295,32 @@ _UNLAUNCHED_ROWS = f"""SELECT state, first_ts, first_success_ts, client, launche
            secs_redirect, secs_success, pairing, launch_stateless
     FROM attempts WHERE {_UNLAUNCHED} AND NOT ({_KEYED}){{where}}"""
 _LAUNCH_ROWS = f"SELECT * FROM attempts WHERE {_KEYED}{{where}}"
+#: Where _UNLAUNCHED_ROWS's columns are in an attempt row, and those an update sets.
+_UNLAUNCHED_AT = tuple(
+    ATTEMPTS.index(c)
+    for c in _UNLAUNCHED_ROWS.split("SELECT ")[1]
+    .split(" FROM")[0]
+    .replace("\n", " ")
+    .replace(" ", "")
+    .split(",")
+)
+# RebuildPairing.rows splices a pair into a row at these columns.
+assert _UNLAUNCHED_AT[4:] == (1, 2, 17, 18, 22, 23) and len(_ROW_NAMES) == 24, "RebuildPairing's slices"
+
+
+def is_held(row: tuple) -> bool:
+    """Whether an attempt row (as ``_rows`` makes it) is one of _UNLAUNCHED_ROWS: a return
+    :class:`RebuildPairing` may pair."""
+    return (
+        row[_EVENTS_AT] > 0
+        and (row[_LINES_AT] == 0 or row[_STATELESS_AT] == 1)
+        and not (STATELESS_LAUNCH_PREFIX <= row[0] < _KEY_HI)
+    )
+
+
+_EVENTS_AT, _LINES_AT, _STATELESS_AT = (
+    ATTEMPTS.index(c) for c in ("events", "launch_lines", "launch_stateless")
+)
 
 
 def _read(conn: sqlite3.Connection, clients: set[tuple] | None, sql: str, t: str):
@@ -223,7 +352,7 @@ def _write(
 ) -> set[str]:
     """Write what differs from the attempts as they are; return the keys written."""
     changed: set[str] = set()
-    stale = {k for k, have in have_rows.items() if want_rows.get(k) != have}
+    stale = {k for k, have in have_rows.items() if k not in want_rows or _plain(want_rows[k]) != have}
     if removed is not None:
         removed.extend(
             (have_rows[k][_CLIENT_AT], have_rows[k][_USER_AT], have_rows[k][_FIRST_AT]) for k in stale
@@ -238,7 +367,8 @@ def _write(
     updates = []
     for row in unlaunched:
         state = row[0]
-        want = want_updates.get(state, reset)
+        want = want_updates.get(state)
+        want = reset if want is None else _plain(want)
         if row[4:10] != want:
             updates.append((*want, state))
     conn.executemany(
