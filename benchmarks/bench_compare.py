@@ -6,6 +6,8 @@ The two inputs of issue 14, made with the project's own generator so anyone can 
   many launches, imported with ``--launch-path /connect/smartcar``;
 * ``generate --lines 200000 --seed 3 --redirect-share 1.0``: what a pre-filtered export looks
   like (every line a redirect or a launch), where the cost per record sets the time;
+* the same export with ``--launch-mode stateless``: what most sites send (the app makes
+  ``state`` on the server, so no launch line carries it), where every launch is paired by client;
 
 and the export again as logrotate leaves a log, in four consecutive files given oldest first,
 where what an import pays per file shows.
@@ -57,6 +59,13 @@ INPUTS = (
     ("1M-line mix", "mix-1m-seed1.log", ["--lines", "1000000", "--seed", "1"], 1),
     ("redirect-only export", "redirects-200k-seed3.log", _EXPORT, 1),
     ("the export in 4 rotated files", "redirects-200k-seed3.log", _EXPORT, 4),
+    # As most sites launch: the state made on the server, so every launch is paired by client.
+    (
+        "the export, stateless launches",
+        "redirects-200k-seed3-stateless.log",
+        [*_EXPORT, "--launch-mode", "stateless"],
+        1,
+    ),
 )
 
 # The analyst's one-liner: six fields of every callback line into a table. Run as its own
@@ -111,6 +120,7 @@ def fresh(path: Path) -> Path:
 def ensure_input(name: str, gen_args: list[str], parts: int = 1) -> list[Path]:
     """The generated file, or its *parts* consecutive pieces (the same lines, oldest first)."""
     path = OUT / name
+    OUT.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         t0 = time.perf_counter()
         subprocess.run(

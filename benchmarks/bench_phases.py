@@ -40,6 +40,7 @@ TARGETS = {
     "1M-line mix": (0.10, 2.0),
     "redirect-only export": (0.5, None),
     "the export in 4 rotated files": (0.5, None),
+    "the export, stateless launches": (0.5, None),
 }
 
 
