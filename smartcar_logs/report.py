@@ -120,16 +120,24 @@ def _to_html(notebook: Any) -> str:
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_loaders=[DictLoader({_TEMPLATE_NAME: _TEMPLATE})],
-        template_file=_TEMPLATE_NAME,
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
-    body, _ = exporter.from_notebook_node(notebook)
+    try:
+        exporter = HTMLExporter(
+            template_name="lab",
+            extra_loaders=[DictLoader({_TEMPLATE_NAME: _TEMPLATE})],
+            template_file=_TEMPLATE_NAME,
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            embed_images=True,
+        )
+        body, _ = exporter.from_notebook_node(notebook)
+    except Exception as e:
+        # nbconvert's templates are data files of its install: one missing or broken raised a
+        # ValueError the command took for a bad --since/--until (a usage error, exit 2).
+        raise ReportError(
+            f"the report ran but its HTML could not be written by nbconvert ({type(e).__name__}: {e}); "
+            "reinstalling it usually helps: pip install --force-reinstall nbconvert"
+        ) from e
     return body
 
 

@@ -257,3 +257,36 @@ def test_a_log_whose_launches_carry_no_state_has_its_funnel_labelled_inferred(tm
     # the funnel table shows the count and the inferred share of it, not an empty funnel
     assert re.search(rf"Launched \(launch attempts\)</td>\s*<td[^>]*>{launched:,}<", html)
     assert "Paired with a redirect (of launches without a state)" in html
+
+
+def test_a_broken_nbconvert_install_is_a_report_error_not_a_usage_error(
+    analysis_db_path, tmp_path, monkeypatch
+):
+    # nbconvert raises ValueError when its "lab" template is missing from the install; the
+    # command used to take any ValueError for bad dates: "Usage: ..." and exit 2.
+    import nbconvert
+    import nbformat
+    from click.testing import CliRunner
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from smartcar_logs.cli import cli
+
+    nb = new_notebook(cells=[
+        new_code_cell("db_path = since = until = period = include_test = None", metadata={"tags": ["parameters"]}),
+        new_code_cell("print('charts')"),
+    ])  # fmt: skip
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    small = tmp_path / "small.ipynb"
+    nbformat.write(nb, small)
+    monkeypatch.setattr(report, "report_notebook_path", lambda: small)
+
+    def missing_template(self, *a, **k):
+        raise ValueError("No template sub-directory with name 'lab' found in the following paths")
+
+    monkeypatch.setattr(nbconvert.HTMLExporter, "from_notebook_node", missing_template)
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(cli, ["report", "--db", str(analysis_db_path), "--out", str(out)])
+    assert res.exit_code == 1, res.output
+    assert "Usage:" not in res.output and "Traceback" not in res.output
+    assert "HTML could not be written by nbconvert" in res.output and "template sub-directory" in res.output
+    assert not out.exists()
