@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
+import tempfile
 from itertools import permutations
+from pathlib import Path
 from urllib.parse import quote
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from helpers_derived import derived_tables, rebuilt_tables
 from logs import CB, LAUNCH, UID, clf, write
@@ -230,3 +236,86 @@ def test_a_rebuild_pairs_the_earliest_return_whatever_the_state_order(tmp_path, 
         assert paired == [("aa-late", 0, None), ("zz-early", 1, "client (inferred)")], parts
         f = funnel_summary(db).iloc[0]
         assert (f["launched"], f["returned"], f["succeeded"], f["orphan_redirect_states"]) == (1, 1, 1, 1)
+
+
+# --- a refresh decides again only the launches near the new lines -------------------------------
+
+_KINDS = ("stateless launch", "stateless success", "stateless error", "success", "error", "launch")
+_pair_line = st.tuples(
+    st.sampled_from(_KINDS),
+    st.sampled_from(("s0", "s1", "s2")),
+    st.sampled_from(("198.51.100.1", "198.51.100.2")),
+    st.integers(0, 600),  # minutes after 08:00: ten hours, so a span of a few hours leaves some out
+)
+
+
+def _pair_text(kind: str, state: str, ip: str, minute: int) -> bytes:
+    t = f"01/Oct/2026:{8 + minute // 60:02d}:{minute % 60:02d}:00 +0000"
+    target = {
+        "stateless launch": LAUNCH,
+        "stateless success": f"{CB}?code=x",
+        "stateless error": f"{CB}?error=access_denied",
+        "success": f"{CB}?code=x&state={state}",  # an (a) return while no launch carries s*
+        "error": f"{CB}?error=access_denied&state={state}",
+        "launch": f"{LAUNCH}?state={state}",  # ... and not one any more once one does
+    }[kind]
+    return clf(target, ip=ip, t=t)
+
+
+class PairingOverFiles(RuleBasedStateMachine):
+    """Small files (the cron case) of launches and returns over ten hours: a refresh reads and
+    decides again only the launches within a few hours of its files' lines (and of the other
+    lines of the states they touch), yet after each import the tables equal a rebuild's."""
+
+    def __init__(self):
+        super().__init__()
+        self.dir = Path(tempfile.mkdtemp())
+        self.db = open_db(self.dir / "p.db")
+        self.n = 0
+
+    @rule(lines=st.lists(_pair_line, min_size=1, max_size=5))
+    def import_a_file(self, lines):
+        self.n += 1
+        path = write(self.dir, f"{self.n}.log", b"".join(_pair_text(*line) for line in lines))
+        import_paths(self.db, [path], redirect_paths=[CB], launch_paths=[LAUNCH])
+
+    @invariant()
+    def derived_tables_equal_a_rebuild(self):
+        assert derived_tables(self.db.conn) == rebuilt_tables(self.db.conn)
+
+    def teardown(self):
+        self.db.conn.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def test_a_refresh_pairs_near_its_lines_as_a_rebuild_pairs_all(monkeypatch):
+    # Refreshed, not rebuilt: a file of a few lines into a few earlier ones would otherwise
+    # count as most of the database.
+    monkeypatch.setattr(_derived, "BULK_STATES", 10_000)
+    run = PairingOverFiles.TestCase
+    run.settings = settings(max_examples=60, stateful_step_count=8, deadline=None)
+    run().runTest()
+
+
+def test_a_refresh_leaves_the_pairs_far_from_its_lines_unread(tmp_path, monkeypatch):
+    # What makes the span worth having: a follow-up hour reads a few hours of its clients'
+    # launches, not their whole history.
+    from smartcar_logs.store import pairing
+
+    early = [clf(LAUNCH, t=f"01/Oct/2026:0{h}:00:00 +0000") for h in range(1, 6)]
+    late = [clf(LAUNCH, t="01/Oct/2026:12:00:00 +0000"), clf(f"{CB}?code=x", t="01/Oct/2026:12:01:00 +0000")]
+    db = open_db(tmp_path / "s.db")
+    import_paths(db, [write(tmp_path, "a.log", b"".join(early))], launch_paths=[LAUNCH], redirect_paths=[CB])
+    read = []
+    real = pairing._Launches.__init__
+
+    def spy(self, conn, clients):
+        real(self, conn, clients)
+        read.extend(ts for group in self.by_client.values() for ts, _ in group)
+
+    monkeypatch.setattr(pairing._Launches, "__init__", spy)
+    monkeypatch.setattr(_derived, "BULK_STATES", 10_000)
+    import_paths(db, [write(tmp_path, "b.log", b"".join(late))], launch_paths=[LAUNCH], redirect_paths=[CB])
+    assert read == ["2026-10-01T12:00:00+00:00"]  # 05:00 is more than two windows before noon
+    assert derived_tables(db.conn) == rebuilt_tables(db.conn)
+    assert _pairings(db)[-1][:3] == (1, 1, "client (inferred)")

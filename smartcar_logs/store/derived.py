@@ -18,8 +18,8 @@ import running in another process needs for its next file.
 
 The contract of a refresh: every state a pending file's rows carry is recomputed from all of
 its rows (old and new, whichever file they came in), stateless redirects become one event
-each, the stateless launches of every client those rows belong to are paired again
-(:mod:`.pairing`; not at all in a database without one), and the retries of every attempt
+each, the stateless launches of every client those rows belong to are paired again near
+their times (:mod:`.pairing`; not at all in a database without one), and the retries of every attempt
 ended in an error whose retry window holds a changed attempt are linked again (not the
 touched clients' whole history: :func:`_link_retries`); the result equals
 :func:`rebuild_derived` on the same rows, whatever the order the files came in
