@@ -76,7 +76,10 @@ def _cli(db: Path, log: Path) -> tuple[float, float]:
     """One import through the command line in a fresh process: wall and CPU seconds."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    cmd = [sys.executable, "-m", "smartcar_logs.cli", "import", "--db", str(db), "--launch-path", LAUNCH]
+    # -P: `-m` puts the working directory first on the path, so from a checkout the command
+    # ran that checkout's code whatever PYTHONPATH said (the "before" runs were the after's).
+    cmd = [sys.executable, "-P", "-m", "smartcar_logs.cli", "import", "--db", str(db)]
+    cmd += ["--launch-path", LAUNCH]
     subprocess.run([*cmd, "-q", str(log)], check=True, env=os.environ)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
