@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
-import tempfile
 from itertools import permutations
-from pathlib import Path
 from urllib.parse import quote
 
 import hypothesis.strategies as st
 import pytest
 from hypothesis import settings
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import rule
 
-from helpers_derived import derived_tables, rebuilt_tables
+from helpers_derived import FilesEqualARebuild, derived_tables, rebuilt_tables
 from logs import CB, LAUNCH, UID, clf, write
 from smartcar_logs import import_paths
 from smartcar_logs.analysis import funnel_caveats, funnel_summary, time_to_complete
@@ -262,30 +259,14 @@ def _pair_text(kind: str, state: str, ip: str, minute: int) -> bytes:
     return clf(target, ip=ip, t=t)
 
 
-class PairingOverFiles(RuleBasedStateMachine):
+class PairingOverFiles(FilesEqualARebuild):
     """Small files (the cron case) of launches and returns over ten hours: a refresh reads and
     decides again only the launches within a few hours of its files' lines (and of the other
     lines of the states they touch), yet after each import the tables equal a rebuild's."""
 
-    def __init__(self):
-        super().__init__()
-        self.dir = Path(tempfile.mkdtemp())
-        self.db = open_db(self.dir / "p.db")
-        self.n = 0
-
     @rule(lines=st.lists(_pair_line, min_size=1, max_size=5))
     def import_a_file(self, lines):
-        self.n += 1
-        path = write(self.dir, f"{self.n}.log", b"".join(_pair_text(*line) for line in lines))
-        import_paths(self.db, [path], redirect_paths=[CB], launch_paths=[LAUNCH])
-
-    @invariant()
-    def derived_tables_equal_a_rebuild(self):
-        assert derived_tables(self.db.conn) == rebuilt_tables(self.db.conn)
-
-    def teardown(self):
-        self.db.conn.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.import_file(b"".join(_pair_text(*line) for line in lines))
 
 
 def test_a_refresh_pairs_near_its_lines_as_a_rebuild_pairs_all(monkeypatch):

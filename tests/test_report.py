@@ -221,18 +221,23 @@ def test_unknown_kernel_is_a_report_error(analysis_db_path, tmp_path):
         report.build_report(analysis_db_path, tmp_path / "r.html", kernel_name="no-such-kernel")
 
 
-def test_failing_notebook_is_a_report_error_and_kept(analysis_db_path, tmp_path, monkeypatch):
+def _stand_in_notebook(tmp_path, monkeypatch, code: str) -> None:
+    """The report runs a two-cell notebook (its parameters, then *code*) instead of its own."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
     nb = new_notebook(cells=[
         new_code_cell("db_path = since = until = period = include_test = None", metadata={"tags": ["parameters"]}),
-        new_code_cell("raise RuntimeError('boom')"),
+        new_code_cell(code),
     ])  # fmt: skip
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    broken = tmp_path / "broken.ipynb"
-    nbformat.write(nb, broken)
-    monkeypatch.setattr(report, "report_notebook_path", lambda: broken)
+    path = tmp_path / "stand-in.ipynb"
+    nbformat.write(nb, path)
+    monkeypatch.setattr(report, "report_notebook_path", lambda: path)
+
+
+def test_failing_notebook_is_a_report_error_and_kept(analysis_db_path, tmp_path, monkeypatch):
+    _stand_in_notebook(tmp_path, monkeypatch, "raise RuntimeError('boom')")
     with pytest.raises(report.ReportError, match="RuntimeError: boom"):
         report.build_report(analysis_db_path, tmp_path / "r.html")
     assert (tmp_path / "r.failed.ipynb").is_file()
@@ -265,20 +270,11 @@ def test_a_broken_nbconvert_install_is_a_report_error_not_a_usage_error(
     # nbconvert raises ValueError when its "lab" template is missing from the install; the
     # command used to take any ValueError for bad dates: "Usage: ..." and exit 2.
     import nbconvert
-    import nbformat
     from click.testing import CliRunner
-    from nbformat.v4 import new_code_cell, new_notebook
 
     from smartcar_logs.cli import cli
 
-    nb = new_notebook(cells=[
-        new_code_cell("db_path = since = until = period = include_test = None", metadata={"tags": ["parameters"]}),
-        new_code_cell("print('charts')"),
-    ])  # fmt: skip
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    small = tmp_path / "small.ipynb"
-    nbformat.write(nb, small)
-    monkeypatch.setattr(report, "report_notebook_path", lambda: small)
+    _stand_in_notebook(tmp_path, monkeypatch, "print('charts')")
 
     def missing_template(self, *a, **k):
         raise ValueError("No template sub-directory with name 'lab' found in the following paths")

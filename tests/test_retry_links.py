@@ -6,15 +6,13 @@ would; and an error whose window is far from the new rows keeps its link."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import hypothesis.strategies as st
 from hypothesis import settings
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import rule
 
-from helpers_derived import derived_tables, rebuilt_tables
+from helpers_derived import FilesEqualARebuild, derived_tables, rebuilt_tables
 from logs import CB, LAUNCH, clf, write
 from smartcar_logs import import_paths
 from smartcar_logs.store import open_db
@@ -126,31 +124,14 @@ def _text(kind: str, state: str, ip: str, minute: int, user: str) -> bytes:
     return clf(target, ip=ip, t=t)
 
 
-class RetryLinksOverFiles(RuleBasedStateMachine):
+class RetryLinksOverFiles(FilesEqualARebuild):
     """Files of a few lines each (the cron case), whose states, clients and times overlap the
     earlier files' in every way a retry window can: after each import the derived tables,
     retry links included, equal a rebuild's."""
 
-    def __init__(self):
-        super().__init__()
-        self.dir = Path(tempfile.mkdtemp())
-        self.db = open_db(self.dir / "m.db")
-        self.n = 0
-
     @rule(lines=st.lists(_line, min_size=1, max_size=6))
     def import_a_file(self, lines):
-        self.n += 1
-        data = b"".join(_text(*line) for line in lines)
-        path = write(self.dir, f"{self.n}.log", data)
-        import_paths(self.db, [path], redirect_paths=[CB], launch_paths=[LAUNCH])
-
-    @invariant()
-    def derived_tables_equal_a_rebuild(self):
-        assert derived_tables(self.db.conn) == rebuilt_tables(self.db.conn)
-
-    def teardown(self):
-        self.db.conn.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.import_file(b"".join(_text(*line) for line in lines))
 
 
 def test_retry_links_over_any_files():
