@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import hypothesis.strategies as st
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis.stateful import rule
 
 from helpers_derived import FilesEqualARebuild, derived_tables, rebuilt_tables
@@ -242,7 +242,9 @@ _pair_line = st.tuples(
     st.sampled_from(_KINDS),
     st.sampled_from(("s0", "s1", "s2")),
     st.sampled_from(("198.51.100.1", "198.51.100.2")),
-    st.integers(0, 600),  # minutes after 08:00: ten hours, so a span of a few hours leaves some out
+    # Minutes after 08:00 on a 20-minute grid: ten hours, so a span of a few hours leaves some
+    # out, and lines fall often at a window's length (60) from each other.
+    st.integers(0, 30).map(lambda m: m * 20),
 )
 
 
@@ -269,12 +271,17 @@ class PairingOverFiles(FilesEqualARebuild):
         self.import_file(b"".join(_pair_text(*line) for line in lines))
 
 
-def test_a_refresh_pairs_near_its_lines_as_a_rebuild_pairs_all(monkeypatch):
+@pytest.mark.parametrize("spans", ["near", "whole history"])
+def test_a_refresh_pairs_near_its_lines_as_a_rebuild_pairs_all(monkeypatch, spans):
     # Refreshed, not rebuilt: a file of a few lines into a few earlier ones would otherwise
     # count as most of the database.
     monkeypatch.setattr(_derived, "BULK_STATES", 10_000)
+    if spans == "whole history":  # as for a client whose lines carry no time
+        from smartcar_logs.store import pairing
+
+        monkeypatch.setattr(pairing, "_windows", lambda clients: dict.fromkeys(clients))
     run = PairingOverFiles.TestCase
-    run.settings = settings(max_examples=60, stateful_step_count=8, deadline=None)
+    run.settings = settings(max_examples=60 if spans == "near" else 25, stateful_step_count=8, deadline=None)
     run().runTest()
 
 
@@ -300,3 +307,40 @@ def test_a_refresh_leaves_the_pairs_far_from_its_lines_unread(tmp_path, monkeypa
     assert read == ["2026-10-01T12:00:00+00:00"]  # 05:00 is more than two windows before noon
     assert derived_tables(db.conn) == rebuilt_tables(db.conn)
     assert _pairings(db)[-1][:3] == (1, 1, "client (inferred)")
+
+
+def test_a_return_just_before_the_span_keeps_the_launch_an_hour_before_it(tmp_path, monkeypatch):
+    # The new launch at 10:00 decides again the launches from 08:59; the return at 09:05 is
+    # among the returns read, and its launch at 08:10 must be read too (two windows back), or
+    # the refresh would take it for a return with no launch and unpair it.
+    monkeypatch.setattr(_derived, "BULK_STATES", 10_000)
+    first = [
+        clf(LAUNCH, t="01/Oct/2026:08:10:00 +0000"),
+        clf(f"{CB}?code=x&state=s0", t="01/Oct/2026:09:05:00 +0000"),
+    ]
+    db = open_db(tmp_path / "j.db")
+    import_paths(db, [write(tmp_path, "a.log", b"".join(first))], launch_paths=[LAUNCH], redirect_paths=[CB])
+    later = [
+        clf(LAUNCH, t="01/Oct/2026:10:00:00 +0000"),
+        clf(f"{CB}?error=access_denied", t="01/Oct/2026:10:01:00 +0000"),
+    ]
+    import_paths(db, [write(tmp_path, "b.log", b"".join(later))], launch_paths=[LAUNCH], redirect_paths=[CB])
+    assert derived_tables(db.conn) == rebuilt_tables(db.conn)
+    s0 = db.conn.execute("SELECT launched, pairing FROM attempts WHERE state = 's0'").fetchone()
+    assert s0 == ("2026-10-01T08:10:00+00:00", "client (inferred)")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 20)), max_size=8))
+def test_the_spans_are_read_as_the_fewest_disjoint_ranges(starts_and_lengths):
+    # Times as ISO strings compare as times: two-digit hours stand in for them here.
+    from smartcar_logs.store.pairing import _union
+
+    spans = [(f"{a:02d}", "", "", f"{a + n:02d}") for a, n in starts_and_lengths]
+    ranges = _union(spans, 0)
+    assert ranges == sorted(ranges)
+    assert all(hi < lo for (_, hi), (lo, _) in zip(ranges, ranges[1:]))  # disjoint, not touching
+    covered = {h for lo, hi in ranges for h in range(int(lo), int(hi) + 1)}
+    wanted = {h for a, n in starts_and_lengths for h in range(a, a + n + 1)}
+    # Every hour of a span is read, and no other: spans merge only where they meet.
+    assert covered == wanted
