@@ -75,7 +75,9 @@ _CLIENT = (
 _KEY_HI = STATELESS_LAUNCH_PREFIX[:-1] + chr(ord(STATELESS_LAUNCH_PREFIX[-1]) + 1)
 #: The columns a stateless launch's own row is written with (retries are linked later).
 _ROW_NAMES = ATTEMPTS.names[:-2]
-_CLIENT_AT, _USER_AT, _FIRST_AT = (ATTEMPTS.index(c) for c in ("client", "user_id", "first_ts"))
+_CLIENT_AT, _USER_AT, _FIRST_AT, _SUCCESS_AT = (
+    ATTEMPTS.index(c) for c in ("client", "user_id", "first_ts", "first_success_ts")
+)
 _UNLAUNCHED = "events > 0 AND (launch_lines = 0 OR launch_stateless = 1)"
 
 
@@ -96,13 +98,19 @@ def touched_clients(conn: sqlite3.Connection, files: list[tuple[str, int]]) -> d
     ]  # fmt: skip
     for sql, args in queries:
         for ip, ua, lo, hi in conn.execute(sql, args):
-            have = clients.get((ip, ua))
-            if have is not None and have[0] is not None:
-                lo = have[0] if lo is None or have[0] < lo else lo
-                hi = have[1] if hi is None or have[1] > hi else hi
-            clients[(ip, ua)] = (lo, hi)
+            have_lo, have_hi = clients.get((ip, ua), (None, None))
+            clients[(ip, ua)] = (
+                min((t for t in (have_lo, lo) if t is not None), default=None),
+                max((t for t in (have_hi, hi) if t is not None), default=None),
+            )
     clients.pop((None, None), None)
     return clients
+
+
+def _key(ip: str | None, ua: str | None) -> int:
+    """The client key (``attempts.client``) of a (client_ip, user_agent) pair, as ``_CLIENT``
+    spells the client in SQL."""
+    return client_key(f"{ip or ''} {ua or ''}")
 
 
 def _windows(clients: dict[tuple, tuple]) -> dict[tuple, tuple | None]:
@@ -118,21 +126,22 @@ def _windows(clients: dict[tuple, tuple]) -> dict[tuple, tuple | None]:
     client's history instead of all of it. A minute's margin on each side costs nothing."""
     w = timedelta(minutes=PAIRING_WINDOW_MINUTES)
     m = timedelta(minutes=1)
+    keys = {c: _key(*c) for c in clients}
     by_key: dict[int, tuple | None] = {}
-    for (ip, ua), (lo, hi) in clients.items():
+    for c, (lo, hi) in clients.items():
         a, b = parse_ts(lo), parse_ts(hi)
         span = None if a is None or b is None else (a - w - m, b + w + m)
-        k = client_key(f"{ip or ''} {ua or ''}")
+        k = keys[c]
         if k in by_key:  # ('', ua) and (None, ua) are one client: one span for both
             have = by_key[k]
             span = None if have is None or span is None else (min(have[0], span[0]), max(have[1], span[1]))
         by_key[k] = span
     out: dict[tuple, tuple | None] = {}
-    for ip, ua in clients:
-        span = by_key[client_key(f"{ip or ''} {ua or ''}")]
+    for c, k in keys.items():
+        span = by_key[k]
         # (launches from, launches decided from, launches decided to, returns and launches to)
         times = None if span is None else (span[0] - w, span[0], span[1], span[1] + w)
-        out[(ip, ua)] = None if times is None else tuple(t.isoformat() for t in times)
+        out[c] = None if times is None else tuple(t.isoformat() for t in times)
     return out
 
 
@@ -184,12 +193,13 @@ class _Launches:
 
 
 def pair_by_client(
-    conn: sqlite3.Connection, clients: set[tuple] | None = None, *, removed: list[tuple] | None = None
+    conn: sqlite3.Connection, clients: dict[tuple, tuple] | None = None, *, removed: list[tuple] | None = None
 ) -> set[str]:
     """Bring the stateless launches' attempts and the client-paired attempts in line with the
-    rule above, for every client or only *clients* (``(client_ip, user_agent)`` pairs, from
-    :func:`touched_clients`: the rule is one client's business, so recomputing the clients
-    new rows belong to equals recomputing all); return the keys (``attempts.state``) of the
+    rule above, for every client or only *clients* (``(client_ip, user_agent)`` pairs and the
+    span of their changed lines, from :func:`touched_clients`: the rule is one client's
+    business, and changes only near those lines, so recomputing there equals recomputing
+    all); return the keys (``attempts.state``) of the
     rows written or changed, whose retries must be linked again, and add to *removed* the
     (``client``, ``user_id``, ``first_ts``) of the rows it deleted (what a retry link read).
 
@@ -205,9 +215,7 @@ def pair_by_client(
     pick, deciding = launches.pick, launches.deciding
     # Who picked which launch: (ts, kind, key or id, payload).
     picked: dict[str, list[tuple]] = defaultdict(list)
-    keys = None
-    if spans is not None:
-        keys = {client_key(f"{ip or ''} {ua or ''}"): span for (ip, ua), span in spans.items()}
+    keys = None if spans is None else {_key(*c): span for c, span in spans.items()}
     unlaunched = []  # the returns whose pair is decided here: any, or those in a client's span
     for row in _by_key(conn, keys, _UNLAUNCHED_ROWS):
         launch = pick(row[3], row[1])
@@ -310,11 +318,12 @@ class RebuildPairing:
         pick, parsed = self.launches.pick, self.launches.parsed
         for row in rows:
             if is_held(row):
-                ts = None if row[3] != row[3] else row[3]
-                launch = pick(row[21], ts)
+                ts = row[_FIRST_AT]
+                ts = None if ts != ts else ts  # NULL is a NaN here
+                launch = pick(row[_CLIENT_AT], ts)
                 if launch is not None and self._decide(launch[1], (ts, 0, row[0])):
                     l_ts, key = launch
-                    p = _paired(ts, row[11], l_ts, parsed(key, l_ts))
+                    p = _paired(ts, row[_SUCCESS_AT], l_ts, parsed(key, l_ts))
                     row = row[:1] + p[:2] + row[3:17] + p[2:4] + row[19:22] + p[4:]
             yield row
 
